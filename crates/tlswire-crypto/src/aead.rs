@@ -1,0 +1,348 @@
+//! AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 record protection for TLS 1.3 and TLS 1.2.
+//!
+//! Every encrypt/decrypt reports the record's plaintext to [`crate::tap`] while a capture is open.
+
+use aead::{AeadInOut, KeyInit, Nonce as AeadNonce, Tag};
+use rustls::crypto::cipher::{
+    make_tls12_aad, make_tls13_aad, AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv,
+    KeyBlockShape, MessageDecrypter, MessageEncrypter, Nonce, OutboundOpaqueMessage,
+    OutboundPlainMessage, PrefixedPayload, Tls12AeadAlgorithm, Tls13AeadAlgorithm,
+    UnsupportedOperationError, NONCE_LEN,
+};
+use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
+
+use crate::tap::{self, Flow, TappedRecord};
+
+const TAG_LEN: usize = 16;
+/// TLS 1.2 AES-GCM: 4-byte implicit salt from the key block, 8-byte explicit nonce per record.
+const GCM_SALT_LEN: usize = 4;
+const GCM_EXPLICIT_LEN: usize = 8;
+
+pub(crate) static AES128_GCM: Aead<aes_gcm::Aes128Gcm> = Aead::new(Kind::Aes128Gcm);
+pub(crate) static AES256_GCM: Aead<aes_gcm::Aes256Gcm> = Aead::new(Kind::Aes256Gcm);
+pub(crate) static CHACHA20_POLY1305: Aead<chacha20poly1305::ChaCha20Poly1305> =
+    Aead::new(Kind::ChaCha20Poly1305);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Aes128Gcm,
+    Aes256Gcm,
+    ChaCha20Poly1305,
+}
+
+impl Kind {
+    fn key_len(self) -> usize {
+        match self {
+            Self::Aes128Gcm => 16,
+            Self::Aes256Gcm | Self::ChaCha20Poly1305 => 32,
+        }
+    }
+
+    fn secrets(self, key: AeadKey, iv: Iv) -> ConnectionTrafficSecrets {
+        match self {
+            Self::Aes128Gcm => ConnectionTrafficSecrets::Aes128Gcm { key, iv },
+            Self::Aes256Gcm => ConnectionTrafficSecrets::Aes256Gcm { key, iv },
+            Self::ChaCha20Poly1305 => ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv },
+        }
+    }
+}
+
+pub(crate) struct Aead<A> {
+    kind: Kind,
+    _cipher: core::marker::PhantomData<fn() -> A>,
+}
+
+impl<A> Aead<A> {
+    const fn new(kind: Kind) -> Self {
+        Self { kind, _cipher: core::marker::PhantomData }
+    }
+}
+
+fn cipher<A: KeyInit>(key: &AeadKey) -> A {
+    // rustls sizes AeadKey by `key_len`/`key_block_shape`, so the length always fits.
+    match A::new_from_slice(key.as_ref()) {
+        Ok(c) => c,
+        Err(_) => unreachable!("rustls hands us keys of the length we declared"),
+    }
+}
+
+impl<A> Tls13AeadAlgorithm for Aead<A>
+where
+    A: AeadInOut + KeyInit + Send + Sync + 'static,
+{
+    fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv })
+    }
+
+    fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv })
+    }
+
+    fn key_len(&self) -> usize {
+        self.kind.key_len()
+    }
+
+    fn extract_keys(
+        &self,
+        key: AeadKey,
+        iv: Iv,
+    ) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
+        Ok(self.kind.secrets(key, iv))
+    }
+}
+
+impl<A> Tls12AeadAlgorithm for Aead<A>
+where
+    A: AeadInOut + KeyInit + Send + Sync + 'static,
+{
+    fn encrypter(&self, key: AeadKey, iv: &[u8], extra: &[u8]) -> Box<dyn MessageEncrypter> {
+        let cipher = cipher::<A>(&key);
+        let mut full_iv = [0u8; NONCE_LEN];
+        match self.kind {
+            Kind::ChaCha20Poly1305 => full_iv.copy_from_slice(iv),
+            Kind::Aes128Gcm | Kind::Aes256Gcm => {
+                full_iv[..GCM_SALT_LEN].copy_from_slice(iv);
+                full_iv[GCM_SALT_LEN..].copy_from_slice(extra);
+            }
+        }
+        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305 })
+    }
+
+    fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
+        let cipher = cipher::<A>(&key);
+        let mut full_iv = [0u8; NONCE_LEN];
+        full_iv[..iv.len()].copy_from_slice(iv);
+        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305 })
+    }
+
+    fn key_block_shape(&self) -> KeyBlockShape {
+        match self.kind {
+            Kind::ChaCha20Poly1305 => {
+                KeyBlockShape { enc_key_len: 32, fixed_iv_len: NONCE_LEN, explicit_nonce_len: 0 }
+            }
+            kind => KeyBlockShape {
+                enc_key_len: kind.key_len(),
+                fixed_iv_len: GCM_SALT_LEN,
+                explicit_nonce_len: GCM_EXPLICIT_LEN,
+            },
+        }
+    }
+
+    fn extract_keys(
+        &self,
+        key: AeadKey,
+        iv: &[u8],
+        explicit: &[u8],
+    ) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
+        let mut full_iv = [0u8; NONCE_LEN];
+        match self.kind {
+            Kind::ChaCha20Poly1305 => full_iv.copy_from_slice(iv),
+            _ => {
+                full_iv[..GCM_SALT_LEN].copy_from_slice(iv);
+                full_iv[GCM_SALT_LEN..].copy_from_slice(explicit);
+            }
+        }
+        Ok(self.kind.secrets(key, Iv::new(full_iv)))
+    }
+}
+
+struct Tls13Cipher<A> {
+    cipher: A,
+    iv: Iv,
+}
+
+impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
+    fn encrypt(
+        &mut self,
+        msg: OutboundPlainMessage<'_>,
+        seq: u64,
+    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+        let total_len = self.encrypted_payload_len(msg.payload.len());
+        let mut payload = PrefixedPayload::with_capacity(total_len);
+        payload.extend_from_chunks(&msg.payload);
+        payload.extend_from_slice(&msg.typ.to_array());
+        let plain_len = payload.as_ref().len();
+        let tapping = tap::is_open();
+        let kept = if tapping && msg.typ != ContentType::ApplicationData {
+            payload.as_ref()[..plain_len - 1].to_vec()
+        } else {
+            Vec::new()
+        };
+
+        let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
+        let aad = make_tls13_aad(total_len);
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce, &aad, payload.as_mut().into())
+            .map_err(|_| rustls::Error::EncryptError)?;
+        payload.extend_from_slice(&tag);
+
+        if tapping {
+            tap::record(TappedRecord {
+                flow: Flow::Sealed,
+                outer_type: u8::from(ContentType::ApplicationData),
+                wire_len: total_len,
+                tag: tap::tag_of(&tag),
+                tls13: true,
+                inner_type: u8::from(msg.typ),
+                plaintext: kept,
+            });
+        }
+        Ok(OutboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, payload))
+    }
+
+    fn encrypted_payload_len(&self, payload_len: usize) -> usize {
+        payload_len + 1 + TAG_LEN
+    }
+}
+
+impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
+    fn decrypt<'a>(
+        &mut self,
+        mut msg: InboundOpaqueMessage<'a>,
+        seq: u64,
+    ) -> Result<InboundPlainMessage<'a>, rustls::Error> {
+        let wire_len = msg.payload.len();
+        let body_len = wire_len.checked_sub(TAG_LEN).ok_or(rustls::Error::DecryptError)?;
+        let tapped_tag = tap::tag_of(&msg.payload);
+        let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
+        let aad = make_tls13_aad(wire_len);
+        let (body, tag) = msg.payload.split_at_mut(body_len);
+        let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
+        self.cipher
+            .decrypt_inout_detached(&nonce, &aad, body.into(), &tag)
+            .map_err(|_| rustls::Error::DecryptError)?;
+        msg.payload.truncate(body_len);
+        let plain = msg.into_tls13_unpadded_message()?;
+
+        if tap::is_open() {
+            tap::record(TappedRecord {
+                flow: Flow::Opened,
+                outer_type: u8::from(ContentType::ApplicationData),
+                wire_len,
+                tag: tapped_tag,
+                tls13: true,
+                inner_type: u8::from(plain.typ),
+                plaintext: keep(plain.typ, plain.payload),
+            });
+        }
+        Ok(plain)
+    }
+}
+
+struct Tls12Cipher<A> {
+    cipher: A,
+    iv: Iv,
+    gcm: bool,
+}
+
+impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
+    fn encrypt(
+        &mut self,
+        msg: OutboundPlainMessage<'_>,
+        seq: u64,
+    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+        let total_len = self.encrypted_payload_len(msg.payload.len());
+        let nonce = Nonce::new(&self.iv, seq);
+        let mut payload = PrefixedPayload::with_capacity(total_len);
+        if self.gcm {
+            payload.extend_from_slice(&nonce.0[GCM_SALT_LEN..]);
+        }
+        payload.extend_from_chunks(&msg.payload);
+        let tapping = tap::is_open();
+        let explicit = if self.gcm { GCM_EXPLICIT_LEN } else { 0 };
+        let kept = if tapping && msg.typ != ContentType::ApplicationData {
+            payload.as_ref()[explicit..].to_vec()
+        } else {
+            Vec::new()
+        };
+
+        let aad = make_tls12_aad(seq, msg.typ, msg.version, msg.payload.len());
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce_of::<A>(&nonce), &aad, (&mut payload.as_mut()[explicit..]).into())
+            .map_err(|_| rustls::Error::EncryptError)?;
+        payload.extend_from_slice(&tag);
+
+        if tapping {
+            tap::record(TappedRecord {
+                flow: Flow::Sealed,
+                outer_type: u8::from(msg.typ),
+                wire_len: total_len,
+                tag: tap::tag_of(&tag),
+                tls13: false,
+                inner_type: u8::from(msg.typ),
+                plaintext: kept,
+            });
+        }
+        Ok(OutboundOpaqueMessage::new(msg.typ, msg.version, payload))
+    }
+
+    fn encrypted_payload_len(&self, payload_len: usize) -> usize {
+        payload_len + if self.gcm { GCM_EXPLICIT_LEN } else { 0 } + TAG_LEN
+    }
+}
+
+impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
+    fn decrypt<'a>(
+        &mut self,
+        mut msg: InboundOpaqueMessage<'a>,
+        seq: u64,
+    ) -> Result<InboundPlainMessage<'a>, rustls::Error> {
+        let wire_len = msg.payload.len();
+        let explicit = if self.gcm { GCM_EXPLICIT_LEN } else { 0 };
+        let body_len = wire_len
+            .checked_sub(explicit + TAG_LEN)
+            .ok_or(rustls::Error::DecryptError)?;
+        let tapped_tag = tap::tag_of(&msg.payload);
+        let nonce = if self.gcm {
+            let mut n = [0u8; NONCE_LEN];
+            n[..GCM_SALT_LEN].copy_from_slice(&self.iv.as_ref()[..GCM_SALT_LEN]);
+            n[GCM_SALT_LEN..].copy_from_slice(&msg.payload[..GCM_EXPLICIT_LEN]);
+            Nonce(n)
+        } else {
+            Nonce::new(&self.iv, seq)
+        };
+        let aad = make_tls12_aad(seq, msg.typ, msg.version, body_len);
+        {
+            let (_, rest) = msg.payload.split_at_mut(explicit);
+            let (body, tag) = rest.split_at_mut(body_len);
+            let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
+            self.cipher
+                .decrypt_inout_detached(&nonce_of::<A>(&nonce), &aad, body.into(), &tag)
+                .map_err(|_| rustls::Error::DecryptError)?;
+        }
+        let typ = msg.typ;
+        let plain = msg.into_plain_message_range(explicit..explicit + body_len);
+
+        if tap::is_open() {
+            tap::record(TappedRecord {
+                flow: Flow::Opened,
+                outer_type: u8::from(typ),
+                wire_len,
+                tag: tapped_tag,
+                tls13: false,
+                inner_type: u8::from(typ),
+                plaintext: keep(typ, plain.payload),
+            });
+        }
+        Ok(plain)
+    }
+}
+
+fn nonce_of<A: AeadInOut>(nonce: &Nonce) -> AeadNonce<A> {
+    // All three AEADs here take 96-bit nonces, as TLS does.
+    match AeadNonce::<A>::try_from(&nonce.0[..]) {
+        Ok(n) => n,
+        Err(_) => unreachable!("TLS AEADs use 12-byte nonces"),
+    }
+}
+
+/// Handshake, alert and CCS plaintext is kept for the observer; application data never is.
+fn keep(typ: ContentType, payload: &[u8]) -> Vec<u8> {
+    if typ == ContentType::ApplicationData {
+        Vec::new()
+    } else {
+        payload.to_vec()
+    }
+}

@@ -1,0 +1,326 @@
+//! Key exchange: X25519MLKEM768 (hybrid), X25519, secp256r1, secp384r1, and ML-KEM-768 as the
+//! post-quantum half of the hybrid.
+
+use ml_kem::kem::{Decapsulate, KeyExport};
+use rustls::crypto::{ActiveKeyExchange, CompletedKeyExchange, SharedSecret, SupportedKxGroup};
+use rustls::{Error, NamedGroup, PeerMisbehaved, ProtocolVersion};
+use zeroize::Zeroizing;
+
+use crate::random;
+
+/// X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem): ML-KEM-768 share first, then X25519.
+pub static X25519MLKEM768: &dyn SupportedKxGroup = &Hybrid;
+/// X25519 (RFC 7748).
+pub static X25519: &dyn SupportedKxGroup = &X25519Group;
+/// secp256r1 / P-256 ECDH.
+pub static SECP256R1: &dyn SupportedKxGroup = &P256Group;
+/// secp384r1 / P-384 ECDH.
+pub static SECP384R1: &dyn SupportedKxGroup = &P384Group;
+/// Pure ML-KEM-768 (not offered by default; the hybrid's post-quantum half).
+pub static MLKEM768: &dyn SupportedKxGroup = &MlKem768Group;
+
+fn bad_share() -> Error {
+    PeerMisbehaved::InvalidKeyShare.into()
+}
+
+// ---------------------------------------------------------------- X25519
+
+#[derive(Debug)]
+struct X25519Group;
+
+struct X25519Active {
+    secret: Zeroizing<[u8; 32]>,
+    public: [u8; 32],
+}
+
+impl X25519Group {
+    fn keypair() -> Result<X25519Active, Error> {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        random(&mut secret[..])?;
+        let public = x25519_dalek::x25519(*secret, x25519_dalek::X25519_BASEPOINT_BYTES);
+        Ok(X25519Active { secret, public })
+    }
+}
+
+impl SupportedKxGroup for X25519Group {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        Ok(Box::new(Self::keypair()?))
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::X25519
+    }
+}
+
+impl ActiveKeyExchange for X25519Active {
+    fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+        let peer: [u8; 32] = peer.try_into().map_err(|_| bad_share())?;
+        let shared = Zeroizing::new(x25519_dalek::x25519(*self.secret, peer));
+        // RFC 8446 §7.4.2: an all-zero X25519 output (a low-order peer point) must be rejected.
+        if shared.iter().all(|b| *b == 0) {
+            return Err(bad_share());
+        }
+        Ok(SharedSecret::from(&shared[..]))
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::X25519
+    }
+}
+
+// ---------------------------------------------------------------- NIST curves
+
+macro_rules! nist_group {
+    ($group:ident, $active:ident, $curve:ident, $name:ident) => {
+        #[derive(Debug)]
+        struct $group;
+
+        struct $active {
+            secret: $curve::SecretKey,
+            public: Vec<u8>,
+        }
+
+        impl SupportedKxGroup for $group {
+            fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+                let secret = loop {
+                    let mut bytes = Zeroizing::new($curve::FieldBytes::default());
+                    random(&mut bytes[..])?;
+                    // Out-of-range scalars (probability ~2^-128 for P-256) are simply redrawn.
+                    if let Ok(secret) = $curve::SecretKey::from_bytes(&bytes) {
+                        break secret;
+                    }
+                };
+                let public = {
+                    use $curve::elliptic_curve::sec1::ToSec1Point;
+                    secret.public_key().to_sec1_point(false).as_bytes().to_vec()
+                };
+                Ok(Box::new($active { secret, public }))
+            }
+
+            fn name(&self) -> NamedGroup {
+                NamedGroup::$name
+            }
+        }
+
+        impl ActiveKeyExchange for $active {
+            fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+                // TLS uses the uncompressed form only (RFC 8446 §4.2.8.2).
+                if peer.first() != Some(&0x04) {
+                    return Err(bad_share());
+                }
+                let peer = $curve::PublicKey::from_sec1_bytes(peer).map_err(|_| bad_share())?;
+                let shared = $curve::ecdh::diffie_hellman(
+                    self.secret.to_nonzero_scalar(),
+                    peer.as_affine(),
+                );
+                Ok(SharedSecret::from(&shared.raw_secret_bytes()[..]))
+            }
+
+            fn pub_key(&self) -> &[u8] {
+                &self.public
+            }
+
+            fn group(&self) -> NamedGroup {
+                NamedGroup::$name
+            }
+        }
+    };
+}
+
+nist_group!(P256Group, P256Active, p256, secp256r1);
+nist_group!(P384Group, P384Active, p384, secp384r1);
+
+// ---------------------------------------------------------------- ML-KEM-768
+
+const MLKEM768_EK_LEN: usize = 1184;
+const MLKEM768_CT_LEN: usize = 1088;
+
+#[derive(Debug)]
+struct MlKem768Group;
+
+struct MlKem768Active {
+    decaps: ml_kem::DecapsulationKey768,
+    encaps: Vec<u8>,
+}
+
+impl SupportedKxGroup for MlKem768Group {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        let mut seed = ml_kem::Seed::default();
+        random(&mut seed)?;
+        let decaps = ml_kem::DecapsulationKey768::from_seed(seed);
+        let encaps = decaps.encapsulation_key().to_bytes().to_vec();
+        Ok(Box::new(MlKem768Active { decaps, encaps }))
+    }
+
+    /// Server side: encapsulate to the client's key; our "share" is the ciphertext.
+    fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
+        if client_share.len() != MLKEM768_EK_LEN {
+            return Err(bad_share());
+        }
+        let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(client_share)
+            .map_err(|_| bad_share())?;
+        let encaps = ml_kem::EncapsulationKey768::new(&key).map_err(|_| bad_share())?;
+        let mut m = ml_kem::B32::default();
+        random(&mut m)?;
+        let (ciphertext, shared) = encaps.encapsulate_deterministic(&m);
+        Ok(CompletedKeyExchange {
+            group: NamedGroup::MLKEM768,
+            pub_key: ciphertext.to_vec(),
+            secret: SharedSecret::from(&shared[..]),
+        })
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::MLKEM768
+    }
+
+    fn usable_for_version(&self, version: ProtocolVersion) -> bool {
+        version == ProtocolVersion::TLSv1_3
+    }
+}
+
+impl ActiveKeyExchange for MlKem768Active {
+    fn complete(self: Box<Self>, ciphertext: &[u8]) -> Result<SharedSecret, Error> {
+        if ciphertext.len() != MLKEM768_CT_LEN {
+            return Err(bad_share());
+        }
+        let shared = self
+            .decaps
+            .decapsulate_slice(ciphertext)
+            .map_err(|_| bad_share())?;
+        Ok(SharedSecret::from(&shared[..]))
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &self.encaps
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::MLKEM768
+    }
+}
+
+// ---------------------------------------------------------------- X25519MLKEM768
+
+const X25519_LEN: usize = 32;
+
+#[derive(Debug)]
+struct Hybrid;
+
+struct HybridActive {
+    x25519: Box<dyn ActiveKeyExchange>,
+    mlkem: Box<dyn ActiveKeyExchange>,
+    combined: Vec<u8>,
+}
+
+impl SupportedKxGroup for Hybrid {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        let x25519 = X25519.start()?;
+        let mlkem = MLKEM768.start()?;
+        let combined = [mlkem.pub_key(), x25519.pub_key()].concat();
+        Ok(Box::new(HybridActive { x25519, mlkem, combined }))
+    }
+
+    fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
+        if client_share.len() != MLKEM768_EK_LEN + X25519_LEN {
+            return Err(bad_share());
+        }
+        let (pq_share, classical_share) = client_share.split_at(MLKEM768_EK_LEN);
+        let pq = MLKEM768.start_and_complete(pq_share)?;
+        let classical = X25519.start_and_complete(classical_share)?;
+        Ok(CompletedKeyExchange {
+            group: NamedGroup::X25519MLKEM768,
+            pub_key: [&pq.pub_key[..], &classical.pub_key[..]].concat(),
+            secret: SharedSecret::from(
+                [pq.secret.secret_bytes(), classical.secret.secret_bytes()].concat(),
+            ),
+        })
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::X25519MLKEM768
+    }
+
+    fn usable_for_version(&self, version: ProtocolVersion) -> bool {
+        version == ProtocolVersion::TLSv1_3
+    }
+}
+
+impl ActiveKeyExchange for HybridActive {
+    fn complete(self: Box<Self>, server_share: &[u8]) -> Result<SharedSecret, Error> {
+        if server_share.len() != MLKEM768_CT_LEN + X25519_LEN {
+            return Err(bad_share());
+        }
+        let (pq_share, classical_share) = server_share.split_at(MLKEM768_CT_LEN);
+        let pq = self.mlkem.complete(pq_share)?;
+        let classical = self.x25519.complete(classical_share)?;
+        Ok(SharedSecret::from([pq.secret_bytes(), classical.secret_bytes()].concat()))
+    }
+
+    fn hybrid_component(&self) -> Option<(NamedGroup, &[u8])> {
+        Some((NamedGroup::X25519, self.x25519.pub_key()))
+    }
+
+    fn complete_hybrid_component(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+        self.x25519.complete(peer)
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &self.combined
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::X25519MLKEM768
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agree(group: &'static dyn SupportedKxGroup) {
+        let client = group.start().unwrap();
+        let server = group.start_and_complete(client.pub_key()).unwrap();
+        let client_secret = client.complete(&server.pub_key).unwrap();
+        assert_eq!(client_secret.secret_bytes(), server.secret.secret_bytes());
+        assert!(!client_secret.secret_bytes().is_empty());
+    }
+
+    #[test]
+    fn every_group_agrees_with_itself() {
+        for group in [X25519MLKEM768, X25519, SECP256R1, SECP384R1, MLKEM768] {
+            agree(group);
+        }
+    }
+
+    #[test]
+    fn hybrid_share_layout() {
+        let client = X25519MLKEM768.start().unwrap();
+        assert_eq!(client.pub_key().len(), MLKEM768_EK_LEN + X25519_LEN);
+        let (group, classical) = client.hybrid_component().unwrap();
+        assert_eq!(group, NamedGroup::X25519);
+        assert_eq!(classical, &client.pub_key()[MLKEM768_EK_LEN..]);
+        let server = X25519MLKEM768.start_and_complete(client.pub_key()).unwrap();
+        assert_eq!(server.pub_key.len(), MLKEM768_CT_LEN + X25519_LEN);
+        assert_eq!(server.secret.secret_bytes().len(), 64);
+    }
+
+    #[test]
+    fn malformed_shares_are_rejected() {
+        for group in [X25519MLKEM768, X25519, SECP256R1, SECP384R1, MLKEM768] {
+            assert!(group.start().unwrap().complete(&[1, 2, 3]).is_err());
+            assert!(group.start_and_complete(&[]).is_err());
+        }
+        // Low-order X25519 point (all zero) gives an all-zero secret: rejected.
+        assert!(X25519.start().unwrap().complete(&[0u8; 32]).is_err());
+        // Compressed P-256 point: not allowed in TLS.
+        let p = SECP256R1.start().unwrap();
+        let mut compressed = vec![0x02];
+        compressed.extend_from_slice(&p.pub_key()[1..33]);
+        assert!(SECP256R1.start().unwrap().complete(&compressed).is_err());
+    }
+}

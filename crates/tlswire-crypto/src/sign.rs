@@ -1,0 +1,207 @@
+//! Private keys for our own signatures (server certificates, client certificates): ECDSA P-256 and
+//! P-384, Ed25519 and RSA (PSS and PKCS#1 v1.5), loaded from PKCS#8, SEC1 or PKCS#1 DER.
+//!
+//! RSA signing uses `rsa` 0.10 (constant-time `crypto-bigint` arithmetic) with blinding from the
+//! OS RNG: the mitigation for the Marvin timing advisory (RUSTSEC-2023-0071) of `rsa` ≤ 0.9.
+
+use std::sync::Arc;
+
+use pkcs8::DecodePrivateKey;
+use pki_types::PrivateKeyDer;
+use rustls::crypto::KeyProvider;
+use rustls::sign::{Signer, SigningKey};
+use rustls::{Error, SignatureAlgorithm, SignatureScheme};
+use signature::{RandomizedSigner, SignatureEncoding, Signer as _};
+
+use crate::rand_core_rng;
+
+#[derive(Debug)]
+pub(crate) struct Loader;
+
+impl KeyProvider for Loader {
+    fn load_private_key(&self, der: PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, Error> {
+        load(&der).map_err(|what| Error::General(format!("cannot load private key: {what}")))
+    }
+}
+
+fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
+    match der {
+        PrivateKeyDer::Pkcs8(k) => {
+            let bytes = k.secret_pkcs8_der();
+            if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(bytes) {
+                return Ok(Arc::new(EcdsaP256(Arc::new(key))));
+            }
+            if let Ok(key) = p384::ecdsa::SigningKey::from_pkcs8_der(bytes) {
+                return Ok(Arc::new(EcdsaP384(Arc::new(key))));
+            }
+            if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(bytes) {
+                return Ok(Arc::new(Ed25519(Arc::new(key))));
+            }
+            if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_der(bytes) {
+                return Ok(Arc::new(Rsa(Arc::new(key))));
+            }
+            Err("unsupported PKCS#8 key (want ECDSA P-256/P-384, Ed25519 or RSA)")
+        }
+        PrivateKeyDer::Sec1(k) => {
+            let bytes = k.secret_sec1_der();
+            if let Ok(key) = p256::SecretKey::from_sec1_der(bytes) {
+                return Ok(Arc::new(EcdsaP256(Arc::new(key.into()))));
+            }
+            if let Ok(key) = p384::SecretKey::from_sec1_der(bytes) {
+                return Ok(Arc::new(EcdsaP384(Arc::new(key.into()))));
+            }
+            Err("unsupported SEC1 key (want P-256 or P-384)")
+        }
+        PrivateKeyDer::Pkcs1(k) => {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            rsa::RsaPrivateKey::from_pkcs1_der(k.secret_pkcs1_der())
+                .map(|key| Arc::new(Rsa(Arc::new(key))) as Arc<dyn SigningKey>)
+                .map_err(|_| "invalid PKCS#1 RSA key")
+        }
+        _ => Err("unknown private key format"),
+    }
+}
+
+macro_rules! ecdsa_key {
+    ($key:ident, $curve:ident, $scheme:ident) => {
+        struct $key(Arc<$curve::ecdsa::SigningKey>);
+
+        impl core::fmt::Debug for $key {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($key))
+            }
+        }
+
+        impl SigningKey for $key {
+            fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+                offered
+                    .contains(&SignatureScheme::$scheme)
+                    .then(|| Box::new($key(self.0.clone())) as Box<dyn Signer>)
+            }
+
+            fn algorithm(&self) -> SignatureAlgorithm {
+                SignatureAlgorithm::ECDSA
+            }
+        }
+
+        impl Signer for $key {
+            fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+                // RFC 6979 deterministic nonces: no RNG failure mode.
+                let sig: $curve::ecdsa::Signature = self.0.sign(message);
+                Ok(sig.to_der().to_vec())
+            }
+
+            fn scheme(&self) -> SignatureScheme {
+                SignatureScheme::$scheme
+            }
+        }
+    };
+}
+
+ecdsa_key!(EcdsaP256, p256, ECDSA_NISTP256_SHA256);
+ecdsa_key!(EcdsaP384, p384, ECDSA_NISTP384_SHA384);
+
+struct Ed25519(Arc<ed25519_dalek::SigningKey>);
+
+impl core::fmt::Debug for Ed25519 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Ed25519")
+    }
+}
+
+impl SigningKey for Ed25519 {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        offered
+            .contains(&SignatureScheme::ED25519)
+            .then(|| Box::new(Ed25519(self.0.clone())) as Box<dyn Signer>)
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::ED25519
+    }
+}
+
+impl Signer for Ed25519 {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(self.0.sign(message).to_bytes().to_vec())
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::ED25519
+    }
+}
+
+struct Rsa(Arc<rsa::RsaPrivateKey>);
+
+struct RsaSigner {
+    key: Arc<rsa::RsaPrivateKey>,
+    scheme: SignatureScheme,
+}
+
+impl core::fmt::Debug for Rsa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Rsa")
+    }
+}
+
+impl core::fmt::Debug for RsaSigner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RsaSigner({:?})", self.scheme)
+    }
+}
+
+/// Our preference: PSS before PKCS#1 v1.5 (TLS 1.3 only allows PSS), larger hashes first.
+const RSA_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::RSA_PSS_SHA512,
+    SignatureScheme::RSA_PSS_SHA384,
+    SignatureScheme::RSA_PSS_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA256,
+];
+
+impl SigningKey for Rsa {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        RSA_SCHEMES
+            .iter()
+            .find(|s| offered.contains(s))
+            .map(|&scheme| Box::new(RsaSigner { key: self.0.clone(), scheme }) as Box<dyn Signer>)
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::RSA
+    }
+}
+
+impl Signer for RsaSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let key = (*self.key).clone();
+        let mut rng = rand_core_rng();
+        let sig = match self.scheme {
+            SignatureScheme::RSA_PSS_SHA256 => rsa::pss::SigningKey::<sha2::Sha256>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PSS_SHA384 => rsa::pss::SigningKey::<sha2::Sha384>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PSS_SHA512 => rsa::pss::SigningKey::<sha2::Sha512>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PKCS1_SHA256 => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PKCS1_SHA384 => rsa::pkcs1v15::SigningKey::<sha2::Sha384>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PKCS1_SHA512 => rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(key)
+                .try_sign_with_rng(&mut rng, message)
+                .map(|s| s.to_vec()),
+            _ => return Err(Error::General("unsupported RSA scheme".into())),
+        };
+        sig.map_err(|_| Error::General("RSA signing failed".into()))
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        self.scheme
+    }
+}

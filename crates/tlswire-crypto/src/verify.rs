@@ -1,0 +1,195 @@
+//! Signature verification for certificates and handshake signatures: ECDSA P-256/P-384 with
+//! SHA-256/384, Ed25519, RSA PKCS#1 v1.5 and RSA-PSS with SHA-256/384/512.
+
+use pki_types::{alg_id, AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::SignatureScheme;
+use signature::Verifier;
+
+/// RSA moduli we accept, in bits (the same bounds webpki applies with its own backends).
+const RSA_MIN_BITS: usize = 2048;
+const RSA_MAX_BITS: usize = 8192;
+
+pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        ECDSA_P256_SHA256,
+        ECDSA_P256_SHA384,
+        ECDSA_P384_SHA256,
+        ECDSA_P384_SHA384,
+        ED25519,
+        RSA_PSS_SHA256,
+        RSA_PSS_SHA384,
+        RSA_PSS_SHA512,
+        RSA_PKCS1_SHA256,
+        RSA_PKCS1_SHA384,
+        RSA_PKCS1_SHA512,
+    ],
+    mapping: &[
+        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P384_SHA384, ECDSA_P256_SHA384]),
+        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256, ECDSA_P384_SHA256]),
+        (SignatureScheme::ED25519, &[ED25519]),
+        (SignatureScheme::RSA_PSS_SHA512, &[RSA_PSS_SHA512]),
+        (SignatureScheme::RSA_PSS_SHA384, &[RSA_PSS_SHA384]),
+        (SignatureScheme::RSA_PSS_SHA256, &[RSA_PSS_SHA256]),
+        (SignatureScheme::RSA_PKCS1_SHA512, &[RSA_PKCS1_SHA512]),
+        (SignatureScheme::RSA_PKCS1_SHA384, &[RSA_PKCS1_SHA384]),
+        (SignatureScheme::RSA_PKCS1_SHA256, &[RSA_PKCS1_SHA256]),
+    ],
+};
+
+pub(crate) static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm = &Ecdsa {
+    curve: Curve::P256, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256,
+};
+pub(crate) static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm = &Ecdsa {
+    curve: Curve::P256, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384,
+};
+pub(crate) static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm = &Ecdsa {
+    curve: Curve::P384, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256,
+};
+pub(crate) static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm = &Ecdsa {
+    curve: Curve::P384, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384,
+};
+pub(crate) static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;
+pub(crate) static RSA_PKCS1_SHA256: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pkcs1, hash: Hash::Sha256, sig_alg: alg_id::RSA_PKCS1_SHA256 };
+pub(crate) static RSA_PKCS1_SHA384: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pkcs1, hash: Hash::Sha384, sig_alg: alg_id::RSA_PKCS1_SHA384 };
+pub(crate) static RSA_PKCS1_SHA512: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pkcs1, hash: Hash::Sha512, sig_alg: alg_id::RSA_PKCS1_SHA512 };
+pub(crate) static RSA_PSS_SHA256: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pss, hash: Hash::Sha256, sig_alg: alg_id::RSA_PSS_SHA256 };
+pub(crate) static RSA_PSS_SHA384: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pss, hash: Hash::Sha384, sig_alg: alg_id::RSA_PSS_SHA384 };
+pub(crate) static RSA_PSS_SHA512: &dyn SignatureVerificationAlgorithm =
+    &Rsa { padding: Padding::Pss, hash: Hash::Sha512, sig_alg: alg_id::RSA_PSS_SHA512 };
+
+#[derive(Clone, Copy, Debug)]
+enum Curve {
+    P256,
+    P384,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            Self::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Ecdsa {
+    curve: Curve,
+    hash: Hash,
+    sig_alg: AlgorithmIdentifier,
+}
+
+impl SignatureVerificationAlgorithm for Ecdsa {
+    fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
+        use signature::hazmat::PrehashVerifier;
+        let prehash = self.hash.digest(message);
+        match self.curve {
+            Curve::P256 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|_| InvalidSignature)?;
+                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
+            }
+            Curve::P384 => {
+                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|_| InvalidSignature)?;
+                let sig = p384::ecdsa::Signature::from_der(sig).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
+            }
+        }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        match self.curve {
+            Curve::P256 => alg_id::ECDSA_P256,
+            Curve::P384 => alg_id::ECDSA_P384,
+        }
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.sig_alg
+    }
+}
+
+#[derive(Debug)]
+struct Ed25519;
+
+impl SignatureVerificationAlgorithm for Ed25519 {
+    fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
+        let key: [u8; 32] = key.try_into().map_err(|_| InvalidSignature)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| InvalidSignature)?;
+        let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| InvalidSignature)?;
+        // Strict verification: rejects non-canonical and small-order encodings (RFC 8032 §5.1.7).
+        key.verify_strict(message, &sig).map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ED25519
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ED25519
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Padding {
+    Pkcs1,
+    Pss,
+}
+
+#[derive(Debug)]
+struct Rsa {
+    padding: Padding,
+    hash: Hash,
+    sig_alg: AlgorithmIdentifier,
+}
+
+impl SignatureVerificationAlgorithm for Rsa {
+    fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        use rsa::traits::PublicKeyParts;
+        let key = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|_| InvalidSignature)?;
+        let bits = key.n().bits() as usize;
+        if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+            return Err(InvalidSignature);
+        }
+        macro_rules! check {
+            ($module:ident, $digest:ty) => {{
+                let sig = rsa::$module::Signature::try_from(sig).map_err(|_| InvalidSignature)?;
+                rsa::$module::VerifyingKey::<$digest>::new(key)
+                    .verify(message, &sig)
+                    .map_err(|_| InvalidSignature)
+            }};
+        }
+        match (self.padding, self.hash) {
+            (Padding::Pkcs1, Hash::Sha256) => check!(pkcs1v15, sha2::Sha256),
+            (Padding::Pkcs1, Hash::Sha384) => check!(pkcs1v15, sha2::Sha384),
+            (Padding::Pkcs1, Hash::Sha512) => check!(pkcs1v15, sha2::Sha512),
+            (Padding::Pss, Hash::Sha256) => check!(pss, sha2::Sha256),
+            (Padding::Pss, Hash::Sha384) => check!(pss, sha2::Sha384),
+            (Padding::Pss, Hash::Sha512) => check!(pss, sha2::Sha512),
+        }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::RSA_ENCRYPTION
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.sig_alg
+    }
+}

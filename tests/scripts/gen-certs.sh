@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Generates a private test PKI with the openssl CLI into the directory given as $1:
+#   ca.pem/ca.key            test root CA
+#   other-ca.pem             an unrelated CA (for "unknown issuer")
+#   server-{rsa,ecdsa,ed25519}.{pem,key}   localhost / 127.0.0.1 leaf certificates (chain = leaf)
+#   expired.{pem,key}        a leaf that expired in the past
+#   client.{pem,key}         a client-auth certificate issued by ca.pem
+set -euo pipefail
+out=${1:?usage: gen-certs.sh DIR}
+mkdir -p "$out"
+cd "$out"
+[ -f .done ] && exit 0
+
+san="subjectAltName=DNS:localhost,IP:127.0.0.1"
+ca_ext="basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign"
+
+mkca() { # name subject
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
+    -out "$1.pem" -days 3650 -subj "$2" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+mkleaf() { # name keyalg-args subject ext [extra x509 args]
+  local name=$1 subj=$3 ext=$4; shift 4
+  # shellcheck disable=SC2086
+  openssl req -new -nodes $KEYARGS -keyout "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
+  printf '%s\n' "$ext" > "$name.ext"
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$name.pem" \
+    -extfile "$name.ext" "$@" 2>/dev/null
+  rm -f "$name.csr" "$name.ext"
+}
+
+mkca ca "/CN=tlswire test CA"
+mkca other-ca "/CN=tlswire unrelated CA"
+leaf_ext="$san
+extendedKeyUsage=serverAuth
+basicConstraints=CA:FALSE"
+KEYARGS="-newkey rsa:2048" mkleaf server-rsa x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf server-ecdsa x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="-newkey ed25519" mkleaf server-ed25519 x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-384" mkleaf server-p384 x "/CN=localhost" "$leaf_ext" -days 825
+# Expired: valid from 2001 to 2002 (openssl 3.0's x509 has no -not_before, `openssl ca` does).
+openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout expired.key \
+  -out expired.csr -subj "/CN=localhost" 2>/dev/null
+printf '%s\n' "$leaf_ext" > expired.ext
+: > index.txt
+echo 1000 > serial
+printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n' > ca.cnf
+openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem \
+  -extfile expired.ext -startdate 20010101000000Z -enddate 20020101000000Z -notext 2>/dev/null
+rm -f expired.csr expired.ext ca.cnf index.txt* serial* 1000.pem
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf client x "/CN=tlswire test client" \
+  "extendedKeyUsage=clientAuth
+basicConstraints=CA:FALSE" -days 825
+touch .done

@@ -6,6 +6,7 @@
 #   expired.{pem,key}        a leaf that expired in the past
 #   client.{pem,key}         a client-auth certificate issued by ca.pem
 set -euo pipefail
+# DAYS: leaf validity (default 825); committed unit-test fixtures use a long one.
 out=${1:?usage: gen-certs.sh DIR}
 mkdir -p "$out"
 cd "$out"
@@ -35,10 +36,10 @@ mkca other-ca "/CN=tlswire unrelated CA"
 leaf_ext="$san
 extendedKeyUsage=serverAuth
 basicConstraints=CA:FALSE"
-KEYARGS="-newkey rsa:2048" mkleaf server-rsa x "/CN=localhost" "$leaf_ext" -days 825
-KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf server-ecdsa x "/CN=localhost" "$leaf_ext" -days 825
-KEYARGS="-newkey ed25519" mkleaf server-ed25519 x "/CN=localhost" "$leaf_ext" -days 825
-KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-384" mkleaf server-p384 x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="-newkey rsa:2048" mkleaf server-rsa x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf server-ecdsa x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
+KEYARGS="-newkey ed25519" mkleaf server-ed25519 x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-384" mkleaf server-p384 x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
 # Expired: valid from 2001 to 2002 (openssl 3.0's x509 has no -not_before, `openssl ca` does).
 openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout expired.key \
   -out expired.csr -subj "/CN=localhost" 2>/dev/null
@@ -51,5 +52,5 @@ openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -o
 rm -f expired.csr expired.ext ca.cnf index.txt* serial* 1000.pem
 KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf client x "/CN=tlswire test client" \
   "extendedKeyUsage=clientAuth
-basicConstraints=CA:FALSE" -days 825
+basicConstraints=CA:FALSE" -days "${DAYS:-825}"
 touch .done

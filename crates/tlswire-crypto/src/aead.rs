@@ -162,7 +162,7 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
         payload.extend_from_chunks(&msg.payload);
         payload.extend_from_slice(&msg.typ.to_array());
         let plain_len = payload.as_ref().len();
-        let tapping = tap::is_open();
+        let tapping = tap::wants(u8::from(msg.typ));
         let kept = if tapping && msg.typ != ContentType::ApplicationData {
             payload.as_ref()[..plain_len - 1].to_vec()
         } else {
@@ -215,7 +215,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         msg.payload.truncate(body_len);
         let plain = msg.into_tls13_unpadded_message()?;
 
-        if tap::is_open() {
+        if tap::wants(u8::from(plain.typ)) {
             tap::record(TappedRecord {
                 flow: Flow::Opened,
                 outer_type: u8::from(ContentType::ApplicationData),
@@ -249,7 +249,7 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
             payload.extend_from_slice(&nonce.0[GCM_SALT_LEN..]);
         }
         payload.extend_from_chunks(&msg.payload);
-        let tapping = tap::is_open();
+        let tapping = tap::wants(u8::from(msg.typ));
         let explicit = if self.gcm { GCM_EXPLICIT_LEN } else { 0 };
         let kept = if tapping && msg.typ != ContentType::ApplicationData {
             payload.as_ref()[explicit..].to_vec()
@@ -315,7 +315,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
         let typ = msg.typ;
         let plain = msg.into_plain_message_range(explicit..explicit + body_len);
 
-        if tap::is_open() {
+        if tap::wants(u8::from(typ)) {
             tap::record(TappedRecord {
                 flow: Flow::Opened,
                 outer_type: u8::from(typ),

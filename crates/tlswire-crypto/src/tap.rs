@@ -2,8 +2,11 @@
 //! consume it, so its message observer needs no second decryption.
 //!
 //! The tap is per thread and off by default. rustls calls the AEADs synchronously from inside the
-//! core's calls into it, so the core opens a capture around those calls ([`capture`]) and reads
-//! what was recorded. With no capture open, an AEAD pays one thread-local flag read per record.
+//! core's calls into it, so the core opens a capture around those calls ([`open`]) and reads
+//! what was recorded. A capture records every protected record ([`Scope::All`], for the message
+//! observer) or only alerts ([`Scope::Alerts`], so the core can name the alert it sent when a
+//! connection fails). An AEAD pays one thread-local read per record; only recorded records cost
+//! more.
 
 use std::cell::RefCell;
 
@@ -34,34 +37,67 @@ pub struct TappedRecord {
     pub plaintext: Vec<u8>,
 }
 
+/// What a capture records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every protected record (application data without its plaintext).
+    All,
+    /// Only alert records.
+    Alerts,
+}
+
+struct Open {
+    scope: Scope,
+    records: Vec<TappedRecord>,
+}
+
 thread_local! {
-    static CAPTURE: RefCell<Option<Vec<TappedRecord>>> = const { RefCell::new(None) };
+    static CAPTURE: RefCell<Option<Open>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with a capture open on this thread and returns its result and the records tapped.
-pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<TappedRecord>) {
-    let previous = CAPTURE.with(|c| c.borrow_mut().replace(Vec::new()));
-    let result = f();
-    let tapped = CAPTURE.with(|c| {
-        let mut slot = c.borrow_mut();
-        let tapped = slot.take().unwrap_or_default();
-        *slot = previous;
-        tapped
-    });
-    (result, tapped)
+/// An open capture on this thread. Records tapped while it is open are returned by
+/// [`Capture::take`]; dropping it closes the capture (restoring any capture it was nested in).
+#[must_use = "the capture closes when dropped"]
+pub struct Capture {
+    outer: Option<Open>,
 }
 
-pub(crate) fn is_open() -> bool {
-    CAPTURE.with(|c| c.borrow().is_some())
+/// Opens a capture on this thread.
+pub fn open(scope: Scope) -> Capture {
+    Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new() })) }
+}
+
+impl Capture {
+    /// The records tapped since the capture was opened or last taken, oldest first.
+    pub fn take(&mut self) -> Vec<TappedRecord> {
+        CAPTURE.with(|c| c.borrow_mut().as_mut().map(|o| std::mem::take(&mut o.records)).unwrap_or_default())
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        CAPTURE.with(|c| *c.borrow_mut() = outer);
+    }
+}
+
+/// Whether a record of real content type `typ` would be recorded now.
+pub(crate) fn wants(typ: u8) -> bool {
+    CAPTURE.with(|c| match c.borrow().as_ref() {
+        None => false,
+        Some(open) => open.scope == Scope::All || typ == ALERT,
+    })
 }
 
 pub(crate) fn record(entry: TappedRecord) {
     CAPTURE.with(|c| {
-        if let Some(records) = c.borrow_mut().as_mut() {
-            records.push(entry);
+        if let Some(open) = c.borrow_mut().as_mut() {
+            open.records.push(entry);
         }
     });
 }
+
+const ALERT: u8 = 21;
 
 /// Last 16 bytes of `payload` (the AEAD tag), zero-padded if shorter.
 pub(crate) fn tag_of(payload: &[u8]) -> [u8; 16] {

@@ -1,0 +1,39 @@
+//! tlswire: a sans-IO TLS 1.3 / 1.2 client and server on rustls, shaped like OpenSSL.
+//!
+//! ```text
+//!   transport bytes in ──► Connection::feed ──► rustls (unbuffered) ──► Connection::read
+//!   transport bytes out ◄── Connection::output ◄──────┘  ▲              Connection::write
+//!                                                       │
+//!                     tlswire-crypto (RustCrypto) ──────┘──► tap ──► message observer
+//! ```
+//!
+//! A [`Connection`] owns no socket, clock, RNG or task: the caller feeds received bytes, drains
+//! bytes to send, and calls `do_handshake` / `write` / `read` / `close`, which answer
+//! [`Status::WantRead`] / [`Status::WantWrite`] like `SSL_get_error`. Configuration is built once
+//! ([`ClientConfig`] / [`ServerConfig`], the `SSL_CTX`) and shared by connections.
+//!
+//! The message observer ([`Connection::set_msg_callback`]) is `SSL_CTX_set_msg_callback`: every
+//! handshake message, alert and change_cipher_spec, plus record headers (256) and TLS 1.3 inner
+//! content types (257), in OpenSSL 3's order and labels; [`format_message`] prints them as
+//! `openssl s_client -msg` does.
+
+mod config;
+mod connection;
+mod error;
+mod observer;
+mod verify;
+
+pub use config::{
+    certificates_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig,
+    ClientContext, ServerConfig, ServerContext, Version,
+};
+pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT};
+pub use error::{AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
+pub use observer::{
+    alert_name, format_message, handshake_name, version_name, Callback, Direction, Message, OwnedMessage,
+    ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, INNER_CONTENT_TYPE, RECORD_HEADER,
+};
+pub use verify::spki_sha256;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,365 @@
+//! Configuration: the `SSL_CTX` of tlswire. Build a [`ClientConfig`] or [`ServerConfig`] once,
+//! then open any number of [`crate::Connection`]s from it.
+
+use std::sync::Arc;
+
+use pki_types::pem::PemObject;
+use pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{CryptoProvider, SupportedKxGroup};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
+
+use crate::error::ConfigError;
+use crate::verify::Verifier;
+
+/// TLS protocol versions tlswire speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    Tls12,
+    Tls13,
+}
+
+impl Version {
+    /// The wire value (0x0303, 0x0304).
+    pub fn wire(self) -> u16 {
+        match self {
+            Self::Tls12 => 0x0303,
+            Self::Tls13 => 0x0304,
+        }
+    }
+
+    fn rustls(self) -> &'static SupportedProtocolVersion {
+        match self {
+            Self::Tls12 => &rustls::version::TLS12,
+            Self::Tls13 => &rustls::version::TLS13,
+        }
+    }
+}
+
+/// Key exchange group names as OpenSSL's `-groups` spells them.
+pub fn group_by_name(name: &str) -> Option<&'static dyn SupportedKxGroup> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "x25519mlkem768" => tlswire_crypto::X25519MLKEM768,
+        "x25519" => tlswire_crypto::X25519,
+        "p-256" | "secp256r1" | "prime256v1" => tlswire_crypto::SECP256R1,
+        "p-384" | "secp384r1" => tlswire_crypto::SECP384R1,
+        _ => return None,
+    })
+}
+
+/// Cipher suite by its IANA / rustls name (e.g. `TLS13_AES_128_GCM_SHA256`,
+/// `TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`).
+pub fn suite_by_name(name: &str) -> Option<SupportedCipherSuite> {
+    let wanted = name.to_ascii_uppercase().replace("TLS13_", "TLS_");
+    tlswire_crypto::ALL_CIPHER_SUITES.iter().copied().find(|s| {
+        let ours = format!("{:?}", s.suite()).replace("TLS13_", "TLS_");
+        ours == wanted
+    })
+}
+
+/// Certificates from PEM (one or more `CERTIFICATE` blocks) or a single DER certificate.
+pub fn certificates_from(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![CertificateDer::from(bytes.to_vec())]);
+    }
+    let certs = CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(ConfigError::BadCertificate("no CERTIFICATE block found".into()));
+    }
+    Ok(certs)
+}
+
+/// A private key from PEM (PKCS#8, SEC1 or PKCS#1) or PKCS#8 DER.
+pub fn private_key_from(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, ConfigError> {
+    if bytes.first() == Some(&0x30) {
+        return PrivateKeyDer::try_from(bytes.to_vec())
+            .map_err(|e| ConfigError::BadPrivateKey(e.to_string()));
+    }
+    PrivateKeyDer::from_pem_slice(bytes).map_err(|e| ConfigError::BadPrivateKey(e.to_string()))
+}
+
+/// Settings shared by clients and servers.
+#[derive(Clone, Debug)]
+struct Common {
+    min_version: Version,
+    max_version: Version,
+    suites: Option<Vec<SupportedCipherSuite>>,
+    groups: Option<Vec<&'static dyn SupportedKxGroup>>,
+    alpn: Vec<Vec<u8>>,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        Self { min_version: Version::Tls12, max_version: Version::Tls13, suites: None, groups: None, alpn: Vec::new() }
+    }
+}
+
+impl Common {
+    fn provider(&self) -> Arc<CryptoProvider> {
+        let mut provider = tlswire_crypto::provider();
+        if let Some(suites) = &self.suites {
+            provider.cipher_suites = suites.clone();
+        }
+        if let Some(groups) = &self.groups {
+            provider.kx_groups = groups.clone();
+        }
+        Arc::new(provider)
+    }
+
+    fn versions(&self) -> Vec<&'static SupportedProtocolVersion> {
+        [Version::Tls13, Version::Tls12]
+            .into_iter()
+            .filter(|v| (self.min_version..=self.max_version).contains(v))
+            .map(Version::rustls)
+            .collect()
+    }
+}
+
+macro_rules! common_setters {
+    () => {
+        /// Lowest and highest protocol version allowed (default TLS 1.2 ..= TLS 1.3).
+        pub fn versions(&mut self, min: Version, max: Version) -> &mut Self {
+            self.common.min_version = min;
+            self.common.max_version = max;
+            self
+        }
+
+        /// Restricts cipher suites (names as in [`suite_by_name`]), in preference order.
+        pub fn cipher_suites(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
+            let suites = names
+                .iter()
+                .map(|n| suite_by_name(n).ok_or_else(|| ConfigError::UnknownName((*n).to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.common.suites = Some(suites);
+            Ok(self)
+        }
+
+        /// Restricts key exchange groups (OpenSSL names: X25519MLKEM768, X25519, P-256, P-384),
+        /// in preference order; the first gets a key share in the ClientHello.
+        pub fn groups(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
+            let groups = names
+                .iter()
+                .map(|n| group_by_name(n).ok_or_else(|| ConfigError::UnknownName((*n).to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.common.groups = Some(groups);
+            Ok(self)
+        }
+
+        /// ALPN protocols, in preference order.
+        pub fn alpn<P: AsRef<[u8]>>(&mut self, protocols: &[P]) -> &mut Self {
+            self.common.alpn = protocols.iter().map(|p| p.as_ref().to_vec()).collect();
+            self
+        }
+    };
+}
+
+/// Client settings. Verification of the server's certificate and name is on by default.
+#[derive(Clone, Debug, Default)]
+pub struct ClientConfig {
+    common: Common,
+    roots: Vec<CertificateDer<'static>>,
+    bundled_roots: Option<bool>,
+    pins: Vec<[u8; 32]>,
+    client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
+    no_verify: bool,
+}
+
+impl ClientConfig {
+    /// Defaults: TLS 1.2 and 1.3, every suite and group, bundled Mozilla roots (when built with
+    /// the `webpki-roots` feature) unless CAs are added.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    common_setters!();
+
+    /// Trusts the CA certificates in `pem_or_der` (PEM blocks, or one DER certificate).
+    pub fn add_ca(&mut self, pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
+        self.roots.extend(certificates_from(pem_or_der)?);
+        Ok(self)
+    }
+
+    /// Whether to trust the bundled Mozilla roots. Default: only when no CA was added.
+    pub fn bundled_roots(&mut self, on: bool) -> &mut Self {
+        self.bundled_roots = Some(on);
+        self
+    }
+
+    /// Requires a presented certificate's SPKI SHA-256 to equal `pin` (in addition to normal
+    /// verification). Several pins: any may match.
+    pub fn pin_spki_sha256(&mut self, pin: [u8; 32]) -> &mut Self {
+        self.pins.push(pin);
+        self
+    }
+
+    /// Client certificate chain (leaf first) and its private key, PEM or DER.
+    pub fn client_auth(&mut self, chain: &[u8], key: &[u8]) -> Result<&mut Self, ConfigError> {
+        let chain = certificates_from(chain)?;
+        let key = private_key_from(key)?;
+        self.client_auth = Some((chain, Arc::new(key)));
+        Ok(self)
+    }
+
+    /// **Dangerous**: accept any server certificate for any name. Handshake signatures are still
+    /// checked, but an active attacker can read and change all traffic. For tests only.
+    pub fn dangerous_disable_verification(&mut self) -> &mut Self {
+        self.no_verify = true;
+        self
+    }
+
+    /// Validates the settings and builds the shared context connections are opened from.
+    pub fn build(&self) -> Result<ClientContext, ConfigError> {
+        let provider = self.common.provider();
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&self.common.versions())
+            .map_err(|e| ConfigError::Rejected(e.to_string()))?;
+
+        let inner: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>> = if self.no_verify {
+            None
+        } else {
+            let mut roots = RootCertStore::empty();
+            for ca in &self.roots {
+                roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
+            }
+            if self.bundled_roots.unwrap_or(self.roots.is_empty()) {
+                add_bundled_roots(&mut roots)?;
+            }
+            if roots.is_empty() {
+                return Err(ConfigError::Rejected(
+                    "no trusted roots: add a CA, enable bundled roots, or disable verification".into(),
+                ));
+            }
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| ConfigError::Rejected(e.to_string()))?,
+            )
+        };
+        let verifier = Verifier {
+            inner,
+            pins: self.pins.clone(),
+            algorithms: provider.signature_verification_algorithms,
+        };
+        let builder = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
+        let mut config = match &self.client_auth {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain.clone(), key.clone_key())
+                .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = self.common.alpn.clone();
+        Ok(ClientContext { config: Arc::new(config), max_version: self.common.max_version })
+    }
+}
+
+#[cfg(feature = "webpki-roots")]
+fn add_bundled_roots(roots: &mut RootCertStore) -> Result<(), ConfigError> {
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    Ok(())
+}
+
+#[cfg(not(feature = "webpki-roots"))]
+fn add_bundled_roots(_roots: &mut RootCertStore) -> Result<(), ConfigError> {
+    Err(ConfigError::Rejected("built without bundled roots (feature `webpki-roots`)".into()))
+}
+
+/// A built client configuration; cheap to clone and share.
+#[derive(Clone, Debug)]
+pub struct ClientContext {
+    pub(crate) config: Arc<rustls::ClientConfig>,
+    pub(crate) max_version: Version,
+}
+
+/// Whether and how a server asks for client certificates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// No CertificateRequest.
+    #[default]
+    None,
+    /// Ask; accept clients without a certificate (verify those that send one).
+    Optional,
+    /// Ask and reject clients without a valid certificate.
+    Required,
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    common: Common,
+    chain: Vec<CertificateDer<'static>>,
+    key: Arc<PrivateKeyDer<'static>>,
+    client_auth: ClientAuth,
+    client_roots: Vec<CertificateDer<'static>>,
+    tickets: usize,
+}
+
+impl ServerConfig {
+    /// A server with this certificate chain (leaf first) and private key, PEM or DER.
+    pub fn new(chain: &[u8], key: &[u8]) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: Common::default(),
+            chain: certificates_from(chain)?,
+            key: Arc::new(private_key_from(key)?),
+            client_auth: ClientAuth::None,
+            client_roots: Vec::new(),
+            tickets: 2,
+        })
+    }
+
+    common_setters!();
+
+    /// Asks clients for certificates issued by the CAs in `ca_pem_or_der`.
+    pub fn client_auth(&mut self, mode: ClientAuth, ca_pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
+        self.client_auth = mode;
+        self.client_roots = certificates_from(ca_pem_or_der)?;
+        Ok(self)
+    }
+
+    /// Number of TLS 1.3 session tickets sent after the handshake (default 2, as OpenSSL).
+    pub fn tickets(&mut self, n: usize) -> &mut Self {
+        self.tickets = n;
+        self
+    }
+
+    /// Validates the settings and builds the shared context connections are opened from.
+    pub fn build(&self) -> Result<ServerContext, ConfigError> {
+        let provider = self.common.provider();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&self.common.versions())
+            .map_err(|e| ConfigError::Rejected(e.to_string()))?;
+        let builder = match self.client_auth {
+            ClientAuth::None => builder.with_no_client_auth(),
+            mode => {
+                let mut roots = RootCertStore::empty();
+                for ca in &self.client_roots {
+                    roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
+                }
+                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+                let verifier = if mode == ClientAuth::Optional {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                builder.with_client_cert_verifier(
+                    verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?,
+                )
+            }
+        };
+        let mut config = builder
+            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
+        config.alpn_protocols = self.common.alpn.clone();
+        config.send_tls13_tickets = self.tickets;
+        Ok(ServerContext { config: Arc::new(config), max_version: self.common.max_version })
+    }
+}
+
+/// A built server configuration; cheap to clone and share.
+#[derive(Clone, Debug)]
+pub struct ServerContext {
+    pub(crate) config: Arc<rustls::ServerConfig>,
+    pub(crate) max_version: Version,
+}

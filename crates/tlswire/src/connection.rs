@@ -1,0 +1,599 @@
+//! [`Connection`]: one TLS connection in client or server state, driven like OpenSSL's `SSL` over
+//! memory BIOs.
+
+use std::collections::VecDeque;
+
+use pki_types::ServerName;
+use rustls::client::UnbufferedClientConnection;
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus};
+use rustls::{AlertDescription, HandshakeKind};
+use tlswire_crypto::tap;
+
+use crate::config::{ClientContext, ServerContext, Version};
+use crate::error::{ConfigError, Error, Misuse, TransportError};
+use crate::observer::{Callback, Observer};
+
+/// Largest plaintext in one record (RFC 8446 §5.1).
+pub const MAX_RECORD_PLAINTEXT: usize = 16384;
+/// Default output high-water mark: writes are refused (want-write) while this much is unsent.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 4 * (MAX_RECORD_PLAINTEXT + 256);
+/// Bound on alert-flush iterations after a failure (each yields at most one record).
+const MAX_FLUSH_STEPS: usize = 8;
+
+
+/// What a call needs before it can make progress — OpenSSL's `SSL_ERROR_WANT_READ/WRITE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// The call completed with this value.
+    Done(T),
+    /// Feed more received bytes ([`Connection::feed`]), then call again.
+    WantRead,
+    /// Send the pending output ([`Connection::output`]), then call again.
+    WantWrite,
+}
+
+/// Facts about an established connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Info {
+    pub version: Version,
+    /// IANA name, e.g. `TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
+    pub cipher_suite: String,
+    /// Key exchange group, e.g. `X25519MLKEM768`, `X25519`, `secp256r1`.
+    pub group: Option<String>,
+    /// The agreed ALPN protocol.
+    pub alpn: Option<Vec<u8>>,
+    /// The peer's certificate chain (DER, leaf first); empty if it sent none.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// Whether the server answered with a HelloRetryRequest.
+    pub hello_retry_request: bool,
+}
+
+enum Tls {
+    Client(UnbufferedClientConnection),
+    Server(UnbufferedServerConnection),
+}
+
+/// One TLS connection, client or server, with no I/O of its own.
+///
+/// # Call protocol
+/// The connection owns two byte queues and the caller moves bytes between them and the network:
+///
+/// ```text
+///   network --recv--> feed(bytes) / feed_eof()        output() / consume_output(n) --send--> network
+///                              \                      /
+///                  do_handshake()  write(plaintext)  read(buf)  close()
+/// ```
+///
+/// 1. [`feed`](Self::feed) every received byte (any chunking: one byte at a time works), and
+///    [`feed_eof`](Self::feed_eof) when the transport reports end of stream.
+/// 2. Call [`do_handshake`](Self::do_handshake), [`write`](Self::write),
+///    [`read`](Self::read) or [`close`](Self::close). Each returns [`Status::WantWrite`] while
+///    output is waiting, [`Status::WantRead`] when it needs more input, or `Done`.
+/// 3. After **every** call, send whatever [`output`](Self::output) holds and
+///    [`consume_output`](Self::consume_output) it (or use [`take_output`](Self::take_output)).
+///
+/// `write` and `read` drive the handshake themselves, as `SSL_write`/`SSL_read` do. Errors are
+/// sticky: once a call fails, every later call returns the same error, and the alert sent for it
+/// is already in the output queue.
+pub struct Connection {
+    tls: Tls,
+    /// Received bytes rustls has not discarded yet.
+    incoming: Vec<u8>,
+    /// How many bytes at the front of `incoming` rustls may look at.
+    released: usize,
+    /// Bytes for the peer, oldest first.
+    outgoing: Vec<u8>,
+    /// Decrypted application data not yet read.
+    plaintext: VecDeque<u8>,
+    observer: Option<Observer>,
+    started: bool,
+    eof: bool,
+    peer_closed: bool,
+    close_sent: bool,
+    handshake_done: bool,
+    failed: Option<Error>,
+    partial_writes: bool,
+    output_limit: usize,
+    max_version: Version,
+}
+
+impl Connection {
+    /// A client connection to `server_name` (a DNS name or IP address; sent as SNI if a name,
+    /// and the name the server certificate is verified against).
+    pub fn client(ctx: &ClientContext, server_name: &str) -> Result<Self, Error> {
+        let name = ServerName::try_from(server_name.to_string())
+            .map_err(|_| ConfigError::BadServerName(server_name.to_string()))?;
+        let conn = UnbufferedClientConnection::new(ctx.config.clone(), name)
+            .map_err(|e| Error::Config(ConfigError::Rejected(e.to_string())))?;
+        Ok(Self::new(Tls::Client(conn), ctx.max_version))
+    }
+
+    /// A server connection.
+    pub fn server(ctx: &ServerContext) -> Result<Self, Error> {
+        let conn = UnbufferedServerConnection::new(ctx.config.clone())
+            .map_err(|e| Error::Config(ConfigError::Rejected(e.to_string())))?;
+        Ok(Self::new(Tls::Server(conn), ctx.max_version))
+    }
+
+    fn new(tls: Tls, max_version: Version) -> Self {
+        Self {
+            tls,
+            incoming: Vec::new(),
+            released: 0,
+            outgoing: Vec::new(),
+            plaintext: VecDeque::new(),
+            observer: None,
+            started: false,
+            eof: false,
+            peer_closed: false,
+            close_sent: false,
+            handshake_done: false,
+            failed: None,
+            partial_writes: false,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
+            max_version,
+        }
+    }
+
+    /// Sets the message observer (`SSL_set_msg_callback`). Must be called before the first
+    /// `feed`/`do_handshake`/`write`/`read`; later it is refused, since messages already passed
+    /// could not be reported.
+    pub fn set_msg_callback(&mut self, callback: Callback) -> Result<(), Error> {
+        if self.started {
+            return Err(Misuse::ObserverTooLate.into());
+        }
+        let is_client = matches!(self.tls, Tls::Client(_));
+        self.observer = Some(Observer::new(callback, self.max_version.wire(), is_client));
+        Ok(())
+    }
+
+    /// Opt-in partial writes (`SSL_MODE_ENABLE_PARTIAL_WRITE`): `write` may accept a prefix made
+    /// of whole records and report its length.
+    pub fn set_partial_writes(&mut self, on: bool) {
+        self.partial_writes = on;
+    }
+
+    /// Output high-water mark: `write` answers want-write while at least this much is unsent.
+    pub fn set_output_limit(&mut self, bytes: usize) {
+        self.output_limit = bytes.max(1);
+    }
+
+    /// Received bytes, in order, in any chunking.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.eof {
+            return Err(Misuse::InputAfterEof.into());
+        }
+        self.started = true;
+        if let Some(obs) = &mut self.observer {
+            obs.scan_received(bytes);
+        }
+        self.incoming.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// The transport reached end of stream: no more bytes will be fed.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Bytes waiting to be sent to the peer.
+    pub fn output(&self) -> &[u8] {
+        &self.outgoing
+    }
+
+    /// Marks the first `n` bytes of [`output`](Self::output) as sent.
+    pub fn consume_output(&mut self, n: usize) {
+        self.outgoing.drain(..n.min(self.outgoing.len()));
+    }
+
+    /// Takes all pending output.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    /// Whether the handshake has completed.
+    pub fn is_handshake_done(&self) -> bool {
+        self.handshake_done
+    }
+
+    /// Whether the peer has sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// `SSL_do_handshake`: drives the handshake as far as the input allows.
+    pub fn do_handshake(&mut self) -> Result<Status<()>, Error> {
+        self.pump(&mut Want::Nothing)?;
+        if !self.outgoing.is_empty() {
+            return Ok(Status::WantWrite);
+        }
+        if self.handshake_done {
+            return Ok(Status::Done(()));
+        }
+        self.need_input()
+    }
+
+    /// `SSL_write`. By default the whole of `data` is accepted or none of it: while the handshake
+    /// is incomplete or the output queue is above its limit the answer is want-read/want-write
+    /// and nothing is consumed, so retrying with the same bytes is always right. With
+    /// [`set_partial_writes`](Self::set_partial_writes), a prefix of whole records (each at most
+    /// 16 KiB of plaintext) may be taken; `Done(n)` says how much.
+    pub fn write(&mut self, data: &[u8]) -> Result<Status<usize>, Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.close_sent {
+            return Err(Misuse::WriteAfterClose.into());
+        }
+        self.pump(&mut Want::Nothing)?;
+        if !self.handshake_done {
+            return if self.outgoing.is_empty() { self.need_input() } else { Ok(Status::WantWrite) };
+        }
+        if data.is_empty() {
+            return Ok(Status::Done(0));
+        }
+        if self.outgoing.len() >= self.output_limit {
+            return Ok(Status::WantWrite);
+        }
+        let take = if self.partial_writes {
+            let records = (self.output_limit - self.outgoing.len()).div_ceil(MAX_RECORD_PLAINTEXT + 256);
+            data.len().min(records.max(1) * MAX_RECORD_PLAINTEXT)
+        } else {
+            data.len()
+        };
+        let mut want = Want::Encrypt(&data[..take]);
+        self.pump(&mut want)?;
+        match want {
+            Want::Nothing => Ok(Status::Done(take)),
+            _ => self.need_input(),
+        }
+    }
+
+    /// `SSL_read`: decrypted application data into `buf`. `Done(0)` (for a non-empty `buf`) is a
+    /// clean end of stream: the peer sent close_notify. Transport EOF without close_notify is
+    /// [`TransportError::Truncated`], never a silent end.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<Status<usize>, Error> {
+        if self.plaintext.is_empty() {
+            self.pump(&mut Want::Nothing)?;
+        }
+        if !self.plaintext.is_empty() {
+            let n = buf.len().min(self.plaintext.len());
+            for (dst, src) in buf.iter_mut().zip(self.plaintext.drain(..n)) {
+                *dst = src;
+            }
+            return Ok(Status::Done(n));
+        }
+        if self.peer_closed {
+            return Ok(Status::Done(0));
+        }
+        if !self.outgoing.is_empty() {
+            return Ok(Status::WantWrite);
+        }
+        self.need_input()
+    }
+
+    /// Queues close_notify (`SSL_shutdown`). Reading goes on until the peer's close_notify.
+    /// Before the handshake completes there is nothing to close cleanly; the caller just drops
+    /// the transport.
+    pub fn close(&mut self) -> Result<(), Error> {
+        if self.close_sent || self.failed.is_some() {
+            return Ok(());
+        }
+        self.pump(&mut Want::Nothing)?;
+        self.close_sent = true;
+        if self.handshake_done {
+            self.pump(&mut Want::CloseNotify)?;
+        }
+        Ok(())
+    }
+
+    /// Sends a TLS 1.3 KeyUpdate (requesting the peer's too). No-op before the handshake.
+    pub fn key_update(&mut self) -> Result<(), Error> {
+        self.pump(&mut Want::Nothing)?;
+        if self.handshake_done && !self.close_sent {
+            self.pump(&mut Want::KeyUpdate)?;
+        }
+        Ok(())
+    }
+
+    /// Version, suite, group, ALPN, peer chain and HRR, once the handshake is done.
+    pub fn info(&self) -> Option<Info> {
+        if !self.handshake_done {
+            return None;
+        }
+        let common = self.common();
+        let version = match common.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => Version::Tls13,
+            _ => Version::Tls12,
+        };
+        let suite = common.negotiated_cipher_suite()?;
+        Some(Info {
+            version,
+            cipher_suite: format!("{:?}", suite.suite()).replace("TLS13_", "TLS_"),
+            group: common.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())),
+            alpn: common.alpn_protocol().map(<[u8]>::to_vec),
+            peer_certificates: common
+                .peer_certificates()
+                .map(|c| c.iter().map(|d| d.as_ref().to_vec()).collect())
+                .unwrap_or_default(),
+            hello_retry_request: common.handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest),
+        })
+    }
+
+    fn common(&self) -> &rustls::CommonState {
+        match &self.tls {
+            Tls::Client(c) => c,
+            Tls::Server(s) => s,
+        }
+    }
+
+    /// What to answer when nothing more can be done without input.
+    fn need_input<T>(&mut self) -> Result<Status<T>, Error> {
+        if !self.eof {
+            return Ok(Status::WantRead);
+        }
+        let error = Error::Transport(if !self.handshake_done {
+            TransportError::ClosedDuringHandshake
+        } else if !self.incoming.is_empty() {
+            TransportError::ClosedMidRecord
+        } else {
+            TransportError::Truncated
+        });
+        self.failed = Some(error.clone());
+        Err(error)
+    }
+
+    /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
+    fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        self.started = true;
+        let scope = if self.observer.is_some() { tap::Scope::All } else { tap::Scope::Alerts };
+        let mut capture = Some(tap::open(scope));
+        let mut alerts = Vec::new();
+        loop {
+            let stepping = self.observer.as_ref().is_some_and(|o| !o.bypassed());
+            if !stepping {
+                self.released = self.incoming.len();
+            }
+            let mut io = Io {
+                outgoing: &mut self.outgoing,
+                plaintext: &mut self.plaintext,
+                observer: &mut self.observer,
+                capture: &mut capture,
+                alerts: &mut alerts,
+                peer_closed: &mut self.peer_closed,
+            };
+            let window = &mut self.incoming[..self.released];
+            let (discard, result) = match &mut self.tls {
+                Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
+                Tls::Server(s) => step(s.process_tls_records(window), &mut io, want),
+            };
+            self.incoming.drain(..discard);
+            self.released -= discard;
+            self.handshake_done = !self.common().is_handshaking();
+            match result {
+                Err(e) => {
+                    if let Some(c) = capture.as_mut() {
+                        alerts.extend(c.take().into_iter().filter(|t| t.inner_type == 21));
+                    }
+                    drop(capture);
+                    return Err(self.fail(e, alerts));
+                }
+                Ok(Step::Busy) => {}
+                Ok(Step::Idle) => {
+                    match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
+                        Some(n) => self.released += n,
+                        None => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a rustls failure: sends the alert rustls queued for it, and makes the error sticky.
+    /// `sealed_alerts` are alert records our AEADs protected during the failing call.
+    fn fail(&mut self, err: rustls::Error, mut sealed_alerts: Vec<tap::TappedRecord>) -> Error {
+        let mut capture = tap::open(tap::Scope::All);
+        let start = self.outgoing.len();
+        // Only pop what rustls has queued: calling it with input again would re-process the
+        // failing record.
+        for _ in 0..MAX_FLUSH_STEPS {
+            if !self.common().wants_write() {
+                break;
+            }
+            let mut io = Io {
+                outgoing: &mut self.outgoing,
+                plaintext: &mut self.plaintext,
+                observer: &mut None,
+                capture: &mut None,
+                alerts: &mut Vec::new(),
+                peer_closed: &mut self.peer_closed,
+            };
+            let window = &mut self.incoming[..0];
+            let (_, result) = match &mut self.tls {
+                Tls::Client(c) => step(c.process_tls_records(window), &mut io, &mut Want::Nothing),
+                Tls::Server(s) => step(s.process_tls_records(window), &mut io, &mut Want::Nothing),
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        let tapped = capture.take();
+        drop(capture);
+        sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
+        let sent = &self.outgoing[start..];
+        let alert = find_alert(sent, &sealed_alerts);
+        if let Some(obs) = &mut self.observer {
+            obs.add_tapped(tapped);
+            obs.report_sent(sent);
+        }
+        let error = Error::from_rustls(err, alert.and_then(|d| AlertDescription::try_from(d).ok()));
+        self.failed = Some(error.clone());
+        error
+    }
+}
+
+/// An action to take once rustls offers the WriteTraffic state.
+enum Want<'d> {
+    Nothing,
+    Encrypt(&'d [u8]),
+    CloseNotify,
+    KeyUpdate,
+}
+
+enum Step {
+    /// Something happened; call rustls again.
+    Busy,
+    /// rustls needs more input (or has nothing more to do).
+    Idle,
+}
+
+/// The connection's buffers, borrowed apart from the rustls connection and its input window.
+struct Io<'a> {
+    outgoing: &'a mut Vec<u8>,
+    plaintext: &'a mut VecDeque<u8>,
+    observer: &'a mut Option<Observer>,
+    capture: &'a mut Option<tap::Capture>,
+    /// Alert records sealed so far (to name the alert if the connection fails).
+    alerts: &'a mut Vec<tap::TappedRecord>,
+    peer_closed: &'a mut bool,
+}
+
+impl Io<'_> {
+    fn tapped(&mut self) {
+        let Some(capture) = self.capture.as_mut() else { return };
+        let tapped = capture.take();
+        self.alerts.extend(tapped.iter().filter(|t| t.inner_type == 21 && t.flow == tap::Flow::Sealed).cloned());
+        if let Some(obs) = self.observer.as_mut() {
+            obs.add_tapped(tapped);
+        }
+    }
+
+    fn report_sent(&mut self, start: usize) {
+        self.tapped();
+        if let Some(obs) = self.observer.as_mut() {
+            obs.report_sent(&self.outgoing[start..]);
+        }
+    }
+}
+
+/// Handles one state rustls returned. Returns the bytes to discard from the input window.
+fn step<Data>(status: UnbufferedStatus<'_, '_, Data>, io: &mut Io<'_>, want: &mut Want<'_>) -> (usize, Result<Step, rustls::Error>) {
+    let UnbufferedStatus { mut discard, state } = status;
+    // The record just released to rustls has now been processed: report it first.
+    io.tapped();
+    if let Some(obs) = io.observer.as_mut() {
+        obs.report_received();
+    }
+    let state = match state {
+        Ok(state) => state,
+        Err(e) => return (discard, Err(e)),
+    };
+    let result = match state {
+        ConnectionState::ReadTraffic(mut traffic) => {
+            while let Some(record) = traffic.next_record() {
+                match record {
+                    Ok(record) => {
+                        discard += record.discard;
+                        io.plaintext.extend(record.payload);
+                    }
+                    Err(e) => return (discard, Err(e)),
+                }
+            }
+            Ok(Step::Busy)
+        }
+        ConnectionState::EncodeTlsData(mut encode) => {
+            let start = io.outgoing.len();
+            let result = grow_into(io.outgoing, 0, |out| match encode.encode(out) {
+                Ok(n) => Ok(n),
+                Err(EncodeError::InsufficientSize(InsufficientSizeError { required_size })) => Err(Some(required_size)),
+                Err(_) => Err(None),
+            });
+            io.report_sent(start);
+            result.map(|()| Step::Busy)
+        }
+        ConnectionState::TransmitTlsData(transmit) => {
+            // The bytes are already in our output queue; the caller sends them.
+            transmit.done();
+            Ok(Step::Busy)
+        }
+        ConnectionState::BlockedHandshake => Ok(Step::Idle),
+        ConnectionState::PeerClosed | ConnectionState::Closed => {
+            let idle = matches!(state, ConnectionState::Closed);
+            *io.peer_closed = true;
+            Ok(if idle { Step::Idle } else { Step::Busy })
+        }
+        ConnectionState::WriteTraffic(mut traffic) => {
+            let start = io.outgoing.len();
+            let result = match std::mem::replace(want, Want::Nothing) {
+                Want::Nothing => return (discard, Ok(Step::Idle)),
+                Want::Encrypt(data) => {
+                    // Data plus per-record overhead (header, inner type, tag) on the first try.
+                    let hint = data.len() + (data.len() / MAX_RECORD_PLAINTEXT + 1) * 32;
+                    grow_into(io.outgoing, hint, |out| encrypt_result(traffic.encrypt(data, out)))
+                }
+                Want::CloseNotify => grow_into(io.outgoing, 64, |out| encrypt_result(traffic.queue_close_notify(out))),
+                Want::KeyUpdate => traffic.refresh_traffic_keys(),
+            };
+            io.report_sent(start);
+            result.map(|()| Step::Busy)
+        }
+        // Early data is never enabled, and rustls may add states: fail rather than spin.
+        _ => Err(rustls::Error::General("unexpected connection state".into())),
+    };
+    (discard, result)
+}
+
+fn encrypt_result(r: Result<usize, EncryptError>) -> Result<usize, Option<usize>> {
+    match r {
+        Ok(n) => Ok(n),
+        Err(EncryptError::InsufficientSize(InsufficientSizeError { required_size })) => Err(Some(required_size)),
+        Err(_) => Err(None),
+    }
+}
+
+/// Appends to `out` what `f` writes into spare room, growing the room when `f` asks for more
+/// (`Err(Some(size))`); `Err(None)` is a hard failure (exhausted sequence numbers).
+fn grow_into(
+    out: &mut Vec<u8>,
+    hint: usize,
+    mut f: impl FnMut(&mut [u8]) -> Result<usize, Option<usize>>,
+) -> Result<(), rustls::Error> {
+    let start = out.len();
+    let mut room = hint;
+    loop {
+        out.resize(start + room, 0);
+        match f(&mut out[start..]) {
+            Ok(n) => {
+                out.truncate(start + n);
+                return Ok(());
+            }
+            Err(Some(needed)) if needed > room => room = needed,
+            Err(_) => {
+                out.truncate(start);
+                return Err(rustls::Error::EncryptError);
+            }
+        }
+    }
+}
+
+/// The alert description in records we just wrote (plaintext, or protected and tapped).
+fn find_alert(mut bytes: &[u8], tapped: &[tap::TappedRecord]) -> Option<u8> {
+    while bytes.len() >= 5 {
+        let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
+        let record = bytes.get(..5 + len)?;
+        let payload = &record[5..];
+        if record[0] == 21 && payload.len() == 2 {
+            return Some(payload[1]);
+        }
+        let tag = &payload[payload.len().saturating_sub(16)..];
+        if let Some(t) = tapped.iter().find(|t| t.inner_type == 21 && t.tag.ends_with(tag) && t.wire_len == len) {
+            return t.plaintext.get(1).copied();
+        }
+        bytes = &bytes[5 + len..];
+    }
+    None
+}

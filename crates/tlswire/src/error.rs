@@ -1,0 +1,292 @@
+//! One error type for the crate, grouped by who is at fault: the peer's certificate, the peer's
+//! protocol behaviour, the peer's alert, the transport, the local caller, the configuration.
+
+use core::fmt;
+
+pub use rustls::AlertDescription;
+
+/// Everything that can go wrong on a [`crate::Connection`] or while building a configuration.
+///
+/// Failures detected on the connection carry `alert_sent`: the alert tlswire put on the wire for
+/// the peer (already in the output buffer; drain it before closing the transport).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// The peer's certificate (chain) was rejected.
+    Certificate { error: CertificateError, alert_sent: Option<AlertDescription> },
+    /// The peer broke the protocol, or it and we share no parameters.
+    Protocol { error: ProtocolError, alert_sent: Option<AlertDescription> },
+    /// The peer sent a fatal alert.
+    AlertReceived(AlertDescription),
+    /// The byte stream ended in a way TLS does not allow.
+    Transport(TransportError),
+    /// The caller used the connection in a way its state does not allow.
+    Misuse(Misuse),
+    /// A configuration value is invalid (bad PEM, unknown group name, ...).
+    Config(ConfigError),
+}
+
+/// Why a peer certificate was rejected.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateError {
+    /// The chain does not lead to a trusted root.
+    UnknownIssuer,
+    /// The certificate is not valid for the expected server name.
+    HostnameMismatch,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotYetValid,
+    /// The certificate was revoked.
+    Revoked,
+    /// A signature in the chain (or the handshake signature) did not verify.
+    BadSignature,
+    /// None of the certificates matched a configured SPKI SHA-256 pin.
+    PinMismatch,
+    /// The peer sent no certificate although one is required.
+    Missing,
+    /// Any other rejection, with rustls's description.
+    Other(String),
+}
+
+/// How the peer broke the protocol.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A record failed authentication (bad_record_mac).
+    BadRecordMac,
+    /// A record or message could not be parsed.
+    Malformed(String),
+    /// A message arrived that is not allowed at this point, or carried forbidden values.
+    Misbehaved(String),
+    /// The peer and we have no version, suite, group or signature scheme in common.
+    Incompatible(String),
+    /// ALPN was required and no protocol was agreed.
+    NoApplicationProtocol,
+    /// Any other failure, with rustls's description.
+    Other(String),
+}
+
+/// How the byte stream ended badly.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    /// The transport closed before the handshake completed.
+    ClosedDuringHandshake,
+    /// The transport closed after the handshake without close_notify: the data may be truncated.
+    Truncated,
+    /// The transport closed in the middle of a TLS record.
+    ClosedMidRecord,
+}
+
+/// Local misuse of a connection.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Misuse {
+    /// `write` after `close` (or after the connection failed or closed).
+    WriteAfterClose,
+    /// Bytes fed after end of input was signalled.
+    InputAfterEof,
+    /// The message observer was set after the connection had started.
+    ObserverTooLate,
+}
+
+/// An invalid configuration value.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// PEM/DER input holds no certificate, or a malformed one.
+    BadCertificate(String),
+    /// The private key is malformed or of an unsupported type.
+    BadPrivateKey(String),
+    /// An unknown name (group, suite, version).
+    UnknownName(String),
+    /// The server name is neither a DNS name nor an IP address.
+    BadServerName(String),
+    /// rustls rejected the combination (e.g. no suite left for the versions allowed).
+    Rejected(String),
+}
+
+impl Error {
+    /// The alert tlswire sent for this failure, if any.
+    pub fn alert_sent(&self) -> Option<AlertDescription> {
+        match self {
+            Self::Certificate { alert_sent, .. } | Self::Protocol { alert_sent, .. } => *alert_sent,
+            _ => None,
+        }
+    }
+
+    /// A stable machine-readable code for this error (used by the CLI and the bindings).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Certificate { error, .. } => match error {
+                CertificateError::UnknownIssuer => "CERT_UNKNOWN_ISSUER",
+                CertificateError::HostnameMismatch => "CERT_HOSTNAME_MISMATCH",
+                CertificateError::Expired => "CERT_EXPIRED",
+                CertificateError::NotYetValid => "CERT_NOT_YET_VALID",
+                CertificateError::Revoked => "CERT_REVOKED",
+                CertificateError::BadSignature => "CERT_BAD_SIGNATURE",
+                CertificateError::PinMismatch => "CERT_PIN_MISMATCH",
+                CertificateError::Missing => "CERT_MISSING",
+                CertificateError::Other(_) => "CERT_INVALID",
+            },
+            Self::Protocol { error, .. } => match error {
+                ProtocolError::BadRecordMac => "BAD_RECORD_MAC",
+                ProtocolError::Malformed(_) => "PROTOCOL_MALFORMED",
+                ProtocolError::Misbehaved(_) => "PROTOCOL_VIOLATION",
+                ProtocolError::Incompatible(_) => "HANDSHAKE_INCOMPATIBLE",
+                ProtocolError::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
+                ProtocolError::Other(_) => "PROTOCOL_ERROR",
+            },
+            Self::AlertReceived(_) => "ALERT_RECEIVED",
+            Self::Transport(TransportError::ClosedDuringHandshake) => "CLOSED_DURING_HANDSHAKE",
+            Self::Transport(TransportError::Truncated) => "TRUNCATED",
+            Self::Transport(TransportError::ClosedMidRecord) => "CLOSED_MID_RECORD",
+            Self::Misuse(_) => "MISUSE",
+            Self::Config(_) => "CONFIG",
+        }
+    }
+
+    pub(crate) fn from_rustls(err: rustls::Error, alert_sent: Option<AlertDescription>) -> Self {
+        use rustls::Error as E;
+        match err {
+            E::InvalidCertificate(e) => {
+                Self::Certificate { error: CertificateError::from_rustls(e), alert_sent }
+            }
+            E::NoCertificatesPresented => {
+                Self::Certificate { error: CertificateError::Missing, alert_sent }
+            }
+            E::AlertReceived(alert) => Self::AlertReceived(alert),
+            E::DecryptError => Self::Protocol { error: ProtocolError::BadRecordMac, alert_sent },
+            E::InvalidMessage(m) => {
+                Self::Protocol { error: ProtocolError::Malformed(format!("{m:?}")), alert_sent }
+            }
+            E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+                Self::Protocol { error: ProtocolError::Misbehaved(err.to_string()), alert_sent }
+            }
+            E::PeerMisbehaved(m) => {
+                Self::Protocol { error: ProtocolError::Misbehaved(format!("{m:?}")), alert_sent }
+            }
+            E::PeerIncompatible(m) => {
+                Self::Protocol { error: ProtocolError::Incompatible(format!("{m:?}")), alert_sent }
+            }
+            E::NoApplicationProtocol => {
+                Self::Protocol { error: ProtocolError::NoApplicationProtocol, alert_sent }
+            }
+            other => Self::Protocol { error: ProtocolError::Other(other.to_string()), alert_sent },
+        }
+    }
+}
+
+impl CertificateError {
+    fn from_rustls(err: rustls::CertificateError) -> Self {
+        use rustls::CertificateError as C;
+        match err {
+            C::UnknownIssuer => Self::UnknownIssuer,
+            C::NotValidForName | C::NotValidForNameContext { .. } => Self::HostnameMismatch,
+            C::Expired | C::ExpiredContext { .. } => Self::Expired,
+            C::NotValidYet | C::NotValidYetContext { .. } => Self::NotYetValid,
+            C::Revoked => Self::Revoked,
+            C::BadSignature => Self::BadSignature,
+            C::Other(other) if other.0.downcast_ref::<crate::verify::PinMismatch>().is_some() => {
+                Self::PinMismatch
+            }
+            other => Self::Other(format!("{other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Certificate { error, .. } => write!(f, "certificate rejected: {error}"),
+            Self::Protocol { error, .. } => write!(f, "protocol error: {error}"),
+            Self::AlertReceived(alert) => {
+                write!(f, "peer sent fatal alert {}", crate::observer::alert_name(u8::from(*alert)))
+            }
+            Self::Transport(e) => write!(f, "{e}"),
+            Self::Misuse(e) => write!(f, "misuse: {e}"),
+            Self::Config(e) => write!(f, "invalid configuration: {e}"),
+        }?;
+        if let Some(alert) = self.alert_sent() {
+            write!(f, " (sent alert {})", crate::observer::alert_name(u8::from(alert)))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownIssuer => f.write_str("unknown issuer"),
+            Self::HostnameMismatch => f.write_str("not valid for the server name"),
+            Self::Expired => f.write_str("expired"),
+            Self::NotYetValid => f.write_str("not valid yet"),
+            Self::Revoked => f.write_str("revoked"),
+            Self::BadSignature => f.write_str("bad signature"),
+            Self::PinMismatch => f.write_str("no certificate matches the configured pins"),
+            Self::Missing => f.write_str("peer sent no certificate"),
+            Self::Other(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadRecordMac => f.write_str("record failed authentication"),
+            Self::Malformed(s) => write!(f, "malformed message ({s})"),
+            Self::Misbehaved(s) => write!(f, "peer misbehaved ({s})"),
+            Self::Incompatible(s) => write!(f, "no common parameters ({s})"),
+            Self::NoApplicationProtocol => f.write_str("no application protocol agreed"),
+            Self::Other(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ClosedDuringHandshake => "transport closed during the handshake",
+            Self::Truncated => "transport closed without close_notify (possible truncation)",
+            Self::ClosedMidRecord => "transport closed in the middle of a record",
+        })
+    }
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::WriteAfterClose => "write after close",
+            Self::InputAfterEof => "input after end of stream",
+            Self::ObserverTooLate => "message callback set after the connection started",
+        })
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadCertificate(s) => write!(f, "bad certificate: {s}"),
+            Self::BadPrivateKey(s) => write!(f, "bad private key: {s}"),
+            Self::UnknownName(s) => write!(f, "unknown name: {s}"),
+            Self::BadServerName(s) => write!(f, "bad server name: {s}"),
+            Self::Rejected(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+impl From<Misuse> for Error {
+    fn from(e: Misuse) -> Self {
+        Self::Misuse(e)
+    }
+}

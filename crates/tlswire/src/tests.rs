@@ -1,0 +1,512 @@
+//! Protocol tests on an in-memory client/server pair (model: quinn-proto's `Pair`).
+
+use std::sync::{Arc, Mutex};
+
+use crate::*;
+
+const CA: &[u8] = include_bytes!("../testdata/ca.pem");
+const OTHER_CA: &[u8] = include_bytes!("../testdata/other-ca.pem");
+const ECDSA: (&[u8], &[u8]) = (include_bytes!("../testdata/server-ecdsa.pem"), include_bytes!("../testdata/server-ecdsa.key"));
+const RSA: (&[u8], &[u8]) = (include_bytes!("../testdata/server-rsa.pem"), include_bytes!("../testdata/server-rsa.key"));
+const ED25519: (&[u8], &[u8]) = (include_bytes!("../testdata/server-ed25519.pem"), include_bytes!("../testdata/server-ed25519.key"));
+const EXPIRED: (&[u8], &[u8]) = (include_bytes!("../testdata/expired.pem"), include_bytes!("../testdata/expired.key"));
+const CLIENT: (&[u8], &[u8]) = (include_bytes!("../testdata/client.pem"), include_bytes!("../testdata/client.key"));
+
+type Trace = Arc<Mutex<Vec<OwnedMessage>>>;
+
+fn client_config() -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.add_ca(CA).unwrap();
+    c
+}
+
+fn server_config(identity: (&[u8], &[u8])) -> ServerConfig {
+    ServerConfig::new(identity.0, identity.1).unwrap()
+}
+
+fn recorder() -> (Trace, Callback) {
+    let trace: Trace = Arc::default();
+    let sink = trace.clone();
+    (trace, Box::new(move |m: &Message<'_>| sink.lock().unwrap().push(m.to_owned())))
+}
+
+struct Pair {
+    client: Connection,
+    server: Connection,
+    /// Feed in chunks of this many bytes (tests chunking independence).
+    chunk: usize,
+}
+
+impl Pair {
+    fn new(client: &ClientConfig, server: &ServerConfig) -> Self {
+        Self {
+            client: Connection::client(&client.build().unwrap(), "localhost").unwrap(),
+            server: Connection::server(&server.build().unwrap()).unwrap(),
+            chunk: usize::MAX,
+        }
+    }
+
+    /// Moves pending bytes both ways; true if any moved.
+    fn transfer(&mut self) -> bool {
+        let a = self.client.take_output();
+        let b = self.server.take_output();
+        for c in a.chunks(self.chunk.min(a.len().max(1))) {
+            self.server.feed(c).unwrap();
+        }
+        for c in b.chunks(self.chunk.min(b.len().max(1))) {
+            self.client.feed(c).unwrap();
+        }
+        !a.is_empty() || !b.is_empty()
+    }
+
+    fn handshake(&mut self) -> Result<(), Error> {
+        for _ in 0..64 {
+            let c = self.client.do_handshake()?;
+            let s = self.server.do_handshake()?;
+            let moved = self.transfer();
+            if c == Status::Done(()) && s == Status::Done(()) && !moved {
+                return Ok(());
+            }
+        }
+        panic!("handshake did not finish");
+    }
+
+    /// Reads everything currently readable on `server` (true) or `client` (false).
+    fn read_all(&mut self, on_server: bool) -> Vec<u8> {
+        let conn = if on_server { &mut self.server } else { &mut self.client };
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(Status::Done(n)) = conn.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+}
+
+#[test]
+fn tls13_and_tls12_handshakes_with_each_server_key_type() {
+    for identity in [ECDSA, RSA, ED25519] {
+        for max in [Version::Tls13, Version::Tls12] {
+            let mut client = client_config();
+            client.versions(Version::Tls12, max);
+            let mut pair = Pair::new(&client, &server_config(identity));
+            pair.handshake().unwrap();
+            let info = pair.client.info().unwrap();
+            assert_eq!(info.version, max);
+            assert_eq!(info.peer_certificates.len(), 1);
+            if max == Version::Tls13 {
+                assert_eq!(info.group.as_deref(), Some("X25519MLKEM768"));
+            }
+        }
+    }
+}
+
+#[test]
+fn one_byte_at_a_time_gives_the_same_result() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.chunk = 1;
+    pair.handshake().unwrap();
+    assert_eq!(pair.client.write(b"ping").unwrap(), Status::Done(4));
+    pair.transfer();
+    assert_eq!(pair.read_all(true), b"ping");
+}
+
+#[test]
+fn every_suite_and_group_negotiates() {
+    for suite in tlswire_crypto::ALL_CIPHER_SUITES {
+        let name = format!("{:?}", suite.suite());
+        let tls13 = name.starts_with("TLS13");
+        let identity = if name.contains("RSA") { RSA } else { ECDSA };
+        let mut client = client_config();
+        client.cipher_suites(&[name.as_str()]).unwrap();
+        if !tls13 {
+            client.versions(Version::Tls12, Version::Tls12);
+        }
+        let mut pair = Pair::new(&client, &server_config(identity));
+        pair.handshake().unwrap();
+        assert_eq!(pair.client.info().unwrap().cipher_suite, name.replace("TLS13_", "TLS_"));
+    }
+    for group in ["X25519MLKEM768", "X25519", "P-256", "P-384"] {
+        let mut client = client_config();
+        client.groups(&[group]).unwrap();
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.handshake().unwrap();
+        let got = pair.client.info().unwrap().group.unwrap();
+        let expect = match group {
+            "P-256" => "secp256r1",
+            "P-384" => "secp384r1",
+            g => g,
+        };
+        assert_eq!(got, expect);
+    }
+}
+
+#[test]
+fn hello_retry_request_is_reported() {
+    let mut server = server_config(ECDSA);
+    server.groups(&["P-256"]).unwrap();
+    let mut pair = Pair::new(&client_config(), &server);
+    pair.handshake().unwrap();
+    assert!(pair.client.info().unwrap().hello_retry_request);
+}
+
+#[test]
+fn megabyte_round_trip_is_byte_identical() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    let data: Vec<u8> = (0..1 << 20).map(|i| (i * 7 + i / 251) as u8).collect();
+    assert_eq!(pair.client.write(&data).unwrap(), Status::Done(data.len()));
+    // Records are at most 16 KiB of plaintext: 64 full records for 1 MiB.
+    let wire = pair.client.take_output();
+    let mut records = 0;
+    let mut rest = &wire[..];
+    while rest.len() >= 5 {
+        let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
+        assert!(len <= MAX_RECORD_PLAINTEXT + 256);
+        records += 1;
+        rest = &rest[5 + len..];
+    }
+    assert_eq!(records, 64);
+    pair.server.feed(&wire).unwrap();
+    assert_eq!(pair.read_all(true), data);
+}
+
+#[test]
+fn whole_writes_wait_for_room_and_partial_writes_take_whole_records() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.client.set_output_limit(20_000);
+    let data = vec![0x5a; 100_000];
+    assert_eq!(pair.client.write(&data).unwrap(), Status::Done(100_000));
+    // Above the limit now: the retry is refused whole, nothing consumed.
+    assert_eq!(pair.client.write(&data).unwrap(), Status::WantWrite);
+    pair.transfer();
+    assert_eq!(pair.client.write(&data).unwrap(), Status::Done(100_000));
+    pair.transfer();
+    pair.client.set_partial_writes(true);
+    match pair.client.write(&data).unwrap() {
+        Status::Done(n) => assert!(n % MAX_RECORD_PLAINTEXT == 0 && n < data.len(), "took {n}"),
+        other => panic!("{other:?}"),
+    }
+    pair.transfer();
+    assert_eq!(pair.read_all(true).len(), 200_000 + 2 * MAX_RECORD_PLAINTEXT);
+}
+
+#[test]
+fn write_before_handshake_drives_it() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    let mut sent = None;
+    for _ in 0..16 {
+        match pair.client.write(b"early").unwrap() {
+            Status::Done(n) => {
+                sent = Some(n);
+                break;
+            }
+            _ => {
+                let _ = pair.server.do_handshake().unwrap();
+                pair.transfer();
+            }
+        }
+    }
+    assert_eq!(sent, Some(5));
+    pair.transfer();
+    let _ = pair.server.do_handshake().unwrap();
+    assert_eq!(pair.read_all(true), b"early");
+}
+
+#[test]
+fn close_notify_is_clean_eof_and_bare_eof_is_truncation() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(b"bye").unwrap();
+    pair.server.close().unwrap();
+    pair.transfer();
+    let mut buf = [0u8; 16];
+    assert_eq!(pair.client.read(&mut buf).unwrap(), Status::Done(3));
+    assert_eq!(pair.client.read(&mut buf).unwrap(), Status::Done(0));
+    assert!(pair.client.peer_closed());
+    assert_eq!(pair.server.write(b"x"), Err(Error::Misuse(Misuse::WriteAfterClose)));
+
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(b"partial").unwrap();
+    pair.transfer();
+    pair.client.feed_eof();
+    assert_eq!(pair.client.read(&mut buf).unwrap(), Status::Done(7));
+    assert_eq!(pair.client.read(&mut buf), Err(Error::Transport(TransportError::Truncated)));
+    // Sticky.
+    assert_eq!(pair.client.read(&mut buf), Err(Error::Transport(TransportError::Truncated)));
+}
+
+#[test]
+fn eof_mid_record_and_mid_handshake_are_distinct() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(b"0123456789").unwrap();
+    let wire = pair.server.take_output();
+    pair.client.feed(&wire[..wire.len() - 3]).unwrap();
+    pair.client.feed_eof();
+    let mut buf = [0u8; 16];
+    assert_eq!(pair.client.read(&mut buf), Err(Error::Transport(TransportError::ClosedMidRecord)));
+
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    assert_eq!(pair.client.do_handshake().unwrap(), Status::WantWrite);
+    pair.client.take_output();
+    pair.client.feed_eof();
+    assert_eq!(pair.client.do_handshake(), Err(Error::Transport(TransportError::ClosedDuringHandshake)));
+}
+
+fn handshake_error(client: &ClientConfig, server: &ServerConfig) -> (Error, Option<Error>) {
+    let mut pair = Pair::new(client, server);
+    for _ in 0..16 {
+        if let Err(e) = pair.client.do_handshake() {
+            // Deliver our alert to the server: it must see it as an alert, not garbage.
+            pair.server.feed(&pair.client.take_output()).unwrap();
+            return (e, pair.server.do_handshake().err());
+        }
+        let _ = pair.server.do_handshake();
+        pair.transfer();
+    }
+    panic!("handshake did not fail");
+}
+
+#[test]
+fn certificate_failures_are_typed_with_the_alert_sent() {
+    let server = server_config(ECDSA);
+    let mut unknown = ClientConfig::new();
+    unknown.add_ca(OTHER_CA).unwrap();
+    let (err, server_err) = handshake_error(&unknown, &server);
+    assert_eq!(err.code(), "CERT_UNKNOWN_ISSUER");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::UnknownCA));
+    assert_eq!(server_err, Some(Error::AlertReceived(AlertDescription::UnknownCA)));
+
+    let (err, _) = handshake_error(&client_config(), &server_config(EXPIRED));
+    assert_eq!(err.code(), "CERT_EXPIRED");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateExpired));
+
+    let built = client_config().build().unwrap();
+    let mut pair = Pair::new(&client_config(), &server);
+    pair.client = Connection::client(&built, "not-localhost.example").unwrap();
+    let err = loop {
+        if let Err(e) = pair.client.do_handshake() {
+            break e;
+        }
+        let _ = pair.server.do_handshake();
+        pair.transfer();
+    };
+    assert_eq!(err.code(), "CERT_HOSTNAME_MISMATCH");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::BadCertificate));
+}
+
+#[test]
+fn pins_match_and_mismatch() {
+    let leaf = certificates_from(ECDSA.0).unwrap().remove(0);
+    let pin = spki_sha256(&leaf).unwrap();
+    let mut ok = client_config();
+    ok.pin_spki_sha256(pin);
+    Pair::new(&ok, &server_config(ECDSA)).handshake().unwrap();
+    let mut bad = client_config();
+    bad.pin_spki_sha256([0u8; 32]);
+    let (err, _) = handshake_error(&bad, &server_config(ECDSA));
+    assert_eq!(err.code(), "CERT_PIN_MISMATCH");
+}
+
+#[test]
+fn dangerous_no_verify_accepts_unknown_ca() {
+    let mut c = ClientConfig::new();
+    c.dangerous_disable_verification();
+    Pair::new(&c, &server_config(EXPIRED)).handshake().unwrap();
+}
+
+#[test]
+fn client_auth_required_optional_and_missing() {
+    let mut server = server_config(ECDSA);
+    server.client_auth(ClientAuth::Required, CA).unwrap();
+    let mut with_cert = client_config();
+    with_cert.client_auth(CLIENT.0, CLIENT.1).unwrap();
+    let mut pair = Pair::new(&with_cert, &server);
+    pair.handshake().unwrap();
+    assert_eq!(pair.server.info().unwrap().peer_certificates.len(), 1);
+
+    let mut pair = Pair::new(&client_config(), &server);
+    let err = loop {
+        let _ = pair.client.do_handshake();
+        if let Err(e) = pair.server.do_handshake() {
+            break e;
+        }
+        pair.transfer();
+    };
+    assert_eq!(err.code(), "CERT_MISSING");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateRequired));
+
+    let mut optional = server_config(ECDSA);
+    optional.client_auth(ClientAuth::Optional, CA).unwrap();
+    Pair::new(&client_config(), &optional).handshake().unwrap();
+}
+
+#[test]
+fn alpn_is_negotiated() {
+    let mut client = client_config();
+    client.alpn(&["h2", "http/1.1"]);
+    let mut server = server_config(ECDSA);
+    server.alpn(&["http/1.1"]);
+    let mut pair = Pair::new(&client, &server);
+    pair.handshake().unwrap();
+    assert_eq!(pair.client.info().unwrap().alpn.as_deref(), Some(&b"http/1.1"[..]));
+}
+
+#[test]
+fn garbage_and_oversized_records_get_typed_errors_and_alerts() {
+    let cases: [(&[u8], &str); 4] = [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PROTOCOL_MALFORMED"),
+        (&[0x16, 0x03, 0x03, 0xff, 0xff, 0], "PROTOCOL_MALFORMED"),
+        (&[0x17, 0x03, 0x03, 0x00, 0x01, 0x00], "PROTOCOL_VIOLATION"),
+        (&[0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00], "PROTOCOL_MALFORMED"),
+    ];
+    for (input, code) in cases {
+        for observe in [false, true] {
+            let mut client = Connection::client(&client_config().build().unwrap(), "localhost").unwrap();
+            if observe {
+                client.set_msg_callback(recorder().1).unwrap();
+            }
+            assert_eq!(client.do_handshake().unwrap(), Status::WantWrite);
+            client.take_output();
+            client.feed(input).unwrap();
+            let err = client.do_handshake().unwrap_err();
+            assert_eq!(err.code(), code, "{input:?} -> {err}");
+            assert!(err.alert_sent().is_some(), "{err}");
+            let alert = client.take_output();
+            assert_eq!(alert[0], 21, "an alert record follows the error");
+        }
+    }
+}
+
+#[test]
+fn tampered_record_is_bad_record_mac() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(b"secret").unwrap();
+    let mut wire = pair.server.take_output();
+    let last = wire.len() - 1;
+    wire[last] ^= 1;
+    pair.client.feed(&wire).unwrap();
+    let err = pair.client.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.code(), "BAD_RECORD_MAC");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::BadRecordMac));
+}
+
+fn lines(trace: &Trace, dir: Direction) -> Vec<String> {
+    trace
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.direction == dir)
+        .map(|m| format_message(&m.as_message()).lines().next().unwrap().split(" [").next().unwrap().to_string()
+            + &format_message(&m.as_message()).lines().next().unwrap().split(']').nth(1).unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn observer_reports_tls13_like_openssl() {
+    let mut server = server_config(ECDSA);
+    server.tickets(1);
+    let mut pair = Pair::new(&client_config(), &server);
+    let (trace, cb) = recorder();
+    pair.client.set_msg_callback(cb).unwrap();
+    pair.handshake().unwrap();
+    pair.client.write(b"hello").unwrap();
+    pair.client.close().unwrap();
+    pair.transfer();
+    let _ = pair.read_all(false);
+    let sent = lines(&trace, Direction::Sent);
+    assert_eq!(sent[..2], [">>> TLS 1.0, RecordHeader", ">>> TLS 1.3, Handshake, ClientHello"]);
+    assert!(sent.contains(&">>> TLS 1.2, InnerContent".to_string()));
+    assert!(sent.contains(&">>> TLS 1.3, Handshake, Finished".to_string()));
+    assert_eq!(sent.last().unwrap(), ">>> TLS 1.3, Alert, warning close_notify");
+    let received = lines(&trace, Direction::Received);
+    for expected in [
+        "<<< TLS 1.3, Handshake, ServerHello",
+        "<<< TLS 1.3, InnerContent",
+        "<<< TLS 1.3, Handshake, EncryptedExtensions",
+        "<<< TLS 1.3, Handshake, Certificate",
+        "<<< TLS 1.3, Handshake, CertificateVerify",
+        "<<< TLS 1.3, Handshake, Finished",
+        "<<< TLS 1.3, Handshake, NewSessionTicket",
+    ] {
+        assert!(received.contains(&expected.to_string()), "missing {expected}: {received:#?}");
+    }
+    // Application data is never reported.
+    assert!(trace.lock().unwrap().iter().all(|m| m.content_type != APPLICATION_DATA));
+    // Each handshake message's bytes are the real message: length field matches.
+    for m in trace.lock().unwrap().iter().filter(|m| m.content_type == HANDSHAKE) {
+        let len = u32::from_be_bytes([0, m.bytes[1], m.bytes[2], m.bytes[3]]) as usize;
+        assert_eq!(len + 4, m.bytes.len());
+    }
+}
+
+#[test]
+fn observer_reports_tls12_labels_and_hrr() {
+    let mut client = client_config();
+    client.versions(Version::Tls12, Version::Tls12);
+    let mut pair = Pair::new(&client, &server_config(RSA));
+    let (trace, cb) = recorder();
+    pair.client.set_msg_callback(cb).unwrap();
+    pair.handshake().unwrap();
+    let received = lines(&trace, Direction::Received);
+    assert!(received.contains(&"<<< TLS 1.2, Handshake, ServerHello".to_string()), "{received:#?}");
+    assert!(received.contains(&"<<< TLS 1.2, Handshake, ServerKeyExchange".to_string()));
+    let sent = lines(&trace, Direction::Sent);
+    assert!(sent.contains(&">>> TLS 1.2, ChangeCipherSpec".to_string()));
+    assert!(sent.contains(&">>> TLS 1.2, Handshake, Finished".to_string()));
+    assert!(!sent.iter().any(|l| l.contains("InnerContent")));
+
+    let mut server = server_config(ECDSA);
+    server.groups(&["P-256"]).unwrap();
+    let mut pair = Pair::new(&client_config(), &server);
+    let (trace, cb) = recorder();
+    pair.client.set_msg_callback(cb).unwrap();
+    pair.handshake().unwrap();
+    let sent = lines(&trace, Direction::Sent);
+    assert_eq!(sent.iter().filter(|l| l.ends_with("ClientHello")).count(), 2);
+}
+
+#[test]
+fn observer_sees_alerts_both_ways_and_key_update() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    let (trace, cb) = recorder();
+    pair.client.set_msg_callback(cb).unwrap();
+    pair.handshake().unwrap();
+    pair.client.key_update().unwrap();
+    pair.transfer();
+    pair.read_all(true);
+    pair.transfer();
+    pair.read_all(false);
+    pair.server.close().unwrap();
+    pair.transfer();
+    pair.read_all(false);
+    let all = lines(&trace, Direction::Sent);
+    assert!(all.contains(&">>> TLS 1.3, Handshake, KeyUpdate".to_string()), "{all:#?}");
+    let received = lines(&trace, Direction::Received);
+    assert!(received.contains(&"<<< TLS 1.3, Handshake, KeyUpdate".to_string()), "{received:#?}");
+    assert!(received.contains(&"<<< TLS 1.3, Alert, warning close_notify".to_string()));
+
+    // A fatal alert we send is reported too.
+    let mut unknown = ClientConfig::new();
+    unknown.add_ca(OTHER_CA).unwrap();
+    let mut pair = Pair::new(&unknown, &server_config(ECDSA));
+    let (trace, cb) = recorder();
+    pair.client.set_msg_callback(cb).unwrap();
+    assert!(pair.handshake().is_err());
+    let sent = lines(&trace, Direction::Sent);
+    assert_eq!(sent.last().unwrap(), ">>> TLS 1.3, Alert, fatal unknown_ca");
+}
+
+#[test]
+fn observer_must_be_set_before_start() {
+    let mut c = Connection::client(&client_config().build().unwrap(), "localhost").unwrap();
+    c.do_handshake().unwrap();
+    assert_eq!(c.set_msg_callback(recorder().1), Err(Error::Misuse(Misuse::ObserverTooLate)));
+}

@@ -1,0 +1,265 @@
+//! OpenSSL-style argument parsing (`-option value`), shared option handling.
+
+use std::fs;
+
+use tlswire::{ClientAuth, ClientConfig, ServerConfig, Version};
+
+/// A usage error: message for stderr, exit status 2. An empty message means "help was shown".
+pub struct UsageError(pub String);
+
+const CLIENT_HELP: &str = "tlswire s_client options:
+  -connect host:port  server to connect to (default localhost:4433)
+  -servername name    SNI and the name to verify (default: the -connect host)
+  -CAfile file        trust these CA certificates (PEM) instead of the bundled roots
+  -cert file -key f   client certificate chain and key (PEM)
+  -alpn list          comma-separated ALPN protocols, e.g. h2,http/1.1
+  -tls1_2 | -tls1_3   only this protocol version
+  -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384
+  -ciphersuites list  colon-separated TLS 1.3 suites, e.g. TLS_AES_128_GCM_SHA256
+  -cipher list        colon-separated TLS 1.2 suites (OpenSSL names)
+  -msg                print every protocol message (like openssl -msg) to stderr
+  -msgfile file       write the -msg trace to this file instead
+  -ign_eof            keep reading from the server after stdin ends
+  -quiet              no connection summary (implies -ign_eof)
+  -insecure           DANGEROUS: do not verify the server certificate";
+
+const SERVER_HELP: &str = "tlswire s_server options:
+  -accept host:port   listen address (default 127.0.0.1:4433)
+  -cert file -key f   server certificate chain and key (PEM)
+  -CAfile file        CAs for client certificates
+  -Verify n           require a client certificate (n: depth, accepted for compatibility)
+  -verify n           request a client certificate, do not require it
+  -alpn list          comma-separated ALPN protocols
+  -tls1_2 | -tls1_3   only this protocol version
+  -groups list        colon-separated key exchange groups
+  -naccept n          exit after n connections
+  -msg / -msgfile f   print every protocol message to stderr / a file
+  -quiet              no per-connection summary";
+
+/// Settings shared by both commands.
+#[derive(Default)]
+pub struct Common {
+    pub alpn: Vec<String>,
+    pub version: Option<Version>,
+    pub groups: Vec<String>,
+    pub suites: Vec<String>,
+    pub msg: bool,
+    pub msgfile: Option<String>,
+    pub quiet: bool,
+    pub ca_file: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+pub struct ClientArgs {
+    pub connect: String,
+    pub servername: Option<String>,
+    pub ign_eof: bool,
+    pub insecure: bool,
+    pub common: Common,
+}
+
+pub struct ServerArgs {
+    pub accept: String,
+    pub client_auth: ClientAuth,
+    pub naccept: Option<usize>,
+    pub common: Common,
+}
+
+struct Parser<'a> {
+    args: &'a [String],
+    at: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        let a = self.args.get(self.at)?;
+        self.at += 1;
+        Some(a)
+    }
+
+    fn value(&mut self, option: &str) -> Result<String, UsageError> {
+        self.next()
+            .map(str::to_string)
+            .ok_or_else(|| UsageError(format!("option '{option}' needs a value")))
+    }
+}
+
+/// Parses an option both commands share; `Ok(false)` if `option` is not one of them.
+fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<bool, UsageError> {
+    match option {
+        "-alpn" => c.alpn = p.value(option)?.split(',').map(str::to_string).collect(),
+        "-tls1_2" => c.version = Some(Version::Tls12),
+        "-tls1_3" => c.version = Some(Version::Tls13),
+        "-groups" | "-curves" => c.groups = p.value(option)?.split(':').map(str::to_string).collect(),
+        "-ciphersuites" => c.suites.extend(p.value(option)?.split(':').map(str::to_string)),
+        "-cipher" => {
+            for name in p.value(option)?.split(':') {
+                c.suites.push(openssl_cipher_name(name).unwrap_or(name).to_string());
+            }
+        }
+        "-msg" => c.msg = true,
+        "-msgfile" => {
+            c.msg = true;
+            c.msgfile = Some(p.value(option)?);
+        }
+        "-quiet" => c.quiet = true,
+        "-CAfile" => c.ca_file = Some(p.value(option)?),
+        "-cert" => c.cert = Some(p.value(option)?),
+        "-key" => c.key = Some(p.value(option)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// OpenSSL's TLS 1.2 cipher names → IANA names.
+fn openssl_cipher_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "ECDHE-ECDSA-AES128-GCM-SHA256" => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384" => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305" => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256" => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "ECDHE-RSA-AES256-GCM-SHA384" => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "ECDHE-RSA-CHACHA20-POLY1305" => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => return None,
+    })
+}
+
+impl ClientArgs {
+    pub fn parse(args: &[String]) -> Result<Self, UsageError> {
+        let mut out = Self {
+            connect: "localhost:4433".into(),
+            servername: None,
+            ign_eof: false,
+            insecure: false,
+            common: Common::default(),
+        };
+        let mut p = Parser { args, at: 0 };
+        while let Some(option) = p.next() {
+            if common_option(option, &mut p, &mut out.common)? {
+                continue;
+            }
+            match option {
+                "-connect" => out.connect = p.value(option)?,
+                "-servername" => out.servername = Some(p.value(option)?),
+                "-ign_eof" => out.ign_eof = true,
+                "-insecure" => out.insecure = true,
+                "-help" => {
+                    println!("{CLIENT_HELP}");
+                    return Err(UsageError(String::new()));
+                }
+                other => return Err(UsageError(format!("s_client: unknown option '{other}'"))),
+            }
+        }
+        // As in OpenSSL, -quiet implies -ign_eof.
+        out.ign_eof |= out.common.quiet;
+        Ok(out)
+    }
+}
+
+impl ServerArgs {
+    pub fn parse(args: &[String]) -> Result<Self, UsageError> {
+        let mut out = Self {
+            accept: "127.0.0.1:4433".into(),
+            client_auth: ClientAuth::None,
+            naccept: None,
+            common: Common::default(),
+        };
+        let mut p = Parser { args, at: 0 };
+        while let Some(option) = p.next() {
+            if common_option(option, &mut p, &mut out.common)? {
+                continue;
+            }
+            match option {
+                "-accept" | "-port" => {
+                    let v = p.value(option)?;
+                    out.accept = if v.contains(':') { v } else { format!("127.0.0.1:{v}") };
+                }
+                "-Verify" => {
+                    p.value(option)?;
+                    out.client_auth = ClientAuth::Required;
+                }
+                "-verify" => {
+                    p.value(option)?;
+                    out.client_auth = ClientAuth::Optional;
+                }
+                "-naccept" => {
+                    let v = p.value(option)?;
+                    out.naccept = Some(v.parse().map_err(|_| UsageError(format!("-naccept: not a number: {v}")))?);
+                }
+                "-help" => {
+                    println!("{SERVER_HELP}");
+                    return Err(UsageError(String::new()));
+                }
+                other => return Err(UsageError(format!("s_server: unknown option '{other}'"))),
+            }
+        }
+        if out.common.cert.is_none() || out.common.key.is_none() {
+            return Err(UsageError("s_server: -cert and -key are required".into()));
+        }
+        Ok(out)
+    }
+}
+
+pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+impl Common {
+    fn versions(&self) -> (Version, Version) {
+        match self.version {
+            Some(v) => (v, v),
+            None => (Version::Tls12, Version::Tls13),
+        }
+    }
+
+    fn groups(&self) -> Vec<&str> {
+        self.groups.iter().map(String::as_str).collect()
+    }
+
+    fn suites(&self) -> Vec<&str> {
+        self.suites.iter().map(String::as_str).collect()
+    }
+
+    pub fn client_config(&self) -> Result<ClientConfig, String> {
+        let mut c = ClientConfig::new();
+        let (min, max) = self.versions();
+        c.versions(min, max).alpn(&self.alpn);
+        if !self.groups.is_empty() {
+            c.groups(&self.groups()).map_err(|e| e.to_string())?;
+        }
+        if !self.suites.is_empty() {
+            c.cipher_suites(&self.suites()).map_err(|e| e.to_string())?;
+        }
+        if let Some(ca) = &self.ca_file {
+            c.add_ca(&read_file(ca)?).map_err(|e| format!("{ca}: {e}"))?;
+        }
+        match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                c.client_auth(&read_file(cert)?, &read_file(key)?).map_err(|e| e.to_string())?;
+            }
+            (None, None) => {}
+            _ => return Err("-cert and -key go together".into()),
+        }
+        Ok(c)
+    }
+
+    pub fn server_config(&self, client_auth: ClientAuth) -> Result<ServerConfig, String> {
+        let cert = read_file(self.cert.as_deref().unwrap_or_default())?;
+        let key = read_file(self.key.as_deref().unwrap_or_default())?;
+        let mut s = ServerConfig::new(&cert, &key).map_err(|e| e.to_string())?;
+        let (min, max) = self.versions();
+        s.versions(min, max).alpn(&self.alpn);
+        if !self.groups.is_empty() {
+            s.groups(&self.groups()).map_err(|e| e.to_string())?;
+        }
+        if !self.suites.is_empty() {
+            s.cipher_suites(&self.suites()).map_err(|e| e.to_string())?;
+        }
+        if client_auth != ClientAuth::None {
+            let ca = self.ca_file.as_deref().ok_or("-Verify/-verify need -CAfile")?;
+            s.client_auth(client_auth, &read_file(ca)?).map_err(|e| e.to_string())?;
+        }
+        Ok(s)
+    }
+}

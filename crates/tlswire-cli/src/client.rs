@@ -1,0 +1,157 @@
+//! `tlswire s_client`.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
+
+use tlswire::{Connection, Status};
+
+use crate::args::ClientArgs;
+use crate::net::{self, Failure};
+
+enum Event {
+    Stdin(Vec<u8>),
+    StdinEof,
+    Net(Vec<u8>),
+    NetEof,
+    NetError(io::Error),
+}
+
+pub fn run(args: ClientArgs) -> ExitCode {
+    match session(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tlswire s_client: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn session(args: &ClientArgs) -> Result<(), Failure> {
+    let host = args
+        .connect
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
+        .unwrap_or(&args.connect)
+        .to_string();
+    let mut config = args.common.client_config().map_err(setup)?;
+    if args.insecure {
+        eprintln!("WARNING: -insecure: the server certificate is NOT verified");
+        config.dangerous_disable_verification();
+    }
+    let ctx = config.build().map_err(|e| setup(e.to_string()))?;
+    let name = args.servername.clone().unwrap_or(host);
+    let mut conn = Connection::client(&ctx, &name)?;
+    if args.common.msg {
+        conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
+    }
+
+    let addr = args
+        .connect
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| setup(format!("cannot resolve {}", args.connect)))?;
+    let mut sock = TcpStream::connect(addr)?;
+    sock.set_nodelay(true)?;
+    if !args.common.quiet {
+        eprintln!("CONNECTED({addr})");
+    }
+    net::handshake(&mut conn, &mut sock)?;
+    if !args.common.quiet {
+        if let Some(info) = conn.info() {
+            net::print_summary(&info, if args.insecure { "DISABLED (-insecure)" } else { "OK" });
+        }
+    }
+
+    let (tx, rx) = mpsc::channel();
+    spawn_stdin(tx.clone());
+    spawn_socket(sock.try_clone()?, tx);
+    let mut stdout = io::stdout();
+    // Data may have arrived with the last handshake flight.
+    if drain(&mut conn, &mut sock, &mut stdout)? {
+        return Ok(());
+    }
+    for event in rx {
+        match event {
+            Event::Net(bytes) => conn.feed(&bytes)?,
+            Event::NetEof => conn.feed_eof(),
+            Event::NetError(e) => return Err(e.into()),
+            Event::Stdin(bytes) => net::write_all(&mut conn, &mut sock, &bytes)?,
+            Event::StdinEof if args.ign_eof => continue,
+            Event::StdinEof => {
+                conn.close()?;
+                net::flush(&mut conn, &mut sock)?;
+                return Ok(());
+            }
+        }
+        if drain(&mut conn, &mut sock, &mut stdout)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Reads all available plaintext to stdout. True once the server has closed cleanly.
+fn drain(conn: &mut Connection, sock: &mut TcpStream, out: &mut impl Write) -> Result<bool, Failure> {
+    let mut buf = [0u8; 16384];
+    loop {
+        let status = conn.read(&mut buf);
+        net::flush(conn, sock)?;
+        match status? {
+            Status::Done(0) => {
+                if !conn.output().is_empty() || conn.close().is_ok() {
+                    net::flush(conn, sock)?;
+                }
+                return Ok(true);
+            }
+            Status::Done(n) => {
+                out.write_all(&buf[..n])?;
+                out.flush()?;
+            }
+            Status::WantRead | Status::WantWrite => return Ok(false),
+        }
+    }
+}
+
+fn spawn_stdin(tx: mpsc::Sender<Event>) {
+    thread::spawn(move || {
+        let mut stdin = io::stdin();
+        let mut buf = [0u8; 16384];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Event::StdinEof);
+                    return;
+                }
+                Ok(n) => {
+                    if tx.send(Event::Stdin(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn spawn_socket(mut sock: TcpStream, tx: mpsc::Sender<Event>) {
+    thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            let event = match sock.read(&mut buf) {
+                Ok(0) => Event::NetEof,
+                Ok(n) => Event::Net(buf[..n].to_vec()),
+                Err(e) => Event::NetError(e),
+            };
+            let last = !matches!(event, Event::Net(_));
+            if tx.send(event).is_err() || last {
+                return;
+            }
+        }
+    });
+}
+
+fn setup(msg: impl Into<String>) -> Failure {
+    Failure::Io(io::Error::other(msg.into()))
+}

@@ -1,0 +1,75 @@
+//! `tlswire s_server`: accepts connections one at a time and echoes each client's data back.
+
+use std::io::{self, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+
+use tlswire::{ClientAuth, Connection, ServerContext, Status};
+
+use crate::args::ServerArgs;
+use crate::net::{self, Failure};
+
+pub fn run(args: ServerArgs) -> ExitCode {
+    let ctx = match args.common.server_config(args.client_auth).and_then(|c| c.build().map_err(|e| e.to_string())) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("tlswire s_server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let listener = match TcpListener::bind(&args.accept) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tlswire s_server: cannot listen on {}: {e}", args.accept);
+            return ExitCode::from(1);
+        }
+    };
+    // Like OpenSSL: "ACCEPT" on stdout once listening, so scripts can wait for it.
+    println!("ACCEPT");
+    let _ = io::stdout().flush();
+    let mut served = 0;
+    for stream in listener.incoming() {
+        let Ok(mut sock) = stream else { continue };
+        if let Err(e) = serve(&args, &ctx, &mut sock) {
+            eprintln!("tlswire s_server: connection failed: {e}");
+        }
+        served += 1;
+        if args.naccept.is_some_and(|n| served >= n) {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result<(), Failure> {
+    sock.set_nodelay(true)?;
+    let mut conn = Connection::server(ctx)?;
+    if args.common.msg {
+        conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
+    }
+    net::handshake(&mut conn, sock)?;
+    if !args.common.quiet {
+        if let Some(info) = conn.info() {
+            let verification = if args.client_auth == ClientAuth::None { "no client certificate requested" } else { "OK" };
+            net::print_summary(&info, verification);
+        }
+    }
+    let mut buf = vec![0u8; 16384];
+    loop {
+        let status = conn.read(&mut buf);
+        net::flush(&mut conn, sock)?;
+        match status? {
+            Status::Done(0) => {
+                conn.close()?;
+                net::flush(&mut conn, sock)?;
+                return Ok(());
+            }
+            Status::Done(n) => {
+                let data = buf[..n].to_vec();
+                net::write_all(&mut conn, sock, &data)?;
+            }
+            Status::WantRead => net::fill(&mut conn, sock)?,
+            Status::WantWrite => {}
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything tlswire's build, demo and tests need on a fresh Debian machine with Rust,
+# Python and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), tlslite-ng + kyber-py.
+# Idempotent: skips what is already there.
+set -euo pipefail
+
+log() { echo "setup: $*" >&2; }
+
+installed_targets=$(rustup target list --installed)
+for target in wasm32-unknown-unknown wasm32-wasip2; do
+  if ! grep -qx "$target" <<<"$installed_targets"; then
+    log "rustup target add $target"
+    rustup target add "$target"
+  fi
+done
+
+apt_packages=()
+command -v openssl >/dev/null || apt_packages+=(openssl)
+command -v gnutls-serv >/dev/null || apt_packages+=(gnutls-bin)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "apt-get install ${apt_packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+# tlslite-ng: an independent TLS peer (pure Python); kyber-py gives it ML-KEM.
+if ! python3 -c 'import tlslite, kyber_py' 2>/dev/null || ! command -v tls.py >/dev/null; then
+  log "pip install tlslite-ng kyber-py"
+  python3 -m pip install -q --disable-pip-version-check "tlslite-ng==0.8.2" "kyber-py==1.2.0"
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
+log "ok"

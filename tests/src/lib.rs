@@ -1,0 +1,273 @@
+//! Harness for interop tests: a generated test PKI, real peers (openssl, gnutls-serv, tlslite-ng,
+//! tlswire's own CLI) started on 127.0.0.1, and a blocking driver for `tlswire::Connection`.
+//!
+//! A missing peer program is a test failure, never a skip.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tlswire::{ClientConfig, ClientContext, Connection, Error, Status};
+
+/// Workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The test PKI (see tests/scripts/gen-certs.sh), generated once per test binary.
+pub fn pki() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = root().join("target").join(format!("interop-pki-{}", std::process::id()));
+        let status = Command::new("bash")
+            .arg(root().join("tests/scripts/gen-certs.sh"))
+            .arg(&dir)
+            .status()
+            .expect("run gen-certs.sh");
+        assert!(status.success(), "gen-certs.sh failed");
+        dir
+    })
+}
+
+pub fn file(name: &str) -> String {
+    pki().join(name).to_string_lossy().into_owned()
+}
+
+pub fn read(name: &str) -> Vec<u8> {
+    std::fs::read(pki().join(name)).unwrap()
+}
+
+/// Fails the test (not skips it) if `program` is not installed.
+pub fn require(program: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{program} is not installed: run scripts/setup.sh (a missing peer is a failure)");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A peer process, killed when dropped.
+pub struct Peer {
+    child: Child,
+    pub port: u16,
+    name: String,
+}
+
+impl Peer {
+    /// Starts `program args` and waits until 127.0.0.1:`port` accepts connections.
+    pub fn start(program: &str, args: &[String], port: u16) -> Self {
+        require(program);
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped()) // openssl s_server quits when stdin closes
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let mut peer = Self { child, port, name: format!("{program} {}", args.join(" ")) };
+        peer.wait_listening();
+        peer
+    }
+
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("{} exited early ({status}): {err}", self.name);
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not listen on port {}", self.name, self.port);
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// `openssl s_server -rev` (answers each line reversed). `identity` is a PKI file stem such as
+/// `server-ecdsa` or `expired`.
+pub fn openssl_server(identity: &str, extra: &[&str]) -> Peer {
+    let port = free_port();
+    let mut args = strings(&["s_server", "-accept"]);
+    args.push(format!("127.0.0.1:{port}"));
+    args.extend(strings(&["-cert", &file(&format!("{identity}.pem")), "-key", &file(&format!("{identity}.key"))]));
+    args.extend(strings(&["-rev", "-quiet"]));
+    args.extend(strings(extra));
+    Peer::start("openssl", &args, port)
+}
+
+/// `gnutls-serv --echo`.
+pub fn gnutls_server(identity: &str, extra: &[&str]) -> Peer {
+    let port = free_port();
+    let mut args = strings(&["--echo", "--quiet", "-p"]);
+    args.push(port.to_string());
+    args.extend(strings(&[
+        "--x509certfile",
+        &file(&format!("{identity}.pem")),
+        "--x509keyfile",
+        &file(&format!("{identity}.key")),
+    ]));
+    args.extend(strings(extra));
+    Peer::start("gnutls-serv", &args, port)
+}
+
+/// tlslite-ng's `tls.py server --echo`.
+pub fn tlslite_server(identity: &str, extra: &[&str]) -> Peer {
+    let port = free_port();
+    let mut args = strings(&["server", "-c", &file(&format!("{identity}.pem")), "-k", &file(&format!("{identity}.key")), "--echo"]);
+    args.extend(strings(extra));
+    args.push(format!("127.0.0.1:{port}"));
+    Peer::start("tls.py", &args, port)
+}
+
+/// tlswire's CLI binary (built on demand).
+pub fn tlswire_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "tlswire-cli"])
+            .current_dir(root())
+            .status()
+            .expect("cargo build -p tlswire-cli");
+        assert!(status.success());
+        root().join("target/debug/tlswire")
+    })
+    .clone()
+}
+
+/// A client context trusting the test CA, adjusted by `f`.
+pub fn client(f: impl FnOnce(&mut ClientConfig)) -> ClientContext {
+    let mut c = ClientConfig::new();
+    c.add_ca(&read("ca.pem")).unwrap();
+    f(&mut c);
+    c.build().unwrap()
+}
+
+/// A connected, handshaken client over TCP.
+pub struct Session {
+    pub conn: Connection,
+    pub sock: TcpStream,
+}
+
+/// Connects and completes the handshake (the alert for a failure is sent before returning).
+pub fn connect(ctx: &ClientContext, server_name: &str, port: u16) -> Result<Session, Error> {
+    let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = Session { conn: Connection::client(ctx, server_name)?, sock };
+    loop {
+        match s.conn.do_handshake() {
+            Ok(Status::Done(())) => return Ok(s),
+            Ok(Status::WantWrite) => s.flush(),
+            Ok(Status::WantRead) => s.fill(),
+            Err(e) => {
+                s.flush();
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Session {
+    pub fn flush(&mut self) {
+        let out = self.conn.take_output();
+        if !out.is_empty() {
+            let _ = self.sock.write_all(&out);
+        }
+    }
+
+    pub fn fill(&mut self) {
+        let mut buf = [0u8; 16384];
+        match self.sock.read(&mut buf) {
+            Ok(0) | Err(_) => self.conn.feed_eof(),
+            Ok(n) => self.conn.feed(&buf[..n]).unwrap(),
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) {
+        loop {
+            match self.conn.write(data).unwrap() {
+                Status::Done(_) => return self.flush(),
+                Status::WantWrite => self.flush(),
+                Status::WantRead => self.fill(),
+            }
+        }
+    }
+
+    /// Reads exactly `n` bytes of plaintext.
+    pub fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 16384];
+        while out.len() < n {
+            let status = self.conn.read(&mut buf)?;
+            self.flush();
+            match status {
+                Status::Done(0) => break,
+                Status::Done(k) => out.extend_from_slice(&buf[..k]),
+                Status::WantRead => self.fill(),
+                Status::WantWrite => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends close_notify.
+    pub fn close(&mut self) {
+        self.conn.close().unwrap();
+        self.flush();
+    }
+}
+
+/// Runs a CLI command (`openssl s_client ...` or `tlswire s_client ...`) with `stdin` fed then
+/// held open for `hold`, returning (stdout, stderr).
+pub fn run_client(program: &Path, args: &[String], stdin: &[u8], hold: Duration) -> (String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    std::thread::sleep(hold);
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The `-msg` summary lines of `trace` for one direction (`>>>` or `<<<`), without lengths:
+/// `">>> TLS 1.3, Handshake, ClientHello"`.
+pub fn msg_lines(trace: &str, arrow: &str) -> Vec<String> {
+    BufReader::new(trace.as_bytes())
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.starts_with(arrow))
+        .map(|l| {
+            let (head, tail) = l.split_once(" [length ").unwrap_or((&l, ""));
+            let tail = tail.split_once(']').map(|(_, t)| t).unwrap_or("");
+            format!("{head}{tail}")
+        })
+        .collect()
+}

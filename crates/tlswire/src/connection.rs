@@ -1,8 +1,6 @@
 //! [`Connection`]: one TLS connection in client or server state, driven like OpenSSL's `SSL` over
 //! memory BIOs.
 
-use std::collections::VecDeque;
-
 use pki_types::ServerName;
 use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
@@ -84,8 +82,9 @@ pub struct Connection {
     released: usize,
     /// Bytes for the peer, oldest first.
     outgoing: Vec<u8>,
-    /// Decrypted application data not yet read.
-    plaintext: VecDeque<u8>,
+    /// Decrypted application data; `plaintext[plaintext_read..]` is not read yet.
+    plaintext: Vec<u8>,
+    plaintext_read: usize,
     observer: Option<Observer>,
     started: bool,
     eof: bool,
@@ -122,7 +121,8 @@ impl Connection {
             incoming: Vec::new(),
             released: 0,
             outgoing: Vec::new(),
-            plaintext: VecDeque::new(),
+            plaintext: Vec::new(),
+            plaintext_read: 0,
             observer: None,
             started: false,
             eof: false,
@@ -254,14 +254,16 @@ impl Connection {
     /// clean end of stream: the peer sent close_notify. Transport EOF without close_notify is
     /// [`TransportError::Truncated`], never a silent end.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<Status<usize>, Error> {
-        if self.plaintext.is_empty() {
+        if self.plaintext_read == self.plaintext.len() {
+            self.plaintext.clear();
+            self.plaintext_read = 0;
             self.pump(&mut Want::Nothing)?;
         }
-        if !self.plaintext.is_empty() {
-            let n = buf.len().min(self.plaintext.len());
-            for (dst, src) in buf.iter_mut().zip(self.plaintext.drain(..n)) {
-                *dst = src;
-            }
+        let unread = &self.plaintext[self.plaintext_read..];
+        if !unread.is_empty() {
+            let n = buf.len().min(unread.len());
+            buf[..n].copy_from_slice(&unread[..n]);
+            self.plaintext_read += n;
             return Ok(Status::Done(n));
         }
         if self.peer_closed {
@@ -454,7 +456,7 @@ enum Step {
 /// The connection's buffers, borrowed apart from the rustls connection and its input window.
 struct Io<'a> {
     outgoing: &'a mut Vec<u8>,
-    plaintext: &'a mut VecDeque<u8>,
+    plaintext: &'a mut Vec<u8>,
     observer: &'a mut Option<Observer>,
     capture: &'a mut Option<tap::Capture>,
     /// Alert records sealed so far (to name the alert if the connection fails).
@@ -498,7 +500,7 @@ fn step<Data>(status: UnbufferedStatus<'_, '_, Data>, io: &mut Io<'_>, want: &mu
                 match record {
                     Ok(record) => {
                         discard += record.discard;
-                        io.plaintext.extend(record.payload);
+                        io.plaintext.extend_from_slice(record.payload);
                     }
                     Err(e) => return (discard, Err(e)),
                 }

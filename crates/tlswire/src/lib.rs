@@ -16,6 +16,27 @@
 //! handshake message, alert and change_cipher_spec, plus record headers (256) and TLS 1.3 inner
 //! content types (257), in OpenSSL 3's order and labels; [`format_message`] prints them as
 //! `openssl s_client -msg` does.
+//!
+//! ```no_run
+//! use tlswire::{ClientConfig, Connection, Status};
+//!
+//! fn handshake(ca_pem: &[u8], net: &mut impl FnMut(&[u8]) -> Vec<u8>) -> Result<(), tlswire::Error> {
+//!     let mut config = ClientConfig::new();
+//!     config.add_ca(ca_pem)?.alpn(&["h2"]);
+//!     let ctx = config.build()?; // the SSL_CTX: build once, share
+//!     let mut conn = Connection::client(&ctx, "db.example")?;
+//!     loop {
+//!         match conn.do_handshake()? {
+//!             Status::Done(()) => return Ok(()),
+//!             // Send what the connection produced; feed back what the peer answered.
+//!             Status::WantWrite | Status::WantRead => {
+//!                 let reply = net(&conn.take_output());
+//!                 conn.feed(&reply)?;
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
 
 mod config;
 mod connection;

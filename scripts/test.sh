@@ -9,4 +9,8 @@ for target in wasm32-unknown-unknown wasm32-wasip2; do
   echo "== build core and provider for $target"
   cargo build --locked -p tlswire -p tlswire-crypto --target "$target"
 done
-cargo test --locked --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked --workspace 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"

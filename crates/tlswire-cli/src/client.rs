@@ -101,9 +101,9 @@ fn drain(conn: &mut Connection, sock: &mut TcpStream, out: &mut impl Write) -> R
         net::flush(conn, sock)?;
         match status? {
             Status::Done(0) => {
-                if !conn.output().is_empty() || conn.close().is_ok() {
-                    net::flush(conn, sock)?;
-                }
+                // The server closed cleanly: answer with our close_notify.
+                conn.close()?;
+                net::flush(conn, sock)?;
                 return Ok(true);
             }
             Status::Done(n) => {

@@ -290,10 +290,12 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a TLS 1.3 KeyUpdate (requesting the peer's too). No-op before the handshake.
+    /// Sends a TLS 1.3 KeyUpdate (requesting the peer's too). A no-op before the handshake,
+    /// after `close`, and on TLS 1.2 (which has no KeyUpdate).
     pub fn key_update(&mut self) -> Result<(), Error> {
         self.pump(&mut Want::Nothing)?;
-        if self.handshake_done && !self.close_sent {
+        let tls13 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        if self.handshake_done && !self.close_sent && tls13 {
             self.pump(&mut Want::KeyUpdate)?;
         }
         Ok(())

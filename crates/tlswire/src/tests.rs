@@ -510,3 +510,16 @@ fn observer_must_be_set_before_start() {
     c.do_handshake().unwrap();
     assert_eq!(c.set_msg_callback(recorder().1), Err(Error::Misuse(Misuse::ObserverTooLate)));
 }
+
+#[test]
+fn key_update_is_a_no_op_on_tls12() {
+    let mut client = client_config();
+    client.versions(Version::Tls12, Version::Tls12);
+    let mut pair = Pair::new(&client, &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.client.key_update().unwrap();
+    assert!(pair.client.output().is_empty());
+    pair.client.write(b"still fine").unwrap();
+    pair.transfer();
+    assert_eq!(pair.read_all(true), b"still fine");
+}

@@ -243,6 +243,16 @@ impl Session {
     }
 }
 
+/// Connects, sends `send`, expects `expect` back, closes cleanly; returns the connection info.
+pub fn round_trip(port: u16, ctx: &ClientContext, send: &[u8], expect: &[u8]) -> tlswire::Info {
+    let mut s = connect(ctx, "localhost", port).unwrap();
+    s.write(send);
+    assert_eq!(s.read_exact(expect.len()).unwrap(), expect);
+    let info = s.conn.info().unwrap();
+    s.close();
+    info
+}
+
 /// Runs a CLI command (`openssl s_client ...` or `tlswire s_client ...`) with `stdin` fed then
 /// held open for `hold`, returning (stdout, stderr).
 pub fn run_client(program: &Path, args: &[String], stdin: &[u8], hold: Duration) -> (String, String) {

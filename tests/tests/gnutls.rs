@@ -3,14 +3,9 @@
 use tlswire::{AlertDescription, Version};
 use tlswire_interop::*;
 
+/// gnutls-serv echoes whole lines.
 fn echo(peer: &Peer, ctx: &tlswire::ClientContext) -> tlswire::Info {
-    let mut s = connect(ctx, "localhost", peer.port).unwrap();
-    // gnutls-serv echoes whole lines.
-    s.write(b"ping\n");
-    assert_eq!(s.read_exact(5).unwrap(), b"ping\n");
-    let info = s.conn.info().unwrap();
-    s.close();
-    info
+    round_trip(peer.port, ctx, b"ping\n", b"ping\n")
 }
 
 fn priority(p: &str) -> [&str; 2] {

@@ -5,12 +5,7 @@ use tlswire_interop::*;
 
 /// Handshake, then one line each way (`-rev` answers it reversed).
 fn ping(peer: &Peer, ctx: &tlswire::ClientContext) -> tlswire::Info {
-    let mut s = connect(ctx, "localhost", peer.port).unwrap();
-    s.write(b"ping\n");
-    assert_eq!(s.read_exact(5).unwrap(), b"gnip\n");
-    let info = s.conn.info().unwrap();
-    s.close();
-    info
+    round_trip(peer.port, ctx, b"ping\n", b"gnip\n")
 }
 
 #[test]

@@ -67,17 +67,18 @@ fn server_closing_inside_its_first_record() {
     server.join().unwrap();
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Cut {
-    Never,
-    /// On the next server record: close without forwarding it (a record boundary).
-    AtBoundary,
-    /// On the next server record: forward half of it, then close.
-    MidRecord,
+/// What the relay does with a record from the server.
+enum Verdict {
+    Forward,
+    /// Close the client connection without forwarding it (a cut at a record boundary).
+    Close,
+    /// Forward its first half, then close (a cut inside a record).
+    HalfThenClose,
 }
 
-/// A TCP relay to `upstream` that forwards server records whole, and cuts as told.
-fn relay(upstream: u16, cut: Arc<Mutex<Cut>>) -> u16 {
+/// A TCP relay to `upstream` that forwards client bytes as they come and server records whole,
+/// asking `on_record` (which may also alter the record) what to do with each.
+fn relay(upstream: u16, mut on_record: impl FnMut(&mut Vec<u8>) -> Verdict + Send + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {
@@ -94,30 +95,45 @@ fn relay(upstream: u16, cut: Arc<Mutex<Cut>>) -> u16 {
         });
         let (mut s_in, mut c_out) = (server, client);
         loop {
-            let mut header = [0u8; 5];
-            if s_in.read_exact(&mut header).is_err() {
+            let mut record = vec![0u8; 5];
+            if s_in.read_exact(&mut record).is_err() {
                 break;
             }
-            let mut body = vec![0u8; u16::from_be_bytes([header[3], header[4]]) as usize];
-            if s_in.read_exact(&mut body).is_err() {
+            record.resize(5 + u16::from_be_bytes([record[3], record[4]]) as usize, 0);
+            if s_in.read_exact(&mut record[5..]).is_err() {
                 break;
             }
-            let record = [&header[..], &body].concat();
-            match *cut.lock().unwrap() {
-                Cut::Never => {}
-                Cut::AtBoundary => break,
-                Cut::MidRecord => {
+            let forward = match on_record(&mut record) {
+                Verdict::Forward => &record[..],
+                Verdict::Close => break,
+                Verdict::HalfThenClose => {
                     let _ = c_out.write_all(&record[..record.len() / 2]);
                     break;
                 }
-            }
-            if c_out.write_all(&record).is_err() {
+            };
+            if c_out.write_all(forward).is_err() {
                 break;
             }
         }
         let _ = c_out.shutdown(Shutdown::Both);
     });
     port
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cut {
+    Never,
+    AtBoundary,
+    MidRecord,
+}
+
+/// A relay that cuts on the first server record after `mode` is set.
+fn cutting_relay(upstream: u16, mode: Arc<Mutex<Cut>>) -> u16 {
+    relay(upstream, move |_| match *mode.lock().unwrap() {
+        Cut::Never => Verdict::Forward,
+        Cut::AtBoundary => Verdict::Close,
+        Cut::MidRecord => Verdict::HalfThenClose,
+    })
 }
 
 fn read_err(s: &mut Session) -> Error {
@@ -138,7 +154,7 @@ fn peer_dropping_tcp_without_close_notify_is_truncation_not_eof() {
     for (cut, expected) in [(Cut::AtBoundary, TransportError::Truncated), (Cut::MidRecord, TransportError::ClosedMidRecord)] {
         let peer = openssl_server("server-ecdsa", &[]);
         let mode = Arc::new(Mutex::new(Cut::Never));
-        let port = relay(peer.port, mode.clone());
+        let port = cutting_relay(peer.port, mode.clone());
         let mut s = connect(&client(|_| {}), "localhost", port).unwrap();
         s.write(b"first\n");
         // Everything before the cut arrives intact.
@@ -153,7 +169,7 @@ fn peer_dropping_tcp_without_close_notify_is_truncation_not_eof() {
 fn bridge_closing_mid_handshake() {
     for cut in [Cut::AtBoundary, Cut::MidRecord] {
         let peer = openssl_server("server-ecdsa", &[]);
-        let port = relay(peer.port, Arc::new(Mutex::new(cut)));
+        let port = cutting_relay(peer.port, Arc::new(Mutex::new(cut)));
         let err = connect(&client(|_| {}), "localhost", port).err().unwrap();
         assert_eq!(err, Error::Transport(TransportError::ClosedDuringHandshake));
     }
@@ -163,44 +179,17 @@ fn bridge_closing_mid_handshake() {
 fn tampered_record_from_a_real_server_is_bad_record_mac() {
     // Flip a bit in the server's reply on the way: the client must say bad_record_mac.
     let peer = openssl_server("server-ecdsa", &[]);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let upstream = peer.port;
-    thread::spawn(move || {
-        let (client, _) = listener.accept().unwrap();
-        let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-        let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-        thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            while let Ok(n) = c_in.read(&mut buf) {
-                if n == 0 || s_out.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        });
-        let (mut s_in, mut c_out) = (server, client);
-        let mut app_records = 0;
-        loop {
-            let mut header = [0u8; 5];
-            if s_in.read_exact(&mut header).is_err() {
-                break;
-            }
-            let mut body = vec![0u8; u16::from_be_bytes([header[3], header[4]]) as usize];
-            if s_in.read_exact(&mut body).is_err() {
-                break;
-            }
-            if header[0] == 0x17 {
-                app_records += 1;
-                // Records 1-6 are the server's handshake and two tickets; 7+ carry our reply.
-                if app_records >= 7 {
-                    let last = body.len() - 1;
-                    body[last] ^= 0x01;
-                }
-            }
-            if c_out.write_all(&[&header[..], &body].concat()).is_err() {
-                break;
+    let mut app_records = 0;
+    let port = relay(peer.port, move |record| {
+        if record[0] == 0x17 {
+            app_records += 1;
+            // Records 1-6 are the server's handshake and two tickets; 7+ carry our reply.
+            if app_records >= 7 {
+                let last = record.len() - 1;
+                record[last] ^= 0x01;
             }
         }
+        Verdict::Forward
     });
     let mut s = connect(&client(|_| {}), "localhost", port).unwrap();
     s.write(b"x\n");

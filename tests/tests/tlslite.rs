@@ -5,12 +5,7 @@ use tlswire::{AlertDescription, Version};
 use tlswire_interop::*;
 
 fn echo(peer: &Peer, ctx: &tlswire::ClientContext) -> tlswire::Info {
-    let mut s = connect(ctx, "localhost", peer.port).unwrap();
-    s.write(b"ping");
-    assert_eq!(s.read_exact(4).unwrap(), b"ping");
-    let info = s.conn.info().unwrap();
-    s.close();
-    info
+    round_trip(peer.port, ctx, b"ping", b"ping")
 }
 
 #[test]

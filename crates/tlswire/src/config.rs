@@ -8,6 +8,7 @@ use pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::WebPkiClientVerifier;
+use rustls::time_provider::TimeProvider;
 use rustls::{RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
 
 use crate::error::ConfigError;
@@ -89,11 +90,19 @@ struct Common {
     suites: Option<Vec<SupportedCipherSuite>>,
     groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     alpn: Vec<Vec<u8>>,
+    clock: Option<Arc<dyn TimeProvider>>,
 }
 
 impl Default for Common {
     fn default() -> Self {
-        Self { min_version: Version::Tls12, max_version: Version::Tls13, suites: None, groups: None, alpn: Vec::new() }
+        Self {
+            min_version: Version::Tls12,
+            max_version: Version::Tls13,
+            suites: None,
+            groups: None,
+            alpn: Vec::new(),
+            clock: None,
+        }
     }
 }
 
@@ -107,6 +116,11 @@ impl Common {
             provider.kx_groups = groups.clone();
         }
         Arc::new(provider)
+    }
+
+    /// The clock: the caller's, or the platform's (`SystemTime`; `Date.now()` on the web).
+    fn clock(&self) -> Arc<dyn TimeProvider> {
+        self.clock.clone().unwrap_or_else(|| Arc::new(rustls::time_provider::DefaultTimeProvider))
     }
 
     fn versions(&self) -> Vec<&'static SupportedProtocolVersion> {
@@ -151,6 +165,12 @@ macro_rules! common_setters {
         /// ALPN protocols, in preference order.
         pub fn alpn<P: AsRef<[u8]>>(&mut self, protocols: &[P]) -> &mut Self {
             self.common.alpn = protocols.iter().map(|p| p.as_ref().to_vec()).collect();
+            self
+        }
+
+        /// The clock certificates are checked against (default: the platform clock).
+        pub fn clock(&mut self, clock: Arc<dyn TimeProvider>) -> &mut Self {
+            self.common.clock = Some(clock);
             self
         }
     };
@@ -213,7 +233,7 @@ impl ClientConfig {
     /// Validates the settings and builds the shared context connections are opened from.
     pub fn build(&self) -> Result<ClientContext, ConfigError> {
         let provider = self.common.provider();
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        let builder = rustls::ClientConfig::builder_with_details(provider.clone(), self.common.clock())
             .with_protocol_versions(&self.common.versions())
             .map_err(|e| ConfigError::Rejected(e.to_string()))?;
 
@@ -327,7 +347,7 @@ impl ServerConfig {
     /// Validates the settings and builds the shared context connections are opened from.
     pub fn build(&self) -> Result<ServerContext, ConfigError> {
         let provider = self.common.provider();
-        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        let builder = rustls::ServerConfig::builder_with_details(provider.clone(), self.common.clock())
             .with_protocol_versions(&self.common.versions())
             .map_err(|e| ConfigError::Rejected(e.to_string()))?;
         let builder = match self.client_auth {

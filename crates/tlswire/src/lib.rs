@@ -54,6 +54,7 @@ pub use observer::{
     alert_name, format_message, handshake_name, version_name, Callback, Direction, Message, OwnedMessage,
     ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, INNER_CONTENT_TYPE, RECORD_HEADER,
 };
+pub use rustls::time_provider::TimeProvider;
 pub use verify::spki_sha256;
 
 #[cfg(test)]

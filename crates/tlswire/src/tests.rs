@@ -523,3 +523,20 @@ fn key_update_is_a_no_op_on_tls12() {
     pair.transfer();
     assert_eq!(pair.read_all(true), b"still fine");
 }
+
+#[test]
+fn the_clock_is_injectable() {
+    #[derive(Debug)]
+    struct Fixed(u64);
+    impl TimeProvider for Fixed {
+        fn current_time(&self) -> Option<pki_types::UnixTime> {
+            Some(pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.0)))
+        }
+    }
+    // 2001-06-01: inside the "expired" certificate's validity (2001-01-01 .. 2002-01-01).
+    let mut client = client_config();
+    client.clock(Arc::new(Fixed(991_353_600)));
+    Pair::new(&client, &server_config(EXPIRED)).handshake().unwrap();
+    let (err, _) = handshake_error(&client_config(), &server_config(EXPIRED));
+    assert_eq!(err.code(), "CERT_EXPIRED");
+}

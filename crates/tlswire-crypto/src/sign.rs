@@ -1,8 +1,11 @@
 //! Private keys for our own signatures (server certificates, client certificates): ECDSA P-256 and
 //! P-384, Ed25519 and RSA (PSS and PKCS#1 v1.5), loaded from PKCS#8, SEC1 or PKCS#1 DER.
 //!
-//! RSA signing uses `rsa` 0.10 (constant-time `crypto-bigint` arithmetic) with blinding from the
-//! OS RNG: the mitigation for the Marvin timing advisory (RUSTSEC-2023-0071) of `rsa` ≤ 0.9.
+//! RSA: `rsa` 0.10 (release candidate, on `crypto-bigint`) signs with random blinding from the OS
+//! RNG. RUSTSEC-2023-0071 (Marvin: timing of RSA private-key operations) is still open against
+//! every `rsa` release including 0.10 candidates. tlswire never decrypts with RSA (no RSA key
+//! transport suites); the exposure is timing of *signatures* made with a local RSA certificate
+//! key. Prefer ECDSA or Ed25519 keys where an attacker can time many handshakes.
 
 use std::sync::Arc;
 

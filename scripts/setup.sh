@@ -31,4 +31,10 @@ if ! python3 -c 'import tlslite, kyber_py' 2>/dev/null || ! command -v tls.py >/
   python3 -m pip install -q --disable-pip-version-check "tlslite-ng==0.8.2" "kyber-py==1.2.0"
   command -v pyenv >/dev/null && pyenv rehash || true
 fi
+# websockify: the WebSocket→TCP bridge the npm package's tests go through.
+if ! command -v websockify >/dev/null; then
+  log "pip install websockify"
+  python3 -m pip install -q --disable-pip-version-check "websockify==0.13.0"
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
 log "ok"

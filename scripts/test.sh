@@ -12,5 +12,8 @@ done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
-# One closing line for the whole run (cargo prints one per test binary).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"
+echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
+(cd npm && npm ci --no-audit --no-fund --silent && npm run build && npm test) 2>&1 | tee -a "$log"
+# One closing line for the whole run (cargo prints one per test binary, node --test its own).
+awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
+     END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"

@@ -1,0 +1,244 @@
+//! wasm-bindgen binding of the tlswire core: the engine behind the npm package.
+//!
+//! Thin by design: each method is one core call. The JavaScript layer (`npm/src`) moves bytes
+//! between this engine and a `{readable, writable}` channel and turns states into promises.
+//!
+//! Status codes returned to JS: `0` done, `1` want read (feed more), `2` want write (drain output).
+
+use std::sync::{Arc, Mutex};
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use tlswire::{ClientConfig, ClientContext, Connection, Direction, Error, OwnedMessage, Status, Version};
+use wasm_bindgen::prelude::*;
+
+const DONE: u8 = 0;
+const WANT_READ: u8 = 1;
+const WANT_WRITE: u8 = 2;
+
+/// Client settings (the `SSL_CTX`), built once and shared by connections.
+#[wasm_bindgen]
+pub struct Config {
+    inner: ClientConfig,
+}
+
+#[wasm_bindgen]
+impl Config {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Config {
+        Config { inner: ClientConfig::new() }
+    }
+
+    /// Trusts the CA certificates in PEM text or DER bytes.
+    #[wasm_bindgen(js_name = addCa)]
+    pub fn add_ca(&mut self, pem_or_der: &[u8]) -> Result<(), JsValue> {
+        self.inner.add_ca(pem_or_der).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
+    /// Requires a presented certificate's SPKI SHA-256 (32 bytes) to match.
+    #[wasm_bindgen(js_name = addPin)]
+    pub fn add_pin(&mut self, sha256: &[u8]) -> Result<(), JsValue> {
+        let pin: [u8; 32] = sha256
+            .try_into()
+            .map_err(|_| js_error(&Error::Config(tlswire::ConfigError::Rejected("a pin is 32 bytes (SHA-256)".into()))))?;
+        self.inner.pin_spki_sha256(pin);
+        Ok(())
+    }
+
+    /// ALPN protocol names, in preference order.
+    pub fn alpn(&mut self, protocols: Vec<String>) {
+        self.inner.alpn(&protocols);
+    }
+
+    /// Client certificate chain and private key (PEM text or DER bytes).
+    #[wasm_bindgen(js_name = clientAuth)]
+    pub fn client_auth(&mut self, chain: &[u8], key: &[u8]) -> Result<(), JsValue> {
+        self.inner.client_auth(chain, key).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
+    /// Version bounds: "TLSv1.2" or "TLSv1.3".
+    pub fn versions(&mut self, min: &str, max: &str) -> Result<(), JsValue> {
+        let parse = |v: &str| match v {
+            "TLSv1.2" => Ok(Version::Tls12),
+            "TLSv1.3" => Ok(Version::Tls13),
+            other => Err(js_error(&Error::Config(tlswire::ConfigError::UnknownName(other.to_string())))),
+        };
+        self.inner.versions(parse(min)?, parse(max)?);
+        Ok(())
+    }
+
+    /// Key exchange groups by OpenSSL name, in preference order.
+    pub fn groups(&mut self, names: Vec<String>) -> Result<(), JsValue> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.inner.groups(&names).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
+    /// **Dangerous**: accept any server certificate.
+    #[wasm_bindgen(js_name = dangerouslyDisableVerification)]
+    pub fn dangerously_disable_verification(&mut self) {
+        self.inner.dangerous_disable_verification();
+    }
+
+    /// Validates the settings.
+    pub fn build(&self) -> Result<Context, JsValue> {
+        self.inner.build().map(|ctx| Context { ctx }).map_err(|e| js_error(&Error::Config(e)))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A built configuration.
+#[wasm_bindgen]
+pub struct Context {
+    ctx: ClientContext,
+}
+
+/// One TLS client connection: the sans-IO core.
+#[wasm_bindgen]
+pub struct Engine {
+    conn: Connection,
+    messages: Option<Arc<Mutex<Vec<OwnedMessage>>>>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// A client connection to `server_name`; `observe` records protocol messages for
+    /// [`Engine::take_messages`].
+    pub fn client(ctx: &Context, server_name: &str, observe: bool) -> Result<Engine, JsValue> {
+        let mut conn = Connection::client(&ctx.ctx, server_name).map_err(|e| js_error(&e))?;
+        let messages = observe.then(|| {
+            let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
+            let sink = queue.clone();
+            let _ = conn.set_msg_callback(Box::new(move |m| {
+                if let Ok(mut q) = sink.lock() {
+                    q.push(m.to_owned());
+                }
+            }));
+            queue
+        });
+        Ok(Engine { conn, messages })
+    }
+
+    /// Received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.conn.feed(bytes).map_err(|e| js_error(&e))
+    }
+
+    /// The channel ended.
+    #[wasm_bindgen(js_name = feedEof)]
+    pub fn feed_eof(&mut self) {
+        self.conn.feed_eof();
+    }
+
+    /// All bytes waiting to be sent (empty if none).
+    #[wasm_bindgen(js_name = takeOutput)]
+    pub fn take_output(&mut self) -> Vec<u8> {
+        self.conn.take_output()
+    }
+
+    /// `SSL_do_handshake`: 0 done, 1 want read, 2 want write.
+    #[wasm_bindgen(js_name = doHandshake)]
+    pub fn do_handshake(&mut self) -> Result<u8, JsValue> {
+        self.conn.do_handshake().map(code).map_err(|e| js_error(&e))
+    }
+
+    /// `SSL_write`: bytes taken (>= 0), or -1 want read / -2 want write (nothing taken).
+    pub fn write(&mut self, data: &[u8]) -> Result<f64, JsValue> {
+        match self.conn.write(data).map_err(|e| js_error(&e))? {
+            Status::Done(n) => Ok(n as f64),
+            Status::WantRead => Ok(-1.0),
+            Status::WantWrite => Ok(-2.0),
+        }
+    }
+
+    /// `SSL_read`: a `Uint8Array` of plaintext, `null` at close_notify, or the number 1 (want
+    /// read) / 2 (want write).
+    pub fn read(&mut self) -> Result<JsValue, JsValue> {
+        let mut buf = vec![0u8; 16384];
+        match self.conn.read(&mut buf).map_err(|e| js_error(&e))? {
+            Status::Done(0) => Ok(JsValue::NULL),
+            Status::Done(n) => Ok(Uint8Array::from(&buf[..n]).into()),
+            Status::WantRead => Ok(WANT_READ.into()),
+            Status::WantWrite => Ok(WANT_WRITE.into()),
+        }
+    }
+
+    /// Queues close_notify.
+    pub fn close(&mut self) -> Result<(), JsValue> {
+        self.conn.close().map_err(|e| js_error(&e))
+    }
+
+    /// `{version, cipherSuite, group, alpn, peerCertificates, helloRetryRequest}` after the
+    /// handshake, else `null`.
+    pub fn info(&self) -> JsValue {
+        let Some(info) = self.conn.info() else { return JsValue::NULL };
+        let o = Object::new();
+        let version = match info.version {
+            Version::Tls13 => "TLSv1.3",
+            Version::Tls12 => "TLSv1.2",
+        };
+        set(&o, "version", &version.into());
+        set(&o, "cipherSuite", &info.cipher_suite.into());
+        set(&o, "group", &info.group.map_or(JsValue::NULL, JsValue::from));
+        set(&o, "alpn", &info.alpn.map_or(JsValue::NULL, |p| String::from_utf8_lossy(&p).into_owned().into()));
+        let certs: Array = info.peer_certificates.iter().map(|c| JsValue::from(Uint8Array::from(&c[..]))).collect();
+        set(&o, "peerCertificates", &certs);
+        set(&o, "helloRetryRequest", &info.hello_retry_request.into());
+        o.into()
+    }
+
+    /// Protocol messages recorded since the last call, oldest first:
+    /// `{direction, version, contentType, bytes}`.
+    #[wasm_bindgen(js_name = takeMessages)]
+    pub fn take_messages(&mut self) -> Array {
+        let taken = match &self.messages {
+            Some(q) => q.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        taken
+            .into_iter()
+            .map(|m| {
+                let o = Object::new();
+                let direction = match m.direction {
+                    Direction::Sent => "sent",
+                    Direction::Received => "received",
+                };
+                set(&o, "direction", &direction.into());
+                set(&o, "version", &m.version.into());
+                set(&o, "contentType", &m.content_type.into());
+                set(&o, "line", &tlswire::format_message(&m.as_message()).into());
+                set(&o, "bytes", &Uint8Array::from(&m.bytes[..]));
+                JsValue::from(o)
+            })
+            .collect()
+    }
+}
+
+fn code(s: Status<()>) -> u8 {
+    match s {
+        Status::Done(()) => DONE,
+        Status::WantRead => WANT_READ,
+        Status::WantWrite => WANT_WRITE,
+    }
+}
+
+fn set(o: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(o, &key.into(), value);
+}
+
+/// A JS `Error` with `code` (stable, see the README) and, where known, `alert` / `alertSent`.
+fn js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("TlsError");
+    set(&err, "code", &e.code().into());
+    if let Error::AlertReceived(alert) = e {
+        set(&err, "alert", &tlswire::alert_name(u8::from(*alert)).into());
+    }
+    if let Some(sent) = e.alert_sent() {
+        set(&err, "alertSent", &tlswire::alert_name(u8::from(sent)).into());
+    }
+    err.into()
+}

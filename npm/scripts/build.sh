@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the wasm engine into dist/: cargo (wasm32-unknown-unknown, size profile) → wasm-bindgen
+# (pinned to the crate's version, installed if missing) → wasm-opt -Oz (npm binaryen).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$here/.." && pwd)
+version=0.2.130 # = the wasm-bindgen version in Cargo.lock
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
+  echo "build: cargo install wasm-bindgen-cli $version" >&2
+  cargo install -q wasm-bindgen-cli --version "$version"
+fi
+[ -x "$here/node_modules/.bin/wasm-opt" ] || (cd "$here" && npm install --no-audit --no-fund --silent)
+cd "$root"
+# Unstripped, so wasm-bindgen and wasm-opt can read the target-features section; wasm-opt strips.
+CARGO_PROFILE_WASM_SIZE_STRIP=false \
+  cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size
+rm -rf "$here/dist/wasm"
+wasm-bindgen --target web --out-dir "$here/dist/wasm" --out-name tlswire \
+  "target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
+"$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
+  "$here/dist/wasm/tlswire_bg.wasm" -o "$here/dist/wasm/tlswire_bg.wasm"
+ls -l "$here/dist/wasm/tlswire_bg.wasm" >&2

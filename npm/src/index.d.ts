@@ -1,0 +1,156 @@
+/**
+ * tlswire: TLS 1.3 and 1.2 in WebAssembly over any byte channel.
+ *
+ * ```ts
+ * import { connect, webSocket } from "tlswire";
+ * const tls = await connect({ transport: webSocket("wss://bridge.example/db"), serverName: "db.internal", ca: caPem });
+ * await tls.write("PING\r\n");
+ * console.log(new TextDecoder().decode(await tls.read()));
+ * await tls.close();
+ * ```
+ */
+
+/** A duplex byte channel: a WebTransport bidirectional stream, a Cloudflare `Socket`, `Duplex.toWeb()`, ... */
+export interface Transport {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options for {@link connect}. */
+export interface ConnectOptions {
+  /** The channel to speak TLS over (or a promise of it, as {@link webTransport} returns). */
+  transport: Transport | Promise<Transport>;
+  /** The server's name: sent as SNI and checked against its certificate. */
+  serverName: string;
+  /** ALPN protocols in preference order, e.g. `["h2", "http/1.1"]`. */
+  alpn?: string[];
+  /** Trusted CA certificates: PEM text or DER bytes, or an array of them. */
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
+  /** Base64 SHA-256 hashes of acceptable SubjectPublicKeyInfos (in addition to CA verification). */
+  pins?: string[];
+  /** Client certificate chain (PEM) for client authentication, with {@link privateKey}. */
+  certificate?: string;
+  /** Private key (PEM) for {@link certificate}. */
+  privateKey?: string;
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384. */
+  groups?: string[];
+  /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
+  onMessage?: (event: TlsMessageEvent) => void;
+  /** **Dangerous**: accept any certificate for any name. Anyone on the path can read and change the traffic. */
+  dangerouslyDisableVerification?: boolean;
+}
+
+/** Connection facts after the handshake. */
+export interface TlsInfo {
+  version: "TLSv1.2" | "TLSv1.3";
+  /** IANA name, e.g. `TLS_AES_128_GCM_SHA256`. */
+  cipherSuite: string;
+  /** e.g. `X25519MLKEM768`, `X25519`, `secp256r1`. */
+  group: string | null;
+  alpn: string | null;
+  /** The server's chain, DER, leaf first. */
+  peerCertificates: Uint8Array[];
+  helloRetryRequest: boolean;
+}
+
+/**
+ * Connects over `options.transport` and completes the handshake.
+ *
+ * ```ts
+ * const tls = await connect({ transport: { readable, writable }, serverName: "mail.example", alpn: ["imap"] });
+ * ```
+ * @throws {TlsError} with a stable `code` (README table) when the handshake fails.
+ */
+export function connect(options: ConnectOptions): Promise<TlsConnection>;
+
+/**
+ * An established TLS connection. Also an `EventTarget` of `message` events when
+ * `onMessage` was given.
+ *
+ * ```ts
+ * for await (const chunk of tls) process(chunk);
+ * ```
+ */
+export class TlsConnection extends EventTarget {
+  /** Decrypted bytes from the peer; ends at the peer's close_notify. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to encrypt and send. Closing it sends close_notify. */
+  readonly writable: WritableStream<Uint8Array | string>;
+  /** Resolves on a clean close; rejects with the {@link TlsError} that ended the connection. */
+  readonly closed: Promise<void>;
+  readonly info: TlsInfo;
+  /** Sends all of `data`; resolves when its records are handed to the channel. */
+  write(data: Uint8Array | string): Promise<void>;
+  /** The next chunk of plaintext, or `null` at close_notify. A channel that ends without it rejects with `TRUNCATED`. */
+  read(): Promise<Uint8Array | null>;
+  /** Sends close_notify and closes the channel for writing. */
+  close(): Promise<void>;
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+  [Symbol.asyncDispose](): Promise<void>;
+  addEventListener(type: "message", listener: (event: TlsMessageEvent) => void, options?: AddEventListenerOptions | boolean): void;
+}
+
+/**
+ * One protocol message (the `SSL_CTX_set_msg_callback` equivalent).
+ *
+ * ```ts
+ * await connect({ ..., onMessage: (e) => console.log(formatMessage(e)) });
+ * ```
+ */
+export class TlsMessageEvent extends Event {
+  readonly direction: "sent" | "received";
+  /** Version label, e.g. 0x0304 for TLS 1.3. */
+  readonly version: number;
+  /** 20 CCS, 21 alert, 22 handshake, 256 record header, 257 inner content type. */
+  readonly contentType: number;
+  /** A copy of the message bytes, valid after the handler returns. */
+  readonly bytes: Uint8Array;
+  readonly handshakeType?: number;
+  readonly alert?: { level: number; description: number };
+}
+
+/**
+ * The `openssl s_client -msg` text for a message event.
+ *
+ * ```ts
+ * onMessage: (e) => trace.push(formatMessage(e))
+ * ```
+ */
+export function formatMessage(event: TlsMessageEvent): string;
+
+/**
+ * Every failure: `code` is stable (CERT_UNKNOWN_ISSUER, CERT_HOSTNAME_MISMATCH, CERT_EXPIRED,
+ * CERT_PIN_MISMATCH, ALERT_RECEIVED, PROTOCOL_VIOLATION, TRUNCATED, CHANNEL_ERROR, MISUSE, ...).
+ *
+ * ```ts
+ * try { await connect(opts); } catch (e) { if (e instanceof TlsError && e.code === "CERT_EXPIRED") ...; }
+ * ```
+ */
+export class TlsError extends Error {
+  readonly name: "TlsError";
+  readonly code: string;
+  /** For ALERT_RECEIVED: the alert's name, e.g. `certificate_required`. */
+  readonly alert?: string;
+  /** The alert tlswire sent, e.g. `unknown_ca`. */
+  readonly alertSent?: string;
+}
+
+/**
+ * A websockify-style WebSocket→TCP bridge as a transport (one WebSocket = one TCP connection).
+ *
+ * ```ts
+ * const tls = await connect({ transport: webSocket("wss://bridge.example/?target=db:5432"), serverName: "db" });
+ * ```
+ */
+export function webSocket(target: string | URL | WebSocket, protocols?: string | string[]): Transport & { opened: Promise<void> };
+
+/**
+ * A bidirectional stream of a WebTransport session as a transport.
+ *
+ * ```ts
+ * const tls = await connect({ transport: webTransport(new WebTransport(url)), serverName: "db" });
+ * ```
+ */
+export function webTransport(session: WebTransport): Promise<Transport>;

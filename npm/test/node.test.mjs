@@ -1,0 +1,125 @@
+// The npm package in Node, end to end through websockify to real TLS servers on 127.0.0.1.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { after, test } from "node:test";
+
+import { connect, formatMessage, TlsError } from "../src/index.js";
+import { bridge, freePort, opensslServer, pem, pki, root, tlswireServer, ws } from "./peers.mjs";
+
+const peers = [];
+const track = (p) => (peers.push(p), p);
+after(() => peers.forEach((p) => p.stop()));
+
+async function readLine(conn) {
+  let text = "";
+  while (!text.endsWith("\n")) {
+    const chunk = await conn.read();
+    assert.notEqual(chunk, null, "stream ended early");
+    text += new TextDecoder().decode(chunk);
+  }
+  return text;
+}
+
+for (const [flag, version] of [["-tls1_3", "TLSv1.3"], ["-tls1_2", "TLSv1.2"]]) {
+  test(`${version} through websockify to openssl s_server`, async () => {
+    const server = track(await opensslServer([flag]));
+    const b = track(await bridge(server.port));
+    const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+    assert.equal(conn.info.version, version);
+    await conn.write("ping\n");
+    assert.equal(await readLine(conn), "gnip\n");
+    await conn.close();
+  });
+}
+
+test("message events equal the CLI's -msg lines for the same handshake", async () => {
+  const server = track(await opensslServer([]));
+  const bridgeProc = track(await bridge(server.port));
+  const events = [];
+  const conn = await connect({ transport: ws(bridgeProc.port), serverName: "localhost", ca: pem("ca.pem"), onMessage: (e) => events.push(e) });
+  assert.ok(events.length > 10);
+  assert.ok(events.every((e) => e.bytes instanceof Uint8Array && e.contentType !== 23));
+  await conn.close();
+
+  execFileSync("cargo", ["build", "-q", "-p", "tlswire-cli"], { cwd: root });
+  // stdin ends at once: the CLI sends close_notify after the handshake and exits.
+  const cli = spawnSync(path.join(root, "target/debug/tlswire"),
+    ["s_client", "-connect", `127.0.0.1:${server.port}`, "-CAfile", pki("ca.pem"), "-msg"],
+    { input: "", encoding: "utf8", timeout: 10000 }).stderr;
+  // Handshake lines only (up to our Finished): both directions, without lengths.
+  const summary = (line) => line.split("\n")[0].replace(/ \[length [0-9a-f]+\]/, "");
+  const ours = events.map((e) => summary(formatMessage(e)));
+  const finished = ours.indexOf(">>> TLS 1.3, Handshake, Finished");
+  assert.ok(finished > 0, ours.join("\n"));
+  const cliLines = cli.split("\n").filter((l) => l.startsWith(">>>") || l.startsWith("<<<")).map(summary);
+  for (const dir of [">>>", "<<<"]) {
+    const pick = (lines) => lines.slice(0, lines.indexOf(">>> TLS 1.3, Handshake, Finished") + 1).filter((l) => l.startsWith(dir));
+    assert.deepEqual(pick(ours), pick(cliLines));
+  }
+});
+
+test("1 MiB echo is byte-identical and a slow reader loses nothing", async () => {
+  const server = track(await tlswireServer());
+  const b = track(await bridge(server.port));
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+  const data = new Uint8Array(1 << 20).map((_, i) => (i * 7 + (i >> 9)) & 0xff);
+  const sent = conn.write(data);
+  const received = new Uint8Array(data.length);
+  let at = 0;
+  while (at < data.length) {
+    const chunk = await conn.read();
+    assert.notEqual(chunk, null);
+    received.set(chunk, at);
+    at += chunk.length;
+    if (at % (1 << 18) < chunk.length) await new Promise((r) => setTimeout(r, 20)); // slow reader
+  }
+  await sent;
+  assert.deepEqual(received, data);
+  await conn.close();
+});
+
+test("certificate failures reject with typed codes", async () => {
+  const server = track(await opensslServer([]));
+  const b = track(await bridge(server.port));
+  const cases = [
+    [{ ca: pem("other-ca.pem"), serverName: "localhost" }, "CERT_UNKNOWN_ISSUER"],
+    [{ ca: pem("ca.pem"), serverName: "wrong.example" }, "CERT_HOSTNAME_MISMATCH"],
+    [{ ca: pem("ca.pem"), serverName: "localhost", pins: [btoa("x".repeat(32))] }, "CERT_PIN_MISMATCH"],
+  ];
+  for (const [options, code] of cases) {
+    await assert.rejects(connect({ transport: ws(b.port), ...options }), (e) => {
+      assert.ok(e instanceof TlsError, String(e));
+      assert.equal(e.name, "TlsError");
+      assert.equal(e.code, code);
+      return true;
+    });
+  }
+});
+
+test("a server dropping TCP without close_notify is truncation, not a clean end", async () => {
+  const server = track(await opensslServer([]));
+  const b = track(await bridge(server.port));
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+  await conn.write("one\n");
+  assert.equal(await readLine(conn), "eno\n");
+  server.stop(); // SIGKILL: no close_notify
+  await assert.rejects(conn.read(), (e) => e instanceof TlsError && e.code === "TRUNCATED");
+  await assert.rejects(conn.closed, (e) => e.code === "TRUNCATED");
+});
+
+test("the bridge closing mid-handshake (inside the first record, or before any reply) rejects", async () => {
+  for (const [reply, code] of [
+    [Buffer.from([0x16, 3, 3, 0, 0x7a, 2, 0]), "CLOSED_DURING_HANDSHAKE"],
+    [Buffer.alloc(0), "CLOSED_DURING_HANDSHAKE"],
+  ]) {
+    const port = await freePort();
+    const raw = net.createServer((s) => s.once("data", () => s.end(reply)));
+    await new Promise((r) => raw.listen(port, "127.0.0.1", r));
+    const b = track(await bridge(port));
+    await assert.rejects(connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") }), (e) => e.code === code);
+    raw.close();
+  }
+});

@@ -1,0 +1,75 @@
+// Real peers for the Node tests, all on 127.0.0.1: a generated test PKI, TLS servers (openssl
+// s_server, tlswire s_server) and websockify bridges in front of them.
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import WebSocket from "ws";
+
+import { webSocket } from "../src/index.js";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const pkiDir = mkdtempSync(path.join(tmpdir(), "tlswire-npm-pki-"));
+execFileSync("bash", [path.join(root, "tests/scripts/gen-certs.sh"), pkiDir]);
+export const pki = (name) => path.join(pkiDir, name);
+export const pem = (name) => readFileSync(pki(name), "utf8");
+
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function waitPort(port, child, name) {
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited early (${child.exitCode})`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} did not listen on ${port}`);
+}
+
+/** Starts `program args` listening on `port`; returns {port, stop()}. */
+export async function start(program, args, port) {
+  const child = spawn(program, args, { stdio: ["pipe", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  child.on("error", (e) => (stderr += String(e)));
+  await waitPort(port, child, `${program} ${args.join(" ")}: ${stderr}`);
+  return { port, child, stop: () => child.kill("SIGKILL") };
+}
+
+/** `openssl s_server -rev` (each line answered reversed). */
+export async function opensslServer(extra = [], identity = "server-ecdsa") {
+  const port = await freePort();
+  return start("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki(`${identity}.pem`), "-key", pki(`${identity}.key`), "-rev", "-quiet", ...extra], port);
+}
+
+/** `tlswire s_server` (a byte-exact echo). */
+export async function tlswireServer(extra = []) {
+  const port = await freePort();
+  const bin = path.join(root, "target/debug/tlswire");
+  execFileSync("cargo", ["build", "-q", "-p", "tlswire-cli"], { cwd: root });
+  return start(bin, ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki("server-ecdsa.pem"), "-key", pki("server-ecdsa.key"), "-quiet", ...extra], port);
+}
+
+/** websockify from a free port to `target` (one WebSocket = one TCP connection). */
+export async function bridge(target) {
+  const port = await freePort();
+  return start("websockify", [`127.0.0.1:${port}`, `127.0.0.1:${target}`], port);
+}
+
+/** A transport through the bridge on `port` (Node 20: the `ws` package's WebSocket). */
+export const ws = (port) => webSocket(new WebSocket(`ws://127.0.0.1:${port}`));

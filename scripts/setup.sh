@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything tlswire's build, demo and tests need on a fresh Debian machine with Rust,
-# Python and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), tlslite-ng + kyber-py.
+# Python, Node and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), chromium, tlslite-ng +
+# kyber-py, websockify. (npm packages come from npm/package-lock.json via `npm ci`.)
 # Idempotent: skips what is already there.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ done
 apt_packages=()
 command -v openssl >/dev/null || apt_packages+=(openssl)
 command -v gnutls-serv >/dev/null || apt_packages+=(gnutls-bin)
+# Headless browser tests of the npm package (driven by playwright-core, never its own download).
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium fonts-liberation)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -125,79 +125,82 @@ fn openssl_cipher_name(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The option loop both commands share: their own options via `own` (true = handled), then the
+/// common ones, `-help`, and a usage error naming any unknown option.
+fn parse_options(
+    args: &[String],
+    command: &str,
+    help: &str,
+    common: &mut Common,
+    mut own: impl FnMut(&str, &mut Parser<'_>) -> Result<bool, UsageError>,
+) -> Result<(), UsageError> {
+    let mut p = Parser { args, at: 0 };
+    while let Some(option) = p.next() {
+        if own(option, &mut p)? || common_option(option, &mut p, common)? {
+            continue;
+        }
+        if option == "-help" {
+            println!("{help}");
+            return Err(UsageError(String::new()));
+        }
+        return Err(UsageError(format!("{command}: unknown option '{option}'")));
+    }
+    Ok(())
+}
+
 impl ClientArgs {
     pub fn parse(args: &[String]) -> Result<Self, UsageError> {
-        let mut out = Self {
-            connect: "localhost:4433".into(),
-            servername: None,
-            ign_eof: false,
-            insecure: false,
-            common: Common::default(),
-        };
-        let mut p = Parser { args, at: 0 };
-        while let Some(option) = p.next() {
-            if common_option(option, &mut p, &mut out.common)? {
-                continue;
-            }
+        let (mut connect, mut servername) = ("localhost:4433".to_string(), None);
+        let (mut ign_eof, mut insecure) = (false, false);
+        let mut common = Common::default();
+        parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
-                "-connect" => out.connect = p.value(option)?,
-                "-servername" => out.servername = Some(p.value(option)?),
-                "-ign_eof" => out.ign_eof = true,
-                "-insecure" => out.insecure = true,
-                "-help" => {
-                    println!("{CLIENT_HELP}");
-                    return Err(UsageError(String::new()));
-                }
-                other => return Err(UsageError(format!("s_client: unknown option '{other}'"))),
+                "-connect" => connect = p.value(option)?,
+                "-servername" => servername = Some(p.value(option)?),
+                "-ign_eof" => ign_eof = true,
+                "-insecure" => insecure = true,
+                _ => return Ok(false),
             }
-        }
+            Ok(true)
+        })?;
         // As in OpenSSL, -quiet implies -ign_eof.
-        out.ign_eof |= out.common.quiet;
-        Ok(out)
+        ign_eof |= common.quiet;
+        Ok(Self { connect, servername, ign_eof, insecure, common })
     }
 }
 
 impl ServerArgs {
     pub fn parse(args: &[String]) -> Result<Self, UsageError> {
-        let mut out = Self {
-            accept: "127.0.0.1:4433".into(),
-            client_auth: ClientAuth::None,
-            naccept: None,
-            common: Common::default(),
-        };
-        let mut p = Parser { args, at: 0 };
-        while let Some(option) = p.next() {
-            if common_option(option, &mut p, &mut out.common)? {
-                continue;
-            }
+        let mut accept = "127.0.0.1:4433".to_string();
+        let mut client_auth = ClientAuth::None;
+        let mut naccept = None;
+        let mut common = Common::default();
+        parse_options(args, "s_server", SERVER_HELP, &mut common, |option, p| {
             match option {
                 "-accept" | "-port" => {
                     let v = p.value(option)?;
-                    out.accept = if v.contains(':') { v } else { format!("127.0.0.1:{v}") };
+                    accept = if v.contains(':') { v } else { format!("127.0.0.1:{v}") };
                 }
                 "-Verify" => {
                     p.value(option)?;
-                    out.client_auth = ClientAuth::Required;
+                    client_auth = ClientAuth::Required;
                 }
                 "-verify" => {
                     p.value(option)?;
-                    out.client_auth = ClientAuth::Optional;
+                    client_auth = ClientAuth::Optional;
                 }
                 "-naccept" => {
                     let v = p.value(option)?;
-                    out.naccept = Some(v.parse().map_err(|_| UsageError(format!("-naccept: not a number: {v}")))?);
+                    naccept = Some(v.parse().map_err(|_| UsageError(format!("-naccept: not a number: {v}")))?);
                 }
-                "-help" => {
-                    println!("{SERVER_HELP}");
-                    return Err(UsageError(String::new()));
-                }
-                other => return Err(UsageError(format!("s_server: unknown option '{other}'"))),
+                _ => return Ok(false),
             }
-        }
-        if out.common.cert.is_none() || out.common.key.is_none() {
+            Ok(true)
+        })?;
+        if common.cert.is_none() || common.key.is_none() {
             return Err(UsageError("s_server: -cert and -key are required".into()));
         }
-        Ok(out)
+        Ok(Self { accept, client_auth, naccept, common })
     }
 }
 

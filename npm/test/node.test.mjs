@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 
 import { connect, formatMessage, TlsError } from "../src/index.js";
-import { bridge, freePort, opensslServer, pem, pki, root, tlswireServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -122,4 +122,78 @@ test("the bridge closing mid-handshake (inside the first record, or before any r
     await assert.rejects(connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") }), (e) => e.code === code);
     raw.close();
   }
+});
+
+for (const [priority, version] of [["NORMAL:-VERS-ALL:+VERS-TLS1.3", "TLSv1.3"], ["NORMAL:-VERS-ALL:+VERS-TLS1.2", "TLSv1.2"]]) {
+  test(`${version} with ALPN through websockify to gnutls-serv`, async () => {
+    const server = track(await gnutlsServer(["--priority", priority, "--alpn", "http/1.1"]));
+    const b = track(await bridge(server.port));
+    const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem"), alpn: ["h2", "http/1.1"] });
+    assert.equal(conn.info.version, version);
+    assert.equal(conn.info.alpn, "http/1.1");
+    await conn.write("ping\n");
+    assert.equal(await readLine(conn), "ping\n");
+    await conn.close();
+  });
+}
+
+test("X25519MLKEM768 to tlslite-ng, without HelloRetryRequest", async () => {
+  const server = track(await tlsliteServer(["--groups", "x25519mlkem768"]));
+  const b = track(await bridge(server.port));
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+  assert.equal(conn.info.group, "X25519MLKEM768");
+  assert.equal(conn.info.helloRetryRequest, false);
+  await conn.write("ping\n");
+  assert.equal(await readLine(conn), "ping\n");
+  await conn.close();
+});
+
+test("client certificate: accepted when sent, certificate_required when not", async () => {
+  const server = track(await opensslServer(["-Verify", "1", "-CAfile", pki("ca.pem")]));
+  const b = track(await bridge(server.port));
+  const base = { serverName: "localhost", ca: pem("ca.pem") };
+  const conn = await connect({ ...base, transport: ws(b.port), certificate: pem("client.pem"), privateKey: pem("client.key") });
+  await conn.write("auth\n");
+  assert.equal(await readLine(conn), "htua\n");
+  await conn.close();
+
+  // TLS 1.3: the server checks the client's flight after our Finished, so the alert arrives on read.
+  const anon = await connect({ ...base, transport: ws(b.port) });
+  await assert.rejects(anon.read(), (e) => {
+    assert.equal(e.code, "ALERT_RECEIVED");
+    assert.equal(e.alert, "certificate_required");
+    return true;
+  });
+});
+
+test("the bridge's TCP cut after the handshake: at a record boundary TRUNCATED, inside a record CLOSED_MID_RECORD", async () => {
+  const server = track(await opensslServer([]));
+  for (const [mode, code] of [["boundary", "TRUNCATED"], ["mid-record", "CLOSED_MID_RECORD"]]) {
+    const relay = track(await cuttingRelay(server.port));
+    const b = track(await bridge(relay.port));
+    const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+    await conn.write("before\n");
+    assert.equal(await readLine(conn), "erofeb\n"); // data before the cut arrives intact
+    relay.cut(mode);
+    await conn.write("after\n");
+    await assert.rejects(conn.read(), (e) => e instanceof TlsError && e.code === code);
+    await assert.rejects(conn.closed, (e) => e.code === code);
+  }
+});
+
+test("streams: writable in, async iteration out, asyncDispose sends close_notify", async () => {
+  const server = track(await tlswireServer());
+  const b = track(await bridge(server.port));
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem") });
+  const writer = conn.writable.getWriter();
+  const parts = ["alpha ", "beta ", "gamma\n"];
+  for (const p of parts) await writer.write(new TextEncoder().encode(p));
+  let text = "";
+  for await (const chunk of conn) {
+    text += new TextDecoder().decode(chunk);
+    if (text.endsWith("\n")) break;
+  }
+  assert.equal(text, parts.join(""));
+  await conn[Symbol.asyncDispose](); // what `await using` calls: close_notify
+  await conn.closed;
 });

@@ -57,6 +57,40 @@ export async function opensslServer(extra = [], identity = "server-ecdsa") {
   return start("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki(`${identity}.pem`), "-key", pki(`${identity}.key`), "-rev", "-quiet", ...extra], port);
 }
 
+/** `gnutls-serv --echo` (echoes whole lines). */
+export async function gnutlsServer(extra = [], identity = "server-ecdsa") {
+  const port = await freePort();
+  return start("gnutls-serv", ["--echo", "--quiet", "-p", String(port), "--x509certfile", pki(`${identity}.pem`), "--x509keyfile", pki(`${identity}.key`), ...extra], port);
+}
+
+/** tlslite-ng's `tls.py server --echo`. */
+export async function tlsliteServer(extra = [], identity = "server-ecdsa") {
+  const port = await freePort();
+  return start("tls.py", ["server", "-c", pki(`${identity}.pem`), "-k", pki(`${identity}.key`), "--echo", ...extra, `127.0.0.1:${port}`], port);
+}
+
+/**
+ * A TCP relay to `target` that, once `cut(mode)` is called, ends the client side on the next
+ * server chunk: `'boundary'` without forwarding it, `'mid-record'` after its first half.
+ */
+export async function cuttingRelay(target) {
+  let mode = null;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    client.on("data", (d) => upstream.write(d));
+    upstream.on("data", (d) => {
+      if (mode === null) return client.write(d);
+      client.end(mode === "mid-record" ? d.subarray(0, d.length >> 1) : undefined);
+      upstream.destroy();
+    });
+    for (const s of [client, upstream]) s.on("error", () => {});
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.end());
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { port: server.address().port, cut: (m) => (mode = m), stop: () => server.close() };
+}
+
 /** `tlswire s_server` (a byte-exact echo). */
 export async function tlswireServer(extra = []) {
   const port = await freePort();

@@ -96,7 +96,8 @@ fn bulk_rustls_direct() -> Duration {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let mut client = UnbufferedClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let mut client =
+        UnbufferedClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap()).unwrap();
     let server_ctx = ServerConfig::new(CERT, KEY).unwrap().build().unwrap();
     let mut server = Connection::server(&server_ctx).unwrap();
     let (mut incoming, mut outgoing) = (Vec::new(), vec![0u8; 1 << 16]);

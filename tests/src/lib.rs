@@ -139,7 +139,14 @@ pub fn gnutls_server(identity: &str, extra: &[&str]) -> Peer {
 /// tlslite-ng's `tls.py server --echo`.
 pub fn tlslite_server(identity: &str, extra: &[&str]) -> Peer {
     let port = free_port();
-    let mut args = strings(&["server", "-c", &file(&format!("{identity}.pem")), "-k", &file(&format!("{identity}.key")), "--echo"]);
+    let mut args = strings(&[
+        "server",
+        "-c",
+        &file(&format!("{identity}.pem")),
+        "-k",
+        &file(&format!("{identity}.key")),
+        "--echo",
+    ]);
     args.extend(strings(extra));
     args.push(format!("127.0.0.1:{port}"));
     Peer::start("tls.py", &args, port)

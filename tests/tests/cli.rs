@@ -24,7 +24,10 @@ fn failed_handshake_exits_nonzero_with_the_typed_reason() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown issuer") && err.contains("CERT_UNKNOWN_ISSUER") && err.contains("unknown_ca"), "{err}");
+    assert!(
+        err.contains("unknown issuer") && err.contains("CERT_UNKNOWN_ISSUER") && err.contains("unknown_ca"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -44,10 +47,18 @@ fn verification_is_on_by_default_and_insecure_warns() {
 #[test]
 fn groups_take_openssl_names() {
     let peer = openssl_server("server-ecdsa", &[]);
-    let args: Vec<String> = ["s_client", "-connect", &format!("127.0.0.1:{}", peer.port), "-CAfile", &file("ca.pem"), "-groups", "P-384:X25519"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{}", peer.port),
+        "-CAfile",
+        &file("ca.pem"),
+        "-groups",
+        "P-384:X25519",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let (_, stderr) = run_client(&tlswire_bin(), &args, b"", Duration::from_millis(500));
     assert!(stderr.contains("Group: secp384r1"), "{stderr}");
     let out = Command::new(tlswire_bin()).args(["s_client", "-groups", "P-999"]).output().unwrap();

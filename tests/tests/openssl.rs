@@ -42,7 +42,8 @@ fn every_cipher_suite() {
 fn every_classical_group_and_hello_retry_request() {
     // Our ClientHello carries X25519MLKEM768 and X25519 shares: X25519 needs no retry, the NIST
     // curves get a HelloRetryRequest.
-    for (group, name, hrr) in [("X25519", "X25519", false), ("P-256", "secp256r1", true), ("P-384", "secp384r1", true)] {
+    for (group, name, hrr) in [("X25519", "X25519", false), ("P-256", "secp256r1", true), ("P-384", "secp384r1", true)]
+    {
         for flag in ["-tls1_3", "-tls1_2"] {
             let peer = openssl_server("server-ecdsa", &[flag, "-groups", group]);
             let info = ping(&peer, &client(|_| {}));
@@ -71,7 +72,10 @@ fn client_auth_required_with_and_without_a_certificate() {
             }
         };
         assert!(
-            matches!(err, Error::AlertReceived(AlertDescription::CertificateRequired | AlertDescription::HandshakeFailure)),
+            matches!(
+                err,
+                Error::AlertReceived(AlertDescription::CertificateRequired | AlertDescription::HandshakeFailure)
+            ),
             "{flag}: {err:?}"
         );
     }
@@ -80,9 +84,12 @@ fn client_auth_required_with_and_without_a_certificate() {
 #[test]
 fn alpn_is_negotiated() {
     let peer = openssl_server("server-ecdsa", &["-alpn", "h2,http/1.1"]);
-    let info = ping(&peer, &client(|c| {
-        c.alpn(&["http/1.1"]);
-    }));
+    let info = ping(
+        &peer,
+        &client(|c| {
+            c.alpn(&["http/1.1"]);
+        }),
+    );
     assert_eq!(info.alpn.as_deref(), Some(&b"http/1.1"[..]));
 }
 
@@ -110,12 +117,19 @@ fn pinning_against_a_real_server() {
     let peer = openssl_server("server-ecdsa", &[]);
     let leaf = tlswire::certificates_from(&read("server-ecdsa.pem")).unwrap().remove(0);
     let pin = tlswire::spki_sha256(&leaf).unwrap();
-    ping(&peer, &client(|c| {
-        c.pin_spki_sha256(pin);
-    }));
-    let err = connect(&client(|c| {
-        c.pin_spki_sha256([7; 32]);
-    }), "localhost", peer.port)
+    ping(
+        &peer,
+        &client(|c| {
+            c.pin_spki_sha256(pin);
+        }),
+    );
+    let err = connect(
+        &client(|c| {
+            c.pin_spki_sha256([7; 32]);
+        }),
+        "localhost",
+        peer.port,
+    )
     .err()
     .unwrap();
     assert_eq!(err.code(), "CERT_PIN_MISMATCH");

@@ -70,11 +70,15 @@ fn assert_parity_with(server_args: &[&str], client_args: &[&str], must_contain: 
 
 #[test]
 fn tls13_full_handshake() {
-    assert_parity(&[], &[], &[
-        "<<< TLS 1.3, Handshake, EncryptedExtensions",
-        "<<< TLS 1.3, Handshake, NewSessionTicket",
-        ">>> TLS 1.3, ChangeCipherSpec",
-    ]);
+    assert_parity(
+        &[],
+        &[],
+        &[
+            "<<< TLS 1.3, Handshake, EncryptedExtensions",
+            "<<< TLS 1.3, Handshake, NewSessionTicket",
+            ">>> TLS 1.3, ChangeCipherSpec",
+        ],
+    );
 }
 
 #[test]
@@ -84,7 +88,11 @@ fn tls13_hello_retry_request() {
 
 #[test]
 fn tls12_ecdhe() {
-    assert_parity(&["-tls1_2"], &[], &["<<< TLS 1.2, Handshake, ServerKeyExchange", ">>> TLS 1.2, Handshake, ClientKeyExchange"]);
+    assert_parity(
+        &["-tls1_2"],
+        &[],
+        &["<<< TLS 1.2, Handshake, ServerKeyExchange", ">>> TLS 1.2, Handshake, ClientKeyExchange"],
+    );
 }
 
 #[test]
@@ -102,8 +110,13 @@ fn msgfile_gets_the_trace_and_hex_dump_matches_openssl_format() {
     let peer = openssl_server("server-ecdsa", &[]);
     let msgfile = pki().join(format!("trace-{}.txt", peer.port));
     let args: Vec<String> = [
-        "s_client", "-connect", &format!("127.0.0.1:{}", peer.port), "-CAfile", &file("ca.pem"),
-        "-msgfile", msgfile.to_str().unwrap(),
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{}", peer.port),
+        "-CAfile",
+        &file("ca.pem"),
+        "-msgfile",
+        msgfile.to_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())

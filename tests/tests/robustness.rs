@@ -151,7 +151,9 @@ fn read_err(s: &mut Session) -> Error {
 
 #[test]
 fn peer_dropping_tcp_without_close_notify_is_truncation_not_eof() {
-    for (cut, expected) in [(Cut::AtBoundary, TransportError::Truncated), (Cut::MidRecord, TransportError::ClosedMidRecord)] {
+    for (cut, expected) in
+        [(Cut::AtBoundary, TransportError::Truncated), (Cut::MidRecord, TransportError::ClosedMidRecord)]
+    {
         let peer = openssl_server("server-ecdsa", &[]);
         let mode = Arc::new(Mutex::new(Cut::Never));
         let port = cutting_relay(peer.port, mode.clone());

@@ -6,19 +6,28 @@ use tlswire_interop::*;
 
 fn tlswire_server(extra: &[&str]) -> Peer {
     let port = free_port();
-    let mut args: Vec<String> = ["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key")]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-cert",
+        &file("server-ecdsa.pem"),
+        "-key",
+        &file("server-ecdsa.key"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     Peer::start(tlswire_bin().to_str().unwrap(), &args, port)
 }
 
 fn openssl_client(port: u16, extra: &[&str]) -> String {
-    let mut args: Vec<String> = ["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), "-verify_return_error"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> =
+        ["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), "-verify_return_error"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     let (out, err) = run_client(std::path::Path::new("openssl"), &args, b"echo me\n", Duration::from_millis(1200));
     out + &err
@@ -51,9 +60,13 @@ fn openssl_client_with_client_auth() {
 #[test]
 fn tlswire_client_against_tlswire_server_with_mlkem() {
     let server = tlswire_server(&["-alpn", "x/1"]);
-    let mut s = connect(&client(|c| {
-        c.alpn(&["x/1"]);
-    }), "localhost", server.port)
+    let mut s = connect(
+        &client(|c| {
+            c.alpn(&["x/1"]);
+        }),
+        "localhost",
+        server.port,
+    )
     .unwrap();
     let info = s.conn.info().unwrap();
     assert_eq!(info.group.as_deref(), Some("X25519MLKEM768"));

@@ -54,9 +54,12 @@ fn every_cipher_suite() {
 #[test]
 fn client_certificate_is_sent_when_requested() {
     let peer = tlslite_server("server-ecdsa", &["--reqcert"]);
-    echo(&peer, &client(|c| {
-        c.client_auth(&read("client.pem"), &read("client.key")).unwrap();
-    }));
+    echo(
+        &peer,
+        &client(|c| {
+            c.client_auth(&read("client.pem"), &read("client.key")).unwrap();
+        }),
+    );
 }
 
 #[test]

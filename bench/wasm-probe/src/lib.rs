@@ -5,8 +5,18 @@
 use tlswire::{format_message, ClientConfig, Connection, ServerConfig, Status};
 
 /// Runs a client/server handshake and one round trip in memory; returns bytes echoed.
+///
+/// # Safety
+/// Each (pointer, length) pair must be valid for reads in this module's memory.
 #[no_mangle]
-pub extern "C" fn tlswire_probe(ca: *const u8, ca_len: usize, cert: *const u8, cert_len: usize, key: *const u8, key_len: usize) -> usize {
+pub unsafe extern "C" fn tlswire_probe(
+    ca: *const u8,
+    ca_len: usize,
+    cert: *const u8,
+    cert_len: usize,
+    key: *const u8,
+    key_len: usize,
+) -> usize {
     // SAFETY: the host passes valid (pointer, length) pairs into this module's memory.
     let (ca, cert, key) = unsafe {
         (
@@ -20,9 +30,15 @@ pub extern "C" fn tlswire_probe(ca: *const u8, ca_len: usize, cert: *const u8, c
         return 0;
     }
     c.alpn(&["h2"]);
-    let (Ok(client_ctx), Ok(server)) = (c.build(), ServerConfig::new(cert, key)) else { return 0 };
-    let Ok(server_ctx) = server.build() else { return 0 };
-    let (Ok(mut client), Ok(mut server)) = (Connection::client(&client_ctx, "localhost"), Connection::server(&server_ctx)) else {
+    let (Ok(client_ctx), Ok(server)) = (c.build(), ServerConfig::new(cert, key)) else {
+        return 0;
+    };
+    let Ok(server_ctx) = server.build() else {
+        return 0;
+    };
+    let (Ok(mut client), Ok(mut server)) =
+        (Connection::client(&client_ctx, "localhost"), Connection::server(&server_ctx))
+    else {
         return 0;
     };
     let _ = client.set_msg_callback(Box::new(|m| {

@@ -79,9 +79,7 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, option: &str) -> Result<String, UsageError> {
-        self.next()
-            .map(str::to_string)
-            .ok_or_else(|| UsageError(format!("option '{option}' needs a value")))
+        self.next().map(str::to_string).ok_or_else(|| UsageError(format!("option '{option}' needs a value")))
     }
 }
 

@@ -48,11 +48,8 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }
 
-    let addr = args
-        .connect
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| setup(format!("cannot resolve {}", args.connect)))?;
+    let addr =
+        args.connect.to_socket_addrs()?.next().ok_or_else(|| setup(format!("cannot resolve {}", args.connect)))?;
     let mut sock = TcpStream::connect(addr)?;
     sock.set_nodelay(true)?;
     if !args.common.quiet {

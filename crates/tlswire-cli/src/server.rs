@@ -50,7 +50,8 @@ fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result
     net::handshake(&mut conn, sock)?;
     if !args.common.quiet {
         if let Some(info) = conn.info() {
-            let verification = if args.client_auth == ClientAuth::None { "no client certificate requested" } else { "OK" };
+            let verification =
+                if args.client_auth == ClientAuth::None { "no client certificate requested" } else { "OK" };
             net::print_summary(&info, verification);
         }
     }

@@ -4,10 +4,9 @@
 
 use aead::{AeadInOut, KeyInit, Nonce as AeadNonce, Tag};
 use rustls::crypto::cipher::{
-    make_tls12_aad, make_tls13_aad, AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv,
-    KeyBlockShape, MessageDecrypter, MessageEncrypter, Nonce, OutboundOpaqueMessage,
-    OutboundPlainMessage, PrefixedPayload, Tls12AeadAlgorithm, Tls13AeadAlgorithm,
-    UnsupportedOperationError, NONCE_LEN,
+    make_tls12_aad, make_tls13_aad, AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, KeyBlockShape,
+    MessageDecrypter, MessageEncrypter, Nonce, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload,
+    Tls12AeadAlgorithm, Tls13AeadAlgorithm, UnsupportedOperationError, NONCE_LEN,
 };
 use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
 
@@ -20,8 +19,7 @@ const GCM_EXPLICIT_LEN: usize = 8;
 
 pub(crate) static AES128_GCM: Aead<aes_gcm::Aes128Gcm> = Aead::new(Kind::Aes128Gcm);
 pub(crate) static AES256_GCM: Aead<aes_gcm::Aes256Gcm> = Aead::new(Kind::Aes256Gcm);
-pub(crate) static CHACHA20_POLY1305: Aead<chacha20poly1305::ChaCha20Poly1305> =
-    Aead::new(Kind::ChaCha20Poly1305);
+pub(crate) static CHACHA20_POLY1305: Aead<chacha20poly1305::ChaCha20Poly1305> = Aead::new(Kind::ChaCha20Poly1305);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -82,11 +80,7 @@ where
         self.kind.key_len()
     }
 
-    fn extract_keys(
-        &self,
-        key: AeadKey,
-        iv: Iv,
-    ) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
+    fn extract_keys(&self, key: AeadKey, iv: Iv) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
         Ok(self.kind.secrets(key, iv))
     }
 }
@@ -117,9 +111,7 @@ where
 
     fn key_block_shape(&self) -> KeyBlockShape {
         match self.kind {
-            Kind::ChaCha20Poly1305 => {
-                KeyBlockShape { enc_key_len: 32, fixed_iv_len: NONCE_LEN, explicit_nonce_len: 0 }
-            }
+            Kind::ChaCha20Poly1305 => KeyBlockShape { enc_key_len: 32, fixed_iv_len: NONCE_LEN, explicit_nonce_len: 0 },
             kind => KeyBlockShape {
                 enc_key_len: kind.key_len(),
                 fixed_iv_len: GCM_SALT_LEN,
@@ -152,11 +144,7 @@ struct Tls13Cipher<A> {
 }
 
 impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
-    fn encrypt(
-        &mut self,
-        msg: OutboundPlainMessage<'_>,
-        seq: u64,
-    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+    fn encrypt(&mut self, msg: OutboundPlainMessage<'_>, seq: u64) -> Result<OutboundOpaqueMessage, rustls::Error> {
         let total_len = self.encrypted_payload_len(msg.payload.len());
         let mut payload = PrefixedPayload::with_capacity(total_len);
         payload.extend_from_chunks(&msg.payload);
@@ -209,9 +197,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         let aad = make_tls13_aad(wire_len);
         let (body, tag) = msg.payload.split_at_mut(body_len);
         let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
-        self.cipher
-            .decrypt_inout_detached(&nonce, &aad, body.into(), &tag)
-            .map_err(|_| rustls::Error::DecryptError)?;
+        self.cipher.decrypt_inout_detached(&nonce, &aad, body.into(), &tag).map_err(|_| rustls::Error::DecryptError)?;
         msg.payload.truncate(body_len);
         let plain = msg.into_tls13_unpadded_message()?;
 
@@ -237,11 +223,7 @@ struct Tls12Cipher<A> {
 }
 
 impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
-    fn encrypt(
-        &mut self,
-        msg: OutboundPlainMessage<'_>,
-        seq: u64,
-    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+    fn encrypt(&mut self, msg: OutboundPlainMessage<'_>, seq: u64) -> Result<OutboundOpaqueMessage, rustls::Error> {
         let total_len = self.encrypted_payload_len(msg.payload.len());
         let nonce = Nonce::new(&self.iv, seq);
         let mut payload = PrefixedPayload::with_capacity(total_len);
@@ -291,9 +273,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
     ) -> Result<InboundPlainMessage<'a>, rustls::Error> {
         let wire_len = msg.payload.len();
         let explicit = if self.gcm { GCM_EXPLICIT_LEN } else { 0 };
-        let body_len = wire_len
-            .checked_sub(explicit + TAG_LEN)
-            .ok_or(rustls::Error::DecryptError)?;
+        let body_len = wire_len.checked_sub(explicit + TAG_LEN).ok_or(rustls::Error::DecryptError)?;
         let tapped_tag = tap::tag_of(&msg.payload);
         let nonce = if self.gcm {
             let mut n = [0u8; NONCE_LEN];
@@ -379,7 +359,9 @@ mod tests {
                         assert!(sealed_matches, "tc {} seal", t.tc_id);
                         assert_eq!(opened.as_deref(), Some(&t.pt[..]), "tc {} open", t.tc_id);
                     }
-                    TestResult::Invalid => assert!(opened.is_none() || !sealed_matches, "tc {}", t.tc_id),
+                    TestResult::Invalid => {
+                        assert!(opened.is_none() || !sealed_matches, "tc {}", t.tc_id)
+                    }
                     TestResult::Acceptable => {}
                 }
                 n += 1;
@@ -413,12 +395,22 @@ mod tests {
             };
             let mut wire = enc.encrypt(msg, 3).unwrap().encode();
             let mut payload = wire[5..].to_vec();
-            let plain = dec.decrypt(InboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, &mut payload), 3).unwrap();
+            let plain = dec
+                .decrypt(
+                    InboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, &mut payload),
+                    3,
+                )
+                .unwrap();
             assert_eq!((plain.typ, plain.payload), (ContentType::Handshake, &b"hello"[..]));
             let last = wire.len() - 1;
             wire[last] ^= 1;
             let mut payload = wire[5..].to_vec();
-            assert!(dec.decrypt(InboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, &mut payload), 4).is_err());
+            assert!(dec
+                .decrypt(
+                    InboundOpaqueMessage::new(ContentType::ApplicationData, ProtocolVersion::TLSv1_2, &mut payload),
+                    4
+                )
+                .is_err());
         }
     }
 }

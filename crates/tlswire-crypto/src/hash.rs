@@ -61,10 +61,7 @@ mod tests {
     #[test]
     fn sha256_known_answer_and_fork() {
         let out = SHA256.hash(b"abc");
-        assert_eq!(
-            hex::encode(out.as_ref()),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hex::encode(out.as_ref()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let mut ctx = SHA256.start();
         ctx.update(b"a");
         let forked = ctx.fork();

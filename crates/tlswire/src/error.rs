@@ -151,29 +151,19 @@ impl Error {
     pub(crate) fn from_rustls(err: rustls::Error, alert_sent: Option<AlertDescription>) -> Self {
         use rustls::Error as E;
         match err {
-            E::InvalidCertificate(e) => {
-                Self::Certificate { error: CertificateError::from_rustls(e), alert_sent }
-            }
-            E::NoCertificatesPresented => {
-                Self::Certificate { error: CertificateError::Missing, alert_sent }
-            }
+            E::InvalidCertificate(e) => Self::Certificate { error: CertificateError::from_rustls(e), alert_sent },
+            E::NoCertificatesPresented => Self::Certificate { error: CertificateError::Missing, alert_sent },
             E::AlertReceived(alert) => Self::AlertReceived(alert),
             E::DecryptError => Self::Protocol { error: ProtocolError::BadRecordMac, alert_sent },
-            E::InvalidMessage(m) => {
-                Self::Protocol { error: ProtocolError::Malformed(format!("{m:?}")), alert_sent }
-            }
+            E::InvalidMessage(m) => Self::Protocol { error: ProtocolError::Malformed(format!("{m:?}")), alert_sent },
             E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
                 Self::Protocol { error: ProtocolError::Misbehaved(err.to_string()), alert_sent }
             }
-            E::PeerMisbehaved(m) => {
-                Self::Protocol { error: ProtocolError::Misbehaved(format!("{m:?}")), alert_sent }
-            }
+            E::PeerMisbehaved(m) => Self::Protocol { error: ProtocolError::Misbehaved(format!("{m:?}")), alert_sent },
             E::PeerIncompatible(m) => {
                 Self::Protocol { error: ProtocolError::Incompatible(format!("{m:?}")), alert_sent }
             }
-            E::NoApplicationProtocol => {
-                Self::Protocol { error: ProtocolError::NoApplicationProtocol, alert_sent }
-            }
+            E::NoApplicationProtocol => Self::Protocol { error: ProtocolError::NoApplicationProtocol, alert_sent },
             other => Self::Protocol { error: ProtocolError::Other(other.to_string()), alert_sent },
         }
     }
@@ -189,9 +179,7 @@ impl CertificateError {
             C::NotValidYet | C::NotValidYetContext { .. } => Self::NotYetValid,
             C::Revoked => Self::Revoked,
             C::BadSignature => Self::BadSignature,
-            C::Other(other) if other.0.downcast_ref::<crate::verify::PinMismatch>().is_some() => {
-                Self::PinMismatch
-            }
+            C::Other(other) if other.0.downcast_ref::<crate::verify::PinMismatch>().is_some() => Self::PinMismatch,
             other => Self::Other(format!("{other:?}")),
         }
     }

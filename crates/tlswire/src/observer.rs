@@ -41,8 +41,8 @@ const HEADER_LEN: usize = 5;
 /// Largest record payload TLS allows on the wire (2^14 + 2048, RFC 5246 §6.2.3).
 const MAX_WIRE_PAYLOAD: usize = 16384 + 2048;
 const HRR_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// Which way a message went.
@@ -242,7 +242,9 @@ impl Observer {
 
     /// Reports the record rustls just processed.
     pub(crate) fn report_received(&mut self) {
-        let Some(record) = self.in_flight.take() else { return };
+        let Some(record) = self.in_flight.take() else {
+            return;
+        };
         let opened = self.opened.iter().position(|t| record.matches(t)).map(|i| self.opened.remove(i));
         self.opened.clear();
         self.emit(Direction::Received, record.version(), RECORD_HEADER, &record.header);
@@ -265,7 +267,9 @@ impl Observer {
     pub(crate) fn report_sent(&mut self, mut bytes: &[u8]) {
         while bytes.len() >= HEADER_LEN {
             let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
-            let Some(record_bytes) = bytes.get(..HEADER_LEN + len) else { break };
+            let Some(record_bytes) = bytes.get(..HEADER_LEN + len) else {
+                break;
+            };
             let record = WireRecord::parse(record_bytes);
             bytes = &bytes[HEADER_LEN + len..];
             self.emit(Direction::Sent, record.version(), RECORD_HEADER, &record.header);
@@ -521,15 +525,9 @@ mod tests {
             content_type: RECORD_HEADER,
             bytes: &[0x16, 0x03, 0x01, 0x01, 0x24],
         };
-        assert_eq!(
-            format_message(&header),
-            ">>> TLS 1.0, RecordHeader [length 0005]\n    16 03 01 01 24\n"
-        );
+        assert_eq!(format_message(&header), ">>> TLS 1.0, RecordHeader [length 0005]\n    16 03 01 01 24\n");
         let alert = Message { direction: Direction::Sent, version: 0x0304, content_type: ALERT, bytes: &[1, 0] };
-        assert_eq!(
-            format_message(&alert),
-            ">>> TLS 1.3, Alert [length 0002], warning close_notify\n    01 00\n"
-        );
+        assert_eq!(format_message(&alert), ">>> TLS 1.3, Alert [length 0002], warning close_notify\n    01 00\n");
         let fin = [20u8, 0, 0, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
         let hs = Message { direction: Direction::Received, version: 0x0303, content_type: HANDSHAKE, bytes: &fin };
         assert_eq!(

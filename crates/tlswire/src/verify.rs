@@ -55,9 +55,9 @@ impl ServerCertVerifier for Verifier {
                 .filter_map(spki_sha256)
                 .any(|spki| self.pins.contains(&spki));
             if !pinned {
-                return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-                    rustls::OtherError(Arc::new(PinMismatch)),
-                )));
+                return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                    Arc::new(PinMismatch),
+                ))));
             }
         }
         Ok(ServerCertVerified::assertion())

@@ -19,4 +19,6 @@ wasm-bindgen --target web --out-dir "$here/dist/wasm" --out-name tlswire \
   "target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
 "$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
   "$here/dist/wasm/tlswire_bg.wasm" -o "$here/dist/wasm/tlswire_bg.wasm"
-ls -l "$here/dist/wasm/tlswire_bg.wasm" >&2
+# tlswire/roots: Mozilla's roots (webpki-roots in Cargo.lock) as packed trust anchors.
+cargo run -q --locked -p tlswire --example pack-roots > "$here/dist/roots.js"
+ls -l "$here/dist/wasm/tlswire_bg.wasm" "$here/dist/roots.js" >&2

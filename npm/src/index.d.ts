@@ -17,6 +17,9 @@ export interface Transport {
 }
 
 /** Options for {@link connect}. */
+/** One source of trusted CAs. */
+export type CaSource = string | Uint8Array | { readonly trustAnchors: string };
+
 export interface ConnectOptions {
   /** The channel to speak TLS over (or a promise of it, as {@link webTransport} returns). */
   transport: Transport | Promise<Transport>;
@@ -24,8 +27,12 @@ export interface ConnectOptions {
   serverName: string;
   /** ALPN protocols in preference order, e.g. `["h2", "http/1.1"]`. */
   alpn?: string[];
-  /** Trusted CA certificates: PEM text or DER bytes, or an array of them. */
-  ca?: string | Uint8Array | Array<string | Uint8Array>;
+  /**
+   * Trusted CAs: PEM text, DER bytes, the bundled Mozilla roots (`import roots from "tlswire/roots"`),
+   * or an array of these. Required unless verification is disabled: the package trusts nothing by
+   * default.
+   */
+  ca?: CaSource | CaSource[];
   /** Base64 SHA-256 hashes of acceptable SubjectPublicKeyInfos (in addition to CA verification). */
   pins?: string[];
   /** Client certificate chain (PEM) for client authentication, with {@link privateKey}. */

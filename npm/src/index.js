@@ -64,6 +64,7 @@ export function formatMessage(event) {
   return event.line;
 }
 
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
 /**
@@ -78,8 +79,11 @@ export async function connect(options) {
   }
   const config = new Config();
   try {
-    for (const ca of [options.ca ?? []].flat()) config.addCa(asBytes(ca));
-    for (const pin of [options.pins ?? []].flat()) config.addPin(Uint8Array.from(atob(pin), (c) => c.charCodeAt(0)));
+    for (const ca of [options.ca ?? []].flat()) {
+      if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
+      else config.addCa(asBytes(ca));
+    }
+    for (const pin of [options.pins ?? []].flat()) config.addPin(fromBase64(pin));
     if (options.alpn) config.alpn(options.alpn);
     if (options.certificate || options.privateKey) config.clientAuth(asBytes(options.certificate ?? ""), asBytes(options.privateKey ?? ""));
     if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
@@ -90,6 +94,10 @@ export async function connect(options) {
     await conn._handshake();
     return conn;
   } catch (e) {
+    // A connection that failed its handshake has released the channel; a bad configuration
+    // fails before one exists, so release the channel here.
+    if (!transport.readable.locked) transport.readable.cancel().catch(() => {});
+    if (!transport.writable.locked) transport.writable.abort().catch(() => {});
     throw TlsError.from(e);
   } finally {
     config.free();
@@ -274,6 +282,7 @@ export function webSocket(target, protocols) {
     ws.addEventListener("open", () => resolve(), { once: true });
     ws.addEventListener("error", () => reject(new TlsError("CHANNEL_ERROR", "WebSocket failed to open")), { once: true });
   });
+  opened.catch(() => {}); // reported through the streams; never an unhandled rejection
   const readable = new ReadableStream({
     start(controller) {
       ws.addEventListener("message", (e) => controller.enqueue(new Uint8Array(e.data)));

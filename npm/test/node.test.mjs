@@ -197,3 +197,15 @@ test("streams: writable in, async iteration out, asyncDispose sends close_notify
   await conn[Symbol.asyncDispose](); // what `await using` calls: close_notify
   await conn.closed;
 });
+
+test("tlswire/roots: Mozilla's roots load, do not trust the test CA, and combine with it", async () => {
+  const { default: roots } = await import("tlswire/roots");
+  assert.ok(roots.count > 100, `${roots.count} roots`);
+  const server = track(await opensslServer([]));
+  const b = track(await bridge(server.port));
+  await assert.rejects(connect({ transport: ws(b.port), serverName: "localhost", ca: roots }), (e) => e.code === "CERT_UNKNOWN_ISSUER");
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: [roots, pem("ca.pem")] });
+  await conn.close();
+  // Nothing is trusted by default: no `ca` is a configuration error, not a silent pass.
+  await assert.rejects(connect({ transport: ws(b.port), serverName: "localhost" }), (e) => e.code === "CONFIG");
+});

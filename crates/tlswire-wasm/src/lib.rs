@@ -34,12 +34,18 @@ impl Config {
         self.inner.add_ca(pem_or_der).map(drop).map_err(|e| js_error(&Error::Config(e)))
     }
 
+    /// Trusts the packed trust anchors of `tlswire/roots` (`tlswire::anchors` format).
+    #[wasm_bindgen(js_name = addTrustAnchors)]
+    pub fn add_trust_anchors(&mut self, packed: &[u8]) -> Result<(), JsValue> {
+        self.inner.add_packed_trust_anchors(packed).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
     /// Requires a presented certificate's SPKI SHA-256 (32 bytes) to match.
     #[wasm_bindgen(js_name = addPin)]
     pub fn add_pin(&mut self, sha256: &[u8]) -> Result<(), JsValue> {
-        let pin: [u8; 32] = sha256
-            .try_into()
-            .map_err(|_| js_error(&Error::Config(tlswire::ConfigError::Rejected("a pin is 32 bytes (SHA-256)".into()))))?;
+        let pin: [u8; 32] = sha256.try_into().map_err(|_| {
+            js_error(&Error::Config(tlswire::ConfigError::Rejected("a pin is 32 bytes (SHA-256)".into())))
+        })?;
         self.inner.pin_spki_sha256(pin);
         Ok(())
     }
@@ -174,7 +180,9 @@ impl Engine {
     /// `{version, cipherSuite, group, alpn, peerCertificates, helloRetryRequest}` after the
     /// handshake, else `null`.
     pub fn info(&self) -> JsValue {
-        let Some(info) = self.conn.info() else { return JsValue::NULL };
+        let Some(info) = self.conn.info() else {
+            return JsValue::NULL;
+        };
         let o = Object::new();
         let version = match info.version {
             Version::Tls13 => "TLSv1.3",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pki_types::pem::PemObject;
-use pki_types::{CertificateDer, PrivateKeyDer};
+use pki_types::{CertificateDer, Der, PrivateKeyDer, TrustAnchor};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::WebPkiClientVerifier;
@@ -76,8 +76,7 @@ pub fn certificates_from(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, C
 /// A private key from PEM (PKCS#8, SEC1 or PKCS#1) or PKCS#8 DER.
 pub fn private_key_from(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, ConfigError> {
     if bytes.first() == Some(&0x30) {
-        return PrivateKeyDer::try_from(bytes.to_vec())
-            .map_err(|e| ConfigError::BadPrivateKey(e.to_string()));
+        return PrivateKeyDer::try_from(bytes.to_vec()).map_err(|e| ConfigError::BadPrivateKey(e.to_string()));
     }
     PrivateKeyDer::from_pem_slice(bytes).map_err(|e| ConfigError::BadPrivateKey(e.to_string()))
 }
@@ -181,6 +180,7 @@ macro_rules! common_setters {
 pub struct ClientConfig {
     common: Common,
     roots: Vec<CertificateDer<'static>>,
+    anchors: Vec<TrustAnchor<'static>>,
     bundled_roots: Option<bool>,
     pins: Vec<[u8; 32]>,
     client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
@@ -199,6 +199,29 @@ impl ClientConfig {
     /// Trusts the CA certificates in `pem_or_der` (PEM blocks, or one DER certificate).
     pub fn add_ca(&mut self, pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
         self.roots.extend(certificates_from(pem_or_der)?);
+        Ok(self)
+    }
+
+    /// Trusts one CA given as a trust anchor rather than a certificate, in the form
+    /// `webpki_roots::TLS_SERVER_ROOTS` uses: the subject Name's content (without its outer
+    /// SEQUENCE header), the DER SubjectPublicKeyInfo content, and optional name constraints.
+    /// This is how a caller ships a root store without paying for whole certificates.
+    pub fn add_trust_anchor(&mut self, subject: &[u8], spki: &[u8], name_constraints: Option<&[u8]>) -> &mut Self {
+        self.anchors.push(TrustAnchor {
+            subject: Der::from(subject.to_vec()),
+            subject_public_key_info: Der::from(spki.to_vec()),
+            name_constraints: name_constraints.map(|nc| Der::from(nc.to_vec())),
+        });
+        self
+    }
+
+    /// Trusts every anchor in `packed` ([`crate::anchors`] format).
+    pub fn add_packed_trust_anchors(&mut self, packed: &[u8]) -> Result<&mut Self, ConfigError> {
+        let anchors = crate::anchors::decode(packed)
+            .ok_or_else(|| ConfigError::Rejected("malformed packed trust anchors".into()))?;
+        for (subject, spki, name_constraints) in anchors {
+            self.add_trust_anchor(subject, spki, name_constraints);
+        }
         Ok(self)
     }
 
@@ -244,7 +267,8 @@ impl ClientConfig {
             for ca in &self.roots {
                 roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
             }
-            if self.bundled_roots.unwrap_or(self.roots.is_empty()) {
+            roots.extend(self.anchors.iter().cloned());
+            if self.bundled_roots.unwrap_or(self.roots.is_empty() && self.anchors.is_empty()) {
                 add_bundled_roots(&mut roots)?;
             }
             if roots.is_empty() {
@@ -258,11 +282,8 @@ impl ClientConfig {
                     .map_err(|e| ConfigError::Rejected(e.to_string()))?,
             )
         };
-        let verifier = Verifier {
-            inner,
-            pins: self.pins.clone(),
-            algorithms: provider.signature_verification_algorithms,
-        };
+        let verifier =
+            Verifier { inner, pins: self.pins.clone(), algorithms: provider.signature_verification_algorithms };
         let builder = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
         let mut config = match &self.client_auth {
             Some((chain, key)) => builder
@@ -358,14 +379,8 @@ impl ServerConfig {
                     roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
                 }
                 let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-                let verifier = if mode == ClientAuth::Optional {
-                    verifier.allow_unauthenticated()
-                } else {
-                    verifier
-                };
-                builder.with_client_cert_verifier(
-                    verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?,
-                )
+                let verifier = if mode == ClientAuth::Optional { verifier.allow_unauthenticated() } else { verifier };
+                builder.with_client_cert_verifier(verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?)
             }
         };
         let mut config = builder

@@ -6,9 +6,12 @@ use crate::*;
 
 const CA: &[u8] = include_bytes!("../testdata/ca.pem");
 const OTHER_CA: &[u8] = include_bytes!("../testdata/other-ca.pem");
-const ECDSA: (&[u8], &[u8]) = (include_bytes!("../testdata/server-ecdsa.pem"), include_bytes!("../testdata/server-ecdsa.key"));
-const RSA: (&[u8], &[u8]) = (include_bytes!("../testdata/server-rsa.pem"), include_bytes!("../testdata/server-rsa.key"));
-const ED25519: (&[u8], &[u8]) = (include_bytes!("../testdata/server-ed25519.pem"), include_bytes!("../testdata/server-ed25519.key"));
+const ECDSA: (&[u8], &[u8]) =
+    (include_bytes!("../testdata/server-ecdsa.pem"), include_bytes!("../testdata/server-ecdsa.key"));
+const RSA: (&[u8], &[u8]) =
+    (include_bytes!("../testdata/server-rsa.pem"), include_bytes!("../testdata/server-rsa.key"));
+const ED25519: (&[u8], &[u8]) =
+    (include_bytes!("../testdata/server-ed25519.pem"), include_bytes!("../testdata/server-ed25519.key"));
 const EXPIRED: (&[u8], &[u8]) = (include_bytes!("../testdata/expired.pem"), include_bytes!("../testdata/expired.key"));
 const CLIENT: (&[u8], &[u8]) = (include_bytes!("../testdata/client.pem"), include_bytes!("../testdata/client.key"));
 
@@ -404,8 +407,11 @@ fn lines(trace: &Trace, dir: Direction) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|m| m.direction == dir)
-        .map(|m| format_message(&m.as_message()).lines().next().unwrap().split(" [").next().unwrap().to_string()
-            + &format_message(&m.as_message()).lines().next().unwrap().split(']').nth(1).unwrap_or("").to_string())
+        .map(|m| {
+            let text = format_message(&m.as_message());
+            let line = text.lines().next().unwrap();
+            format!("{}{}", line.split(" [").next().unwrap(), line.split(']').nth(1).unwrap_or(""))
+        })
         .collect()
 }
 
@@ -539,4 +545,31 @@ fn the_clock_is_injectable() {
     Pair::new(&client, &server_config(EXPIRED)).handshake().unwrap();
     let (err, _) = handshake_error(&client_config(), &server_config(EXPIRED));
     assert_eq!(err.code(), "CERT_EXPIRED");
+}
+
+#[test]
+fn trust_anchors_stand_in_for_ca_certificates() {
+    let ca = certificates_from(CA).unwrap().remove(0);
+    let anchor = webpki::anchor_from_trusted_cert(&ca).unwrap();
+    let mut c = ClientConfig::new();
+    c.add_trust_anchor(&anchor.subject, &anchor.subject_public_key_info, anchor.name_constraints.as_deref());
+    Pair::new(&c, &server_config(ECDSA)).handshake().unwrap();
+
+    let other = certificates_from(OTHER_CA).unwrap().remove(0);
+    let anchor = webpki::anchor_from_trusted_cert(&other).unwrap();
+    let mut c = ClientConfig::new();
+    c.add_trust_anchor(&anchor.subject, &anchor.subject_public_key_info, None);
+    let (err, _) = handshake_error(&c, &server_config(ECDSA));
+    assert_eq!(err.code(), "CERT_UNKNOWN_ISSUER");
+}
+
+#[test]
+fn packed_trust_anchors_round_trip_into_a_config() {
+    let ca = certificates_from(CA).unwrap().remove(0);
+    let a = webpki::anchor_from_trusted_cert(&ca).unwrap();
+    let packed = anchors::encode([(&a.subject[..], &a.subject_public_key_info[..], None)]);
+    let mut c = ClientConfig::new();
+    c.add_packed_trust_anchors(&packed).unwrap();
+    Pair::new(&c, &server_config(ECDSA)).handshake().unwrap();
+    assert!(ClientConfig::new().add_packed_trust_anchors(&packed[1..]).is_err());
 }

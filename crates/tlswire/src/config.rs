@@ -9,7 +9,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::WebPkiClientVerifier;
 use rustls::time_provider::TimeProvider;
-use rustls::{RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
+use rustls::{CipherSuite, NamedGroup, RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
 
 use crate::error::ConfigError;
 use crate::verify::Verifier;
@@ -49,14 +49,45 @@ pub fn group_by_name(name: &str) -> Option<&'static dyn SupportedKxGroup> {
     })
 }
 
+/// The name [`crate::Info::group`] reports for a group (IANA's, as rustls prints them).
+pub(crate) fn group_name(group: NamedGroup) -> String {
+    match group {
+        NamedGroup::X25519MLKEM768 => "X25519MLKEM768".into(),
+        NamedGroup::X25519 => "X25519".into(),
+        NamedGroup::secp256r1 => "secp256r1".into(),
+        NamedGroup::secp384r1 => "secp384r1".into(),
+        other => format!("0x{:04x}", u16::from(other)),
+    }
+}
+
+/// Our suites' IANA names. Kept here rather than taken from rustls's `Debug`, which would link
+/// the names of every suite ever registered into a wasm build.
+const SUITE_NAMES: [(CipherSuite, &str); 9] = [
+    (CipherSuite::TLS13_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256"),
+    (CipherSuite::TLS13_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384"),
+    (CipherSuite::TLS13_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256"),
+    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+    (CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+];
+
+/// A suite's IANA name (TLS 1.3 suites as `TLS_AES_128_GCM_SHA256`).
+pub(crate) fn suite_name(suite: CipherSuite) -> String {
+    SUITE_NAMES
+        .iter()
+        .find(|(s, _)| *s == suite)
+        .map_or_else(|| format!("0x{:04x}", u16::from(suite)), |(_, name)| (*name).to_string())
+}
+
 /// Cipher suite by its IANA / rustls name (e.g. `TLS13_AES_128_GCM_SHA256`,
 /// `TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`).
 pub fn suite_by_name(name: &str) -> Option<SupportedCipherSuite> {
     let wanted = name.to_ascii_uppercase().replace("TLS13_", "TLS_");
-    tlswire_crypto::ALL_CIPHER_SUITES.iter().copied().find(|s| {
-        let ours = format!("{:?}", s.suite()).replace("TLS13_", "TLS_");
-        ours == wanted
-    })
+    let (suite, _) = SUITE_NAMES.iter().find(|(_, n)| *n == wanted)?;
+    tlswire_crypto::ALL_CIPHER_SUITES.iter().copied().find(|s| s.suite() == *suite)
 }
 
 /// Certificates from PEM (one or more `CERTIFICATE` blocks) or a single DER certificate.

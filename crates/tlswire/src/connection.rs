@@ -313,8 +313,8 @@ impl Connection {
         let suite = common.negotiated_cipher_suite()?;
         Some(Info {
             version,
-            cipher_suite: format!("{:?}", suite.suite()).replace("TLS13_", "TLS_"),
-            group: common.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())),
+            cipher_suite: crate::config::suite_name(suite.suite()),
+            group: common.negotiated_key_exchange_group().map(|g| crate::config::group_name(g.name())),
             alpn: common.alpn_protocol().map(<[u8]>::to_vec),
             peer_certificates: common
                 .peer_certificates()

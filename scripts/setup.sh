@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything tlswire's build, demo and tests need on a fresh Debian machine with Rust,
 # Python, Node and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), chromium, tlslite-ng +
-# kyber-py, websockify. (npm packages come from npm/package-lock.json via `npm ci`.)
+# kyber-py, websockify, aioquic. (npm packages come from npm/package-lock.json via `npm ci`.)
 # Idempotent: skips what is already there.
 set -euo pipefail
 
@@ -39,5 +39,10 @@ if ! command -v websockify >/dev/null; then
   log "pip install websockify"
   python3 -m pip install -q --disable-pip-version-check "websockify==0.13.0"
   command -v pyenv >/dev/null && pyenv rehash || true
+fi
+# aioquic: the HTTP/3 WebTransport server of the browser test's WebTransport bridge.
+if ! python3 -c 'import aioquic' 2>/dev/null; then
+  log "pip install aioquic"
+  python3 -m pip install -q --disable-pip-version-check "aioquic==1.7.2"
 fi
 log "ok"

@@ -2,6 +2,7 @@
 // s_server, tlswire s_server) and websockify bridges in front of them.
 
 import { execFileSync, spawn } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -97,6 +98,35 @@ export async function tlswireServer(extra = []) {
   const bin = path.join(root, "target/debug/tlswire");
   execFileSync("cargo", ["build", "-q", "-p", "tlswire-cli"], { cwd: root });
   return start(bin, ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki("server-ecdsa.pem"), "-key", pki("server-ecdsa.key"), "-quiet", ...extra], port);
+}
+
+/**
+ * The WebTransport bridge (test/webtransport-bridge.py, aioquic) on a free UDP port, forwarding
+ * each stream to `target`, with a fresh ECDSA P-256 certificate valid 10 days, as Chromium's
+ * `serverCertificateHashes` requires. Returns {url, certificateHash (SHA-256 of the DER), stop()}.
+ */
+export async function webTransportBridge(target) {
+  const dir = mkdtempSync(path.join(tmpdir(), "tlswire-wt-"));
+  const [cert, key] = [path.join(dir, "wt.pem"), path.join(dir, "wt.key")];
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-days", "10", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+    { stdio: "ignore" });
+  const certificateHash = createHash("sha256").update(new X509Certificate(readFileSync(cert)).raw).digest();
+  const port = await freePort();
+  const script = path.join(root, "npm/test/webtransport-bridge.py");
+  const child = spawn("python3", [script, String(port), cert, key, String(target)], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`webtransport-bridge did not start: ${output}`)), 20000);
+    const seen = (d) => {
+      output += d;
+      if (output.includes("webtransport-bridge:")) (clearTimeout(timer), resolve());
+    };
+    child.stdout.on("data", seen);
+    child.stderr.on("data", (d) => (output += d));
+    child.on("exit", (code) => (clearTimeout(timer), reject(new Error(`webtransport-bridge exited (${code}): ${output}`))));
+  });
+  return { url: `https://127.0.0.1:${port}/tls`, certificateHash, stop: () => child.kill("SIGKILL") };
 }
 
 /** websockify from a free port to `target` (one WebSocket = one TCP connection). */

@@ -6,8 +6,10 @@ import net from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
 
-import { connect, formatMessage, TlsError } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, ws } from "./peers.mjs";
+import WebSocket from "ws";
+
+import { connect, formatMessage, TlsError, wisp } from "../src/index.js";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -208,4 +210,37 @@ test("tlswire/roots: Mozilla's roots load, do not trust the test CA, and combine
   await conn.close();
   // Nothing is trusted by default: no `ca` is a configuration error, not a silent pass.
   await assert.rejects(connect({ transport: ws(b.port), serverName: "localhost" }), (e) => e.code === "CONFIG");
+});
+
+test("Wisp: two TLS connections multiplexed over one WebSocket (wisp-js server), flow-controlled echo, refused port", async () => {
+  const echo = track(await tlswireServer());
+  const rev = track(await opensslServer([]));
+  const server = track(await wispServer());
+  const options = { WebSocket };
+  const [a, b] = await Promise.all([
+    connect({ transport: wisp(server.url, "127.0.0.1", echo.port, options), serverName: "localhost", ca: pem("ca.pem") }),
+    connect({ transport: wisp(server.url, "127.0.0.1", rev.port, options), serverName: "localhost", ca: pem("ca.pem") }),
+  ]);
+  await b.write("wisp\n");
+  assert.equal(await readLine(b), "psiw\n");
+  // 300 writes = 300 DATA packets, more than the server's budget (128): the sender must wait for
+  // its CONTINUE packets and lose nothing.
+  const data = new Uint8Array(300 * 3500).map((_, i) => (i * 13) & 0xff);
+  const sent = (async () => {
+    for (let at = 0; at < data.length; at += 3500) await a.write(data.subarray(at, at + 3500));
+  })();
+  const received = new Uint8Array(data.length);
+  for (let at = 0; at < data.length; ) {
+    const chunk = await a.read();
+    assert.notEqual(chunk, null);
+    received.set(chunk, at);
+    at += chunk.length;
+  }
+  await sent;
+  assert.deepEqual(received, data);
+  await Promise.all([a.close(), b.close()]);
+
+  const closed = await freePort();
+  await assert.rejects(connect({ transport: wisp(server.url, "127.0.0.1", closed, options), serverName: "localhost", ca: pem("ca.pem") }),
+    (e) => e instanceof TlsError && e.code === "CHANNEL_ERROR" && typeof e.wispReason === "number");
 });

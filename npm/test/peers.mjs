@@ -129,6 +129,14 @@ export async function webTransportBridge(target) {
   return { url: `https://127.0.0.1:${port}/tls`, certificateHash, stop: () => child.kill("SIGKILL") };
 }
 
+/** A Wisp server (@mercuryworkshop/wisp-js) on a free port, allowed to reach 127.0.0.1. */
+export async function wispServer() {
+  const port = await freePort();
+  const cli = path.join(root, "npm/node_modules/@mercuryworkshop/wisp-js/src/bin/server_cli.mjs");
+  const server = await start("node", [cli, "-H", "127.0.0.1", "-P", String(port), "-L", "NONE", "-O", JSON.stringify({ allow_loopback_ips: true })], port);
+  return { ...server, url: `ws://127.0.0.1:${port}/` };
+}
+
 /** websockify from a free port to `target` (one WebSocket = one TCP connection). */
 export async function bridge(target) {
   const port = await freePort();

@@ -142,13 +142,15 @@ export class TlsError extends Error {
   readonly alert?: string;
   /** The alert tlswire sent, e.g. `unknown_ca`. */
   readonly alertSent?: string;
+  /** For CHANNEL_ERROR from {@link wisp}: the Wisp CLOSE reason (e.g. 0x42 unreachable, 0x44 refused). */
+  readonly wispReason?: number;
 }
 
 /**
  * A websockify-style WebSocket→TCP bridge as a transport (one WebSocket = one TCP connection).
  *
  * ```ts
- * const tls = await connect({ transport: webSocket("wss://bridge.example/?target=db:5432"), serverName: "db" });
+ * const tls = await connect({ transport: webSocket("wss://bridge.example/?target=db:5432"), serverName: "db", ca: caPem });
  * ```
  */
 export function webSocket(target: string | URL | WebSocket, protocols?: string | string[]): Transport & { opened: Promise<void> };
@@ -157,7 +159,24 @@ export function webSocket(target: string | URL | WebSocket, protocols?: string |
  * A bidirectional stream of a WebTransport session as a transport.
  *
  * ```ts
- * const tls = await connect({ transport: webTransport(new WebTransport(url)), serverName: "db" });
+ * const tls = await connect({ transport: webTransport(new WebTransport(url)), serverName: "db", ca: caPem });
  * ```
  */
 export function webTransport(session: WebTransport): Promise<Transport>;
+
+/**
+ * A TCP stream to `host:port` through a Wisp server (many streams over one WebSocket; streams to
+ * the same server URL share it). Wisp v1 with its flow control; a refused or unreachable target
+ * rejects with `CHANNEL_ERROR` and {@link TlsError.wispReason}.
+ *
+ * ```ts
+ * import roots from "tlswire/roots";
+ * const tls = await connect({ transport: wisp("wss://wisp.example/", "imap.example.com", 993), serverName: "imap.example.com", ca: roots });
+ * ```
+ */
+export function wisp(
+  url: string | URL,
+  host: string,
+  port: number,
+  options?: { WebSocket?: typeof WebSocket },
+): Promise<Transport>;

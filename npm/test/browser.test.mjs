@@ -1,6 +1,7 @@
 // The npm package in headless Chromium (Debian's chromium, driven by playwright-core): a page
 // served by websockify's --web server connects through the same websockify to openssl s_server,
-// and over WebTransport through an aioquic bridge to the same server.
+// over WebTransport through an aioquic bridge, and over Wisp through the wisp-js server, to the
+// same server.
 
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -10,16 +11,17 @@ import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { freePort, opensslServer, pem, start, webTransportBridge } from "./peers.mjs";
+import { freePort, opensslServer, pem, start, webTransportBridge, wispServer } from "./peers.mjs";
 
 const pkgDir = path.resolve(import.meta.dirname, "..");
 const CHROMIUM = "/usr/bin/chromium";
-let context, page, server, web, wt;
+let context, page, server, web, wt, wispPeer;
 
 before(async () => {
   server = await opensslServer([]);
   const port = await freePort();
   wt = await webTransportBridge(server.port);
+  wispPeer = await wispServer();
   web = await start("websockify", ["--web", pkgDir, `127.0.0.1:${port}`, `127.0.0.1:${server.port}`], port);
   context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "tlswire-chromium-")), {
     executablePath: CHROMIUM,
@@ -36,6 +38,7 @@ after(async () => {
   await context?.close();
   web?.stop();
   wt?.stop();
+  wispPeer?.stop();
   server?.stop();
 });
 
@@ -58,4 +61,11 @@ test("Chromium: TLS 1.3 over a WebTransport bidirectional stream (aioquic bridge
   assert.equal(r.version, "TLSv1.3");
   assert.equal(r.reply, "muimorhc morf olleh\n");
   assert.ok(r.events.some((l) => l.endsWith("ServerHello")));
+});
+
+test("Chromium: TLS 1.3 over Wisp (wisp-js server) to openssl s_server", async () => {
+  const r = await page.evaluate(([url, port, ca]) => window.runWisp(url, port, ca, "localhost"),
+    [wispPeer.url, server.port, pem("ca.pem")]);
+  assert.equal(r.version, "TLSv1.3");
+  assert.equal(r.reply, "muimorhc morf olleh\n");
 });

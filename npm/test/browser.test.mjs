@@ -4,18 +4,20 @@
 // same server.
 
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { freePort, opensslServer, pem, start, webTransportBridge, wispServer } from "./peers.mjs";
+import { freePort, opensslServer, pem, root, start, webTransportBridge, wispServer } from "./peers.mjs";
 
 const pkgDir = path.resolve(import.meta.dirname, "..");
 const CHROMIUM = "/usr/bin/chromium";
 let context, page, server, web, wt, wispPeer;
+const peers = [];
+const track = (p) => (peers.push(p), p);
 
 before(async () => {
   server = await opensslServer([]);
@@ -39,6 +41,7 @@ after(async () => {
   web?.stop();
   wt?.stop();
   wispPeer?.stop();
+  peers.forEach((p) => p.stop());
   server?.stop();
 });
 
@@ -68,4 +71,38 @@ test("Chromium: TLS 1.3 over Wisp (wisp-js server) to openssl s_server", async (
     [wispPeer.url, server.port, pem("ca.pem")]);
   assert.equal(r.version, "TLSv1.3");
   assert.equal(r.reply, "muimorhc morf olleh\n");
+});
+
+test("Chromium: the README's browser example runs as written (bridge, name and CA pointed at local peers)", async () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  let html = readme.match(/<!-- browser-example[^\n]*\n```html\n([\s\S]*?)```/)?.[1];
+  assert.ok(html, "README has the browser example");
+  assert.ok(html.trim().split("\n").length <= 10, "the example is at most 10 lines");
+  const www = track(await opensslServer(["-www"]));
+  const port = await freePort();
+  for (const [from, to] of [
+    ['"wss://bridge.example/"', `"ws://127.0.0.1:${port}/"`],
+    ['serverName: "example.com"', 'serverName: "localhost"'],
+    ["ca: roots", `ca: [roots, ${JSON.stringify(pem("ca.pem"))}]`],
+  ]) {
+    assert.ok(html.includes(from), `README example contains ${from}`);
+    html = html.replace(from, to);
+  }
+  // A site laid out as an app that ran `npm i tlswire`: index.html + node_modules/tlswire.
+  const site = mkdtempSync(path.join(tmpdir(), "tlswire-site-"));
+  mkdirSync(path.join(site, "node_modules"));
+  symlinkSync(pkgDir, path.join(site, "node_modules/tlswire"));
+  writeFileSync(path.join(site, "index.html"), `<!doctype html>\n<meta charset="utf-8">\n${html}<body></body>\n`);
+  track(await start("websockify", ["--web", site, `127.0.0.1:${port}`, `127.0.0.1:${www.port}`], port));
+  const tab = await context.newPage();
+  const errors = [];
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  await tab.goto(`http://127.0.0.1:${port}/index.html`);
+  await tab.waitForFunction(() => document.body.textContent.includes("</HTML>"), null, { timeout: 8000 });
+  const text = await tab.evaluate(() => document.body.textContent);
+  assert.match(text, /^\s*HTTP\/1\.0 200 ok/);
+  assert.match(text, /New, TLSv1\.3, Cipher is TLS_AES_128_GCM_SHA256/); // the server saw our handshake
+  await new Promise((r) => setTimeout(r, 200)); // let the loop end at close_notify
+  assert.deepEqual(errors, []);
+  await tab.close();
 });

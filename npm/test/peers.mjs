@@ -52,10 +52,11 @@ export async function start(program, args, port) {
   return { port, child, stop: () => child.kill("SIGKILL") };
 }
 
-/** `openssl s_server -rev` (each line answered reversed). */
+/** `openssl s_server -rev` (each line answered reversed), or in `-www` mode if `extra` says so. */
 export async function opensslServer(extra = [], identity = "server-ecdsa") {
   const port = await freePort();
-  return start("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki(`${identity}.pem`), "-key", pki(`${identity}.key`), "-rev", "-quiet", ...extra], port);
+  const mode = extra.includes("-www") ? [] : ["-rev"];
+  return start("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki(`${identity}.pem`), "-key", pki(`${identity}.key`), ...mode, "-quiet", ...extra], port);
 }
 
 /** `gnutls-serv --echo` (echoes whole lines). */

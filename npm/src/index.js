@@ -15,8 +15,10 @@ function load() {
   ready ??= (async () => {
     const url = new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url);
     if (url.protocol === "file:") {
-      const { readFile } = await import("node:fs/promises");
-      await init({ module_or_path: await readFile(url) });
+      // Node (no fetch of file: URLs). Not a static import, so bundlers leave it alone.
+      const fsName = "node:fs/promises";
+      const fs = globalThis.process?.getBuiltinModule?.(fsName) ?? (await import(/* @vite-ignore */ fsName));
+      await init({ module_or_path: await fs.readFile(url) });
     } else {
       await init({ module_or_path: url });
     }

@@ -4,6 +4,7 @@
 // same server.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -73,36 +74,62 @@ test("Chromium: TLS 1.3 over Wisp (wisp-js server) to openssl s_server", async (
   assert.equal(r.reply, "muimorhc morf olleh\n");
 });
 
-test("Chromium: the README's browser example runs as written (bridge, name and CA pointed at local peers)", async () => {
+/** The README's browser example with the bridge, server name and CA pointed at local peers. */
+function readmeExample(bridgePort) {
   const readme = readFileSync(path.join(root, "README.md"), "utf8");
   let html = readme.match(/<!-- browser-example[^\n]*\n```html\n([\s\S]*?)```/)?.[1];
   assert.ok(html, "README has the browser example");
   assert.ok(html.trim().split("\n").length <= 10, "the example is at most 10 lines");
-  const www = track(await opensslServer(["-www"]));
-  const port = await freePort();
   for (const [from, to] of [
-    ['"wss://bridge.example/"', `"ws://127.0.0.1:${port}/"`],
+    ['"wss://bridge.example/"', `"ws://127.0.0.1:${bridgePort}/"`],
     ['serverName: "example.com"', 'serverName: "localhost"'],
     ["ca: roots", `ca: [roots, ${JSON.stringify(pem("ca.pem"))}]`],
   ]) {
     assert.ok(html.includes(from), `README example contains ${from}`);
     html = html.replace(from, to);
   }
-  // A site laid out as an app that ran `npm i tlswire`: index.html + node_modules/tlswire.
-  const site = mkdtempSync(path.join(tmpdir(), "tlswire-site-"));
-  mkdirSync(path.join(site, "node_modules"));
-  symlinkSync(pkgDir, path.join(site, "node_modules/tlswire"));
-  writeFileSync(path.join(site, "index.html"), `<!doctype html>\n<meta charset="utf-8">\n${html}<body></body>\n`);
-  track(await start("websockify", ["--web", site, `127.0.0.1:${port}`, `127.0.0.1:${www.port}`], port));
+  return html;
+}
+
+/** A site laid out as an app that ran `npm i tlswire`: index.html + node_modules/tlswire. */
+function site(html) {
+  const dir = mkdtempSync(path.join(tmpdir(), "tlswire-site-"));
+  mkdirSync(path.join(dir, "node_modules"));
+  symlinkSync(pkgDir, path.join(dir, "node_modules/tlswire"));
+  writeFileSync(path.join(dir, "index.html"), `<!doctype html>\n<meta charset="utf-8">\n${html}<body></body>\n`);
+  return dir;
+}
+
+/** Serves `dir` and bridges to `openssl s_server -www` on one port; loads the page; checks it. */
+async function runSite(dir, port) {
+  const www = track(await opensslServer(["-www"]));
+  track(await start("websockify", ["--web", dir, `127.0.0.1:${port}`, `127.0.0.1:${www.port}`], port));
   const tab = await context.newPage();
   const errors = [];
   tab.on("pageerror", (e) => errors.push(String(e)));
   await tab.goto(`http://127.0.0.1:${port}/index.html`);
-  await tab.waitForFunction(() => document.body.textContent.includes("</HTML>"), null, { timeout: 8000 });
+  await tab.waitForFunction(() => document.body.textContent.includes("</HTML>"), null, { timeout: 20000 });
   const text = await tab.evaluate(() => document.body.textContent);
   assert.match(text, /^\s*HTTP\/1\.0 200 ok/);
   assert.match(text, /New, TLSv1\.3, Cipher is TLS_AES_128_GCM_SHA256/); // the server saw our handshake
   await new Promise((r) => setTimeout(r, 200)); // let the loop end at close_notify
   assert.deepEqual(errors, []);
   await tab.close();
+}
+
+test("Chromium: the README's browser example runs as written (bridge, name and CA pointed at local peers)", async () => {
+  const port = await freePort();
+  await runSite(site(readmeExample(port)), port);
+});
+
+test("Chromium: the same example bundled by Vite (import map dropped, as the README says)", async () => {
+  const port = await freePort();
+  const html = readmeExample(port).replace(/<script type="importmap">[\s\S]*?<\/script>\n/, "");
+  assert.ok(!html.includes("importmap"));
+  const dir = site(html);
+  const vite = path.join(pkgDir, "node_modules/.bin/vite");
+  const build = spawnSync(vite, ["build", "--logLevel", "warn"], { cwd: dir, encoding: "utf8" });
+  assert.equal(build.status, 0, build.stderr);
+  assert.equal((build.stdout + build.stderr).trim(), "", "vite build prints no warnings");
+  await runSite(path.join(dir, "dist"), port);
 });

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -80,6 +81,17 @@ test("1 MiB echo is byte-identical and a slow reader loses nothing", async () =>
   }
   await sent;
   assert.deepEqual(received, data);
+  await conn.close();
+});
+
+test("SPKI pin: the server's key hash connects", async () => {
+  const server = track(await opensslServer([]));
+  const b = track(await bridge(server.port));
+  const spki = new X509Certificate(pem("server-ecdsa.pem")).publicKey.export({ type: "spki", format: "der" });
+  const pin = createHash("sha256").update(spki).digest("base64");
+  const conn = await connect({ transport: ws(b.port), serverName: "localhost", ca: pem("ca.pem"), pins: [btoa("x".repeat(32)), pin] });
+  await conn.write("pin\n");
+  assert.equal(await readLine(conn), "nip\n");
   await conn.close();
 });
 

@@ -1,0 +1,385 @@
+//! tlswire as a WebAssembly component (`wasm32-wasip2`): exports the `tlswire:tls` interfaces of
+//! `wit/` over `wasi:io` streams handed in by the host.
+//!
+//! A thin driver, like the npm engine: it moves bytes between the core's sans-IO `Connection`
+//! and the host's streams, waiting on their pollables, and maps types; every TLS decision is
+//! the core's.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
+
+use tlswire::{
+    ClientAuth, ClientConfig, ClientContext, Connection, Direction, OwnedMessage, ServerConfig, ServerContext, Status,
+    Version,
+};
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "tlswire",
+    generate_all,
+});
+
+use exports::tlswire::tls::connections::{self, ClientContextBorrow, ServerContextBorrow};
+use exports::tlswire::tls::types::{self as wit, Error as WitError};
+use wasi::io::streams::{InputStream, OutputStream, StreamError};
+
+/// Largest read asked of the input stream: one TLS record with its header and AEAD overhead.
+const READ_CHUNK: u64 = 16 * 1024 + 256;
+
+struct Component;
+
+export!(Component);
+
+impl wit::Guest for Component {
+    fn error_code(error: WitError) -> String {
+        code(&error).to_string()
+    }
+}
+
+impl connections::Guest for Component {
+    type ClientContext = Client;
+    type ServerContext = Server;
+    type Connection = Conn;
+}
+
+/// A built client configuration.
+pub struct Client {
+    ctx: ClientContext,
+    observe: bool,
+}
+
+/// A built server configuration.
+pub struct Server {
+    ctx: ServerContext,
+    observe: bool,
+}
+
+impl connections::GuestClientContext for Client {
+    fn build(config: wit::ClientConfig) -> Result<connections::ClientContext, WitError> {
+        let mut c = ClientConfig::new();
+        for ca in &config.ca_certificates {
+            c.add_ca(ca).map_err(config_error)?;
+        }
+        for pin in &config.pins {
+            let pin: [u8; 32] =
+                pin.as_slice().try_into().map_err(|_| WitError::Config("a pin is 32 bytes (SHA-256)".into()))?;
+            c.pin_spki_sha256(pin);
+        }
+        c.alpn(&config.alpn);
+        if let Some(key) = &config.client_certificate {
+            c.client_auth(&key.chain, &key.private_key).map_err(config_error)?;
+        }
+        c.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
+        if !config.cipher_suites.is_empty() {
+            c.cipher_suites(&strs(&config.cipher_suites)).map_err(config_error)?;
+        }
+        if !config.groups.is_empty() {
+            c.groups(&strs(&config.groups)).map_err(config_error)?;
+        }
+        if config.dangerously_disable_verification {
+            c.dangerous_disable_verification();
+        }
+        let ctx = c.build().map_err(config_error)?;
+        Ok(connections::ClientContext::new(Client { ctx, observe: config.observe }))
+    }
+}
+
+impl connections::GuestServerContext for Server {
+    fn build(config: wit::ServerConfig) -> Result<connections::ServerContext, WitError> {
+        let mut s = ServerConfig::new(&config.certificate.chain, &config.certificate.private_key).map_err(config_error)?;
+        let mode = match config.client_auth {
+            wit::ClientAuth::None => ClientAuth::None,
+            wit::ClientAuth::Optional => ClientAuth::Optional,
+            wit::ClientAuth::Required => ClientAuth::Required,
+        };
+        if mode != ClientAuth::None {
+            let cas = config.client_ca_certificates.concat();
+            s.client_auth(mode, &cas).map_err(config_error)?;
+        }
+        s.alpn(&config.alpn);
+        s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
+        if !config.cipher_suites.is_empty() {
+            s.cipher_suites(&strs(&config.cipher_suites)).map_err(config_error)?;
+        }
+        if !config.groups.is_empty() {
+            s.groups(&strs(&config.groups)).map_err(config_error)?;
+        }
+        let ctx = s.build().map_err(config_error)?;
+        Ok(connections::ServerContext::new(Server { ctx, observe: config.observe }))
+    }
+}
+
+/// One connection: the core plus the host's two streams.
+pub struct Conn {
+    state: RefCell<State>,
+}
+
+struct State {
+    tls: Connection,
+    input: InputStream,
+    output: OutputStream,
+    messages: Option<Arc<Mutex<Vec<OwnedMessage>>>>,
+}
+
+impl Conn {
+    fn new(mut tls: Connection, observe: bool, input: InputStream, output: OutputStream) -> connections::Connection {
+        let messages = observe.then(|| {
+            let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
+            let sink = queue.clone();
+            // Set before the first byte moves, so this cannot fail.
+            let _ = tls.set_msg_callback(Box::new(move |m| {
+                if let Ok(mut q) = sink.lock() {
+                    q.push(m.to_owned());
+                }
+            }));
+            queue
+        });
+        connections::Connection::new(Conn { state: RefCell::new(State { tls, input, output, messages }) })
+    }
+}
+
+impl connections::GuestConnection for Conn {
+    fn client(
+        context: ClientContextBorrow<'_>,
+        server_name: String,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<connections::Connection, WitError> {
+        let client: &Client = context.get();
+        let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        Ok(Conn::new(tls, client.observe, input, output))
+    }
+
+    fn server(
+        context: ServerContextBorrow<'_>,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<connections::Connection, WitError> {
+        let server: &Server = context.get();
+        let tls = Connection::server(&server.ctx).map_err(|e| to_wit(&e))?;
+        Ok(Conn::new(tls, server.observe, input, output))
+    }
+
+    fn handshake(&self) -> Result<(), WitError> {
+        self.state.borrow_mut().drive(|tls| tls.do_handshake())
+    }
+
+    fn write(&self, data: Vec<u8>) -> Result<(), WitError> {
+        let mut state = self.state.borrow_mut();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            // Whole-buffer writes: the core takes all of `rest` or nothing (want-write: flush,
+            // then retry the same bytes).
+            let n = state.drive(|tls| tls.write(rest))?;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+
+    fn read(&self, max_len: u32) -> Result<Vec<u8>, WitError> {
+        let mut buf = vec![0u8; (max_len as usize).clamp(1, 1 << 20)];
+        let n = self.state.borrow_mut().drive(|tls| tls.read(&mut buf))?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn close(&self) -> Result<(), WitError> {
+        let mut state = self.state.borrow_mut();
+        let closed = state.tls.close().map_err(|e| to_wit(&e));
+        state.flush()?;
+        closed
+    }
+
+    fn info(&self) -> Option<wit::ConnectionInfo> {
+        let state = self.state.borrow();
+        let info = state.tls.info()?;
+        Some(wit::ConnectionInfo {
+            version: match info.version {
+                Version::Tls12 => wit::Version::Tls12,
+                Version::Tls13 => wit::Version::Tls13,
+            },
+            cipher_suite: info.cipher_suite,
+            group: info.group,
+            alpn: info.alpn.map(|p| String::from_utf8_lossy(&p).into_owned()),
+            peer_certificates: info.peer_certificates,
+            hello_retry_request: info.hello_retry_request,
+        })
+    }
+
+    fn take_messages(&self) -> Vec<wit::ProtocolMessage> {
+        let state = self.state.borrow();
+        let Some(queue) = &state.messages else { return Vec::new() };
+        let taken = queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
+        taken
+            .into_iter()
+            .map(|m| {
+                let line = tlswire::format_message(&m.as_message()).lines().next().unwrap_or_default().to_string();
+                wit::ProtocolMessage {
+                    direction: match m.direction {
+                        Direction::Sent => wit::Direction::Sent,
+                        Direction::Received => wit::Direction::Received,
+                    },
+                    version: m.version,
+                    content_type: m.content_type,
+                    bytes: m.bytes,
+                    line,
+                }
+            })
+            .collect()
+    }
+}
+
+impl State {
+    /// Runs `op` until it completes: sends what the core produced after every call (the alert
+    /// too, when it failed), and feeds it input when it wants some.
+    fn drive<T>(&mut self, mut op: impl FnMut(&mut Connection) -> Result<Status<T>, tlswire::Error>) -> Result<T, WitError> {
+        loop {
+            let status = op(&mut self.tls);
+            let flushed = self.flush();
+            match status {
+                Err(e) => return Err(to_wit(&e)),
+                Ok(Status::Done(v)) => return flushed.map(|()| v),
+                Ok(Status::WantWrite) => flushed?,
+                Ok(Status::WantRead) => {
+                    flushed?;
+                    self.fill()?;
+                }
+            }
+        }
+    }
+
+    /// Writes all pending output, waiting on the output stream's pollable when it is full.
+    fn flush(&mut self) -> Result<(), WitError> {
+        let out = self.tls.take_output();
+        if out.is_empty() {
+            return Ok(());
+        }
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            let permit = self.output.check_write().map_err(stream_error)?;
+            if permit == 0 {
+                self.output.subscribe().block();
+                continue;
+            }
+            let n = rest.len().min(usize::try_from(permit).unwrap_or(usize::MAX));
+            self.output.write(&rest[..n]).map_err(stream_error)?;
+            rest = &rest[n..];
+        }
+        self.output.blocking_flush().map_err(stream_error)
+    }
+
+    /// Feeds the core one chunk of input (blocking until some arrives), or the end of stream.
+    fn fill(&mut self) -> Result<(), WitError> {
+        match self.input.blocking_read(READ_CHUNK) {
+            Ok(bytes) => self.tls.feed(&bytes).map_err(|e| to_wit(&e)),
+            Err(StreamError::Closed) => {
+                self.tls.feed_eof();
+                Ok(())
+            }
+            Err(e) => Err(stream_error(e)),
+        }
+    }
+}
+
+fn stream_error(e: StreamError) -> WitError {
+    match e {
+        StreamError::Closed => WitError::Transport("stream closed".into()),
+        StreamError::LastOperationFailed(err) => WitError::Transport(err.to_debug_string()),
+    }
+}
+
+fn version(v: Option<wit::Version>, default: Version) -> Version {
+    match v {
+        None => default,
+        Some(wit::Version::Tls12) => Version::Tls12,
+        Some(wit::Version::Tls13) => Version::Tls13,
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn config_error(e: tlswire::ConfigError) -> WitError {
+    to_wit(&tlswire::Error::Config(e))
+}
+
+fn alert(description: tlswire::AlertDescription) -> wit::Alert {
+    let n = u8::from(description);
+    wit::Alert { description: n, name: tlswire::alert_name(n).to_string() }
+}
+
+/// The core's error as the WIT `error` variant.
+fn to_wit(e: &tlswire::Error) -> WitError {
+    use tlswire::{CertificateError as C, Error as E, ProtocolError as P, TransportError as T};
+    let detail = e.to_string();
+    let alert_sent = e.alert_sent().map(alert);
+    match e {
+        E::Certificate { error, .. } => {
+            let kind = match error {
+                C::UnknownIssuer => wit::CertificateErrorKind::UnknownIssuer,
+                C::HostnameMismatch => wit::CertificateErrorKind::HostnameMismatch,
+                C::Expired => wit::CertificateErrorKind::Expired,
+                C::NotYetValid => wit::CertificateErrorKind::NotYetValid,
+                C::Revoked => wit::CertificateErrorKind::Revoked,
+                C::BadSignature => wit::CertificateErrorKind::BadSignature,
+                C::PinMismatch => wit::CertificateErrorKind::PinMismatch,
+                C::Missing => wit::CertificateErrorKind::Missing,
+                _ => wit::CertificateErrorKind::Invalid,
+            };
+            WitError::Certificate(wit::CertificateFailure { kind, alert_sent, detail })
+        }
+        E::Protocol { error, .. } => {
+            let kind = match error {
+                P::BadRecordMac => wit::ProtocolErrorKind::BadRecordMac,
+                P::Malformed(_) => wit::ProtocolErrorKind::Malformed,
+                P::Misbehaved(_) => wit::ProtocolErrorKind::Violation,
+                P::Incompatible(_) => wit::ProtocolErrorKind::Incompatible,
+                P::NoApplicationProtocol => wit::ProtocolErrorKind::NoApplicationProtocol,
+                _ => wit::ProtocolErrorKind::Other,
+            };
+            WitError::Protocol(wit::ProtocolFailure { kind, alert_sent, detail })
+        }
+        E::AlertReceived(description) => WitError::AlertReceived(alert(*description)),
+        E::Transport(t) => WitError::Truncation(match t {
+            T::ClosedDuringHandshake => wit::Truncation::DuringHandshake,
+            T::ClosedMidRecord => wit::Truncation::MidRecord,
+            _ => wit::Truncation::NoCloseNotify,
+        }),
+        E::Misuse(_) => WitError::Misuse(detail),
+        _ => WitError::Config(detail),
+    }
+}
+
+/// The README's stable code for a WIT error (the same strings as `tlswire::Error::code`).
+fn code(e: &WitError) -> &'static str {
+    use wit::{CertificateErrorKind as C, ProtocolErrorKind as P, Truncation as T};
+    match e {
+        WitError::Certificate(f) => match f.kind {
+            C::UnknownIssuer => "CERT_UNKNOWN_ISSUER",
+            C::HostnameMismatch => "CERT_HOSTNAME_MISMATCH",
+            C::Expired => "CERT_EXPIRED",
+            C::NotYetValid => "CERT_NOT_YET_VALID",
+            C::Revoked => "CERT_REVOKED",
+            C::BadSignature => "CERT_BAD_SIGNATURE",
+            C::PinMismatch => "CERT_PIN_MISMATCH",
+            C::Missing => "CERT_MISSING",
+            C::Invalid => "CERT_INVALID",
+        },
+        WitError::Protocol(f) => match f.kind {
+            P::BadRecordMac => "BAD_RECORD_MAC",
+            P::Malformed => "PROTOCOL_MALFORMED",
+            P::Violation => "PROTOCOL_VIOLATION",
+            P::Incompatible => "HANDSHAKE_INCOMPATIBLE",
+            P::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
+            P::Other => "PROTOCOL_ERROR",
+        },
+        WitError::AlertReceived(_) => "ALERT_RECEIVED",
+        WitError::Truncation(T::DuringHandshake) => "CLOSED_DURING_HANDSHAKE",
+        WitError::Truncation(T::MidRecord) => "CLOSED_MID_RECORD",
+        WitError::Truncation(T::NoCloseNotify) => "TRUNCATED",
+        WitError::Transport(_) => "TRANSPORT_ERROR",
+        WitError::Misuse(_) => "MISUSE",
+        WitError::Config(_) => "CONFIG",
+    }
+}

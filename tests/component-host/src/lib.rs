@@ -1,0 +1,114 @@
+//! A wasmtime host for the tlswire component (`crates/tlswire-component`): it opens TCP
+//! connections itself and hands their streams to the component, which does all of TLS.
+
+use std::path::Path;
+
+use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::{AsyncReadStream, AsyncWriteStream};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "tlswire",
+    with: { "wasi:io": wasmtime_wasi::p2::bindings::io },
+    require_store_data_send: true,
+});
+
+pub use exports::tlswire::tls::types::{
+    CertificateErrorKind, CertifiedKey, ClientConfig, ConnectionInfo, Direction, Error, ProtocolMessage, Truncation,
+    Version,
+};
+
+/// What the store holds: WASI's context (clocks, randomness) and the resource table.
+pub struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+/// The component instantiated in its own store.
+pub struct Host {
+    store: Store<State>,
+    tls: Tlswire,
+}
+
+impl Host {
+    /// Compiles and instantiates the component at `path`.
+    pub fn new(path: &Path) -> wasmtime::Result<Self> {
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, path)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        let state = State { ctx: WasiCtx::builder().build(), table: ResourceTable::new() };
+        let mut store = Store::new(&engine, state);
+        let tls = Tlswire::instantiate(&mut store, &component, &linker)?;
+        Ok(Self { store, tls })
+    }
+
+    /// Connects to `addr` over TCP; returns the socket's streams as `wasi:io` resources.
+    pub fn tcp(&mut self, addr: &str) -> wasmtime::Result<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
+        let socket = wasmtime_wasi::runtime::in_tokio(tokio::net::TcpStream::connect(addr.to_string()))?;
+        let (read, write) = socket.into_split();
+        let table = &mut self.store.data_mut().table;
+        let input = table.push(Box::new(AsyncReadStream::new(read)) as DynInputStream)?;
+        let output = table.push(Box::new(AsyncWriteStream::new(64 * 1024, write)) as DynOutputStream)?;
+        Ok((input, output))
+    }
+
+    /// `client-context.build`.
+    pub fn client_context(&mut self, config: &ClientConfig) -> wasmtime::Result<Result<ResourceAny, Error>> {
+        self.tls.tlswire_tls_connections().client_context().call_build(&mut self.store, config)
+    }
+
+    /// `connection.client` over a new TCP connection to `addr`.
+    pub fn connect(&mut self, context: ResourceAny, server_name: &str, addr: &str) -> wasmtime::Result<Result<Connection, Error>> {
+        let (input, output) = self.tcp(addr)?;
+        let conn = self.tls.tlswire_tls_connections().connection().call_client(&mut self.store, context, server_name, input, output)?;
+        Ok(conn.map(Connection))
+    }
+
+    /// `connection.handshake`.
+    pub fn handshake(&mut self, conn: &Connection) -> wasmtime::Result<Result<(), Error>> {
+        self.tls.tlswire_tls_connections().connection().call_handshake(&mut self.store, conn.0)
+    }
+
+    /// `connection.write`.
+    pub fn write(&mut self, conn: &Connection, data: &[u8]) -> wasmtime::Result<Result<(), Error>> {
+        self.tls.tlswire_tls_connections().connection().call_write(&mut self.store, conn.0, data)
+    }
+
+    /// `connection.read`.
+    pub fn read(&mut self, conn: &Connection, max_len: u32) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.tls.tlswire_tls_connections().connection().call_read(&mut self.store, conn.0, max_len)
+    }
+
+    /// `connection.close`.
+    pub fn close(&mut self, conn: &Connection) -> wasmtime::Result<Result<(), Error>> {
+        self.tls.tlswire_tls_connections().connection().call_close(&mut self.store, conn.0)
+    }
+
+    /// `connection.info`.
+    pub fn info(&mut self, conn: &Connection) -> wasmtime::Result<Option<ConnectionInfo>> {
+        self.tls.tlswire_tls_connections().connection().call_info(&mut self.store, conn.0)
+    }
+
+    /// `connection.take-messages`.
+    pub fn take_messages(&mut self, conn: &Connection) -> wasmtime::Result<Vec<ProtocolMessage>> {
+        self.tls.tlswire_tls_connections().connection().call_take_messages(&mut self.store, conn.0)
+    }
+
+    /// `types.error-code`.
+    pub fn error_code(&mut self, error: &Error) -> wasmtime::Result<String> {
+        self.tls.tlswire_tls_types().call_error_code(&mut self.store, error)
+    }
+}
+
+/// A connection resource owned by the component instance.
+pub struct Connection(ResourceAny);

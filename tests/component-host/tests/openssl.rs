@@ -1,0 +1,120 @@
+//! The tlswire component in wasmtime 48, against `openssl s_server` on 127.0.0.1: the host opens
+//! the TCP connection and hands its streams to the component, which does all of TLS.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use tlswire_component_host::*;
+use tlswire_interop::{openssl_server, read, root};
+
+/// The component, built once (`wasm32-wasip2`, the size profile it ships with).
+fn component() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "tlswire-component", "--target", "wasm32-wasip2", "--profile", "wasm-size"])
+            .current_dir(root())
+            .status()
+            .expect("cargo build -p tlswire-component");
+        assert!(status.success());
+        root().join("target/wasm32-wasip2/wasm-size/tlswire_component.wasm")
+    })
+    .clone()
+}
+
+fn config(ca: &str) -> ClientConfig {
+    ClientConfig {
+        ca_certificates: vec![read(ca)],
+        pins: vec![],
+        alpn: vec![],
+        client_certificate: None,
+        min_version: None,
+        max_version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        observe: false,
+        dangerously_disable_verification: false,
+    }
+}
+
+/// 1 MiB of lines that read the same reversed, so `s_server -rev` answers with identical bytes.
+fn palindromic_lines() -> Vec<u8> {
+    let mut data = Vec::with_capacity(1 << 20);
+    let mut x: u32 = 1;
+    while data.len() < 1 << 20 {
+        let half: Vec<u8> = (0..127)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                b'a' + (x >> 24) as u8 % 26
+            })
+            .collect();
+        data.extend_from_slice(&half);
+        data.push(b'0' + (x % 10) as u8);
+        data.extend(half.iter().rev());
+        data.push(b'\n');
+    }
+    data
+}
+
+#[test]
+fn tls13_and_tls12_with_custom_ca_and_alpn_echo_1mib_and_report_messages() {
+    for (flag, version) in [("-tls1_3", Version::Tls13), ("-tls1_2", Version::Tls12)] {
+        let server = openssl_server("server-ecdsa", &[flag, "-alpn", "h2"]);
+        let mut host = Host::new(&component()).unwrap();
+        let ctx = host.client_context(&ClientConfig { alpn: vec!["h2".into()], observe: true, ..config("ca.pem") });
+        let ctx = ctx.unwrap().unwrap();
+        let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+        host.handshake(&conn).unwrap().unwrap();
+
+        let info = host.info(&conn).unwrap().expect("info after the handshake");
+        assert_eq!(info.version, version);
+        assert_eq!(info.alpn.as_deref(), Some("h2"));
+        assert_eq!(info.peer_certificates.len(), 1);
+
+        let messages = host.take_messages(&conn).unwrap();
+        let lines: Vec<&str> = messages.iter().map(|m| m.line.as_str()).collect();
+        assert!(lines.iter().any(|l| l.starts_with(">>> ") && l.ends_with("ClientHello")), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("<<< ") && l.ends_with("Finished")), "{lines:#?}");
+        assert!(messages.iter().all(|m| m.content_type != 23));
+        assert!(messages.iter().any(|m| m.direction == Direction::Received && m.content_type == 256));
+
+        let data = palindromic_lines();
+        host.write(&conn, &data).unwrap().unwrap();
+        let mut echoed = Vec::with_capacity(data.len());
+        while echoed.len() < data.len() {
+            let chunk = host.read(&conn, 65536).unwrap().unwrap();
+            assert!(!chunk.is_empty(), "close_notify before the echo was complete");
+            echoed.extend_from_slice(&chunk);
+        }
+        assert!(echoed == data, "{version:?}: echo differs");
+        host.close(&conn).unwrap().unwrap();
+    }
+}
+
+#[test]
+fn unknown_ca_and_hostname_mismatch_are_typed_errors() {
+    let server = openssl_server("server-ecdsa", &[]);
+    let addr = format!("127.0.0.1:{}", server.port);
+    let mut host = Host::new(&component()).unwrap();
+
+    for (ca, name, kind, code, alert) in [
+        ("other-ca.pem", "localhost", CertificateErrorKind::UnknownIssuer, "CERT_UNKNOWN_ISSUER", "unknown_ca"),
+        ("ca.pem", "wrong.example", CertificateErrorKind::HostnameMismatch, "CERT_HOSTNAME_MISMATCH", "bad_certificate"),
+    ] {
+        let ctx = host.client_context(&config(ca)).unwrap().unwrap();
+        let conn = host.connect(ctx, name, &addr).unwrap().unwrap();
+        let err = host.handshake(&conn).unwrap().expect_err("handshake must fail");
+        match &err {
+            Error::Certificate(f) => {
+                assert_eq!(f.kind, kind);
+                assert_eq!(f.alert_sent.as_ref().map(|a| a.name.as_str()), Some(alert));
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(host.error_code(&err).unwrap(), code);
+        // Errors are sticky.
+        assert!(matches!(host.write(&conn, b"x").unwrap(), Err(Error::Certificate(_))));
+    }
+}

@@ -86,7 +86,8 @@ impl connections::GuestClientContext for Client {
 
 impl connections::GuestServerContext for Server {
     fn build(config: wit::ServerConfig) -> Result<connections::ServerContext, WitError> {
-        let mut s = ServerConfig::new(&config.certificate.chain, &config.certificate.private_key).map_err(config_error)?;
+        let mut s =
+            ServerConfig::new(&config.certificate.chain, &config.certificate.private_key).map_err(config_error)?;
         let mode = match config.client_auth {
             wit::ClientAuth::None => ClientAuth::None,
             wit::ClientAuth::Optional => ClientAuth::Optional,
@@ -122,7 +123,7 @@ struct State {
 }
 
 impl Conn {
-    fn new(mut tls: Connection, observe: bool, input: InputStream, output: OutputStream) -> connections::Connection {
+    fn open(mut tls: Connection, observe: bool, input: InputStream, output: OutputStream) -> connections::Connection {
         let messages = observe.then(|| {
             let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
             let sink = queue.clone();
@@ -147,7 +148,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
         let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
-        Ok(Conn::new(tls, client.observe, input, output))
+        Ok(Conn::open(tls, client.observe, input, output))
     }
 
     fn server(
@@ -157,7 +158,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let server: &Server = context.get();
         let tls = Connection::server(&server.ctx).map_err(|e| to_wit(&e))?;
-        Ok(Conn::new(tls, server.observe, input, output))
+        Ok(Conn::open(tls, server.observe, input, output))
     }
 
     fn handshake(&self) -> Result<(), WitError> {
@@ -232,7 +233,10 @@ impl connections::GuestConnection for Conn {
 impl State {
     /// Runs `op` until it completes: sends what the core produced after every call (the alert
     /// too, when it failed), and feeds it input when it wants some.
-    fn drive<T>(&mut self, mut op: impl FnMut(&mut Connection) -> Result<Status<T>, tlswire::Error>) -> Result<T, WitError> {
+    fn drive<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Connection) -> Result<Status<T>, tlswire::Error>,
+    ) -> Result<T, WitError> {
         loop {
             let status = op(&mut self.tls);
             let flushed = self.flush();

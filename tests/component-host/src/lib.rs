@@ -68,9 +68,20 @@ impl Host {
     }
 
     /// `connection.client` over a new TCP connection to `addr`.
-    pub fn connect(&mut self, context: ResourceAny, server_name: &str, addr: &str) -> wasmtime::Result<Result<Connection, Error>> {
+    pub fn connect(
+        &mut self,
+        context: ResourceAny,
+        server_name: &str,
+        addr: &str,
+    ) -> wasmtime::Result<Result<Connection, Error>> {
         let (input, output) = self.tcp(addr)?;
-        let conn = self.tls.tlswire_tls_connections().connection().call_client(&mut self.store, context, server_name, input, output)?;
+        let conn = self.tls.tlswire_tls_connections().connection().call_client(
+            &mut self.store,
+            context,
+            server_name,
+            input,
+            output,
+        )?;
         Ok(conn.map(Connection))
     }
 

@@ -101,7 +101,13 @@ fn unknown_ca_and_hostname_mismatch_are_typed_errors() {
 
     for (ca, name, kind, code, alert) in [
         ("other-ca.pem", "localhost", CertificateErrorKind::UnknownIssuer, "CERT_UNKNOWN_ISSUER", "unknown_ca"),
-        ("ca.pem", "wrong.example", CertificateErrorKind::HostnameMismatch, "CERT_HOSTNAME_MISMATCH", "bad_certificate"),
+        (
+            "ca.pem",
+            "wrong.example",
+            CertificateErrorKind::HostnameMismatch,
+            "CERT_HOSTNAME_MISMATCH",
+            "bad_certificate",
+        ),
     ] {
         let ctx = host.client_context(&config(ca)).unwrap().unwrap();
         let conn = host.connect(ctx, name, &addr).unwrap().unwrap();
@@ -117,4 +123,22 @@ fn unknown_ca_and_hostname_mismatch_are_typed_errors() {
         // Errors are sticky.
         assert!(matches!(host.write(&conn, b"x").unwrap(), Err(Error::Certificate(_))));
     }
+}
+
+#[test]
+fn the_readme_host_example_is_this_file_and_runs() {
+    let example = std::fs::read_to_string(root().join("tests/component-host/examples/minimal.rs")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```rust\n{example}```")), "README shows examples/minimal.rs as written");
+
+    let server = openssl_server("server-ecdsa", &[]);
+    let output = Command::new(root().join("target/debug/examples/minimal"))
+        .arg(component())
+        .arg(tlswire_interop::file("ca.pem"))
+        .arg(format!("127.0.0.1:{}", server.port))
+        .arg("localhost")
+        .output()
+        .expect("run examples/minimal (built by cargo test)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "SLT revo olleh\n\n");
 }

@@ -17,8 +17,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::tlswire::tls::types::{
-    CertificateErrorKind, CertifiedKey, ClientConfig, ConnectionInfo, Direction, Error, ProtocolMessage, Truncation,
-    Version,
+    CertificateErrorKind, CertifiedKey, ClientAuth, ClientConfig, ConnectionInfo, Direction, Error, ProtocolMessage,
+    ServerConfig, Truncation, Version,
 };
 
 /// What the store holds: WASI's context (clocks, randomness) and the resource table.
@@ -60,6 +60,38 @@ impl Host {
         let input = table.push(Box::new(AsyncReadStream::new(read)) as DynInputStream)?;
         let output = table.push(Box::new(AsyncWriteStream::new(64 * 1024, write)) as DynOutputStream)?;
         Ok((input, output))
+    }
+
+    /// Accepts one TCP connection on `listener`; returns its streams as `wasi:io` resources.
+    pub fn accept(
+        &mut self,
+        listener: &std::net::TcpListener,
+    ) -> wasmtime::Result<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
+        let (socket, _) = listener.accept()?;
+        socket.set_nonblocking(true)?;
+        let socket = wasmtime_wasi::runtime::in_tokio(async { tokio::net::TcpStream::from_std(socket) })?;
+        let (read, write) = socket.into_split();
+        let table = &mut self.store.data_mut().table;
+        let input = table.push(Box::new(AsyncReadStream::new(read)) as DynInputStream)?;
+        let output = table.push(Box::new(AsyncWriteStream::new(64 * 1024, write)) as DynOutputStream)?;
+        Ok((input, output))
+    }
+
+    /// `server-context.build`.
+    pub fn server_context(&mut self, config: &ServerConfig) -> wasmtime::Result<Result<ResourceAny, Error>> {
+        self.tls.tlswire_tls_connections().server_context().call_build(&mut self.store, config)
+    }
+
+    /// `connection.server` over the next TCP connection accepted on `listener`.
+    pub fn serve(
+        &mut self,
+        context: ResourceAny,
+        listener: &std::net::TcpListener,
+    ) -> wasmtime::Result<Result<Connection, Error>> {
+        let (input, output) = self.accept(listener)?;
+        let conn =
+            self.tls.tlswire_tls_connections().connection().call_server(&mut self.store, context, input, output)?;
+        Ok(conn.map(Connection))
     }
 
     /// `client-context.build`.

@@ -142,3 +142,57 @@ fn the_readme_host_example_is_this_file_and_runs() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "SLT revo olleh\n\n");
 }
+
+#[test]
+fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
+    // The component is compiled before the client starts, so the client never waits on it.
+    let mut host = Host::new(&component()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = std::thread::spawn(move || {
+        let args: Vec<String> =
+            ["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &tlswire_interop::file("ca.pem")]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["-verify_return_error", "-servername", "localhost", "-quiet"].map(String::from))
+                .collect();
+        tlswire_interop::run_client(
+            std::path::Path::new("openssl"),
+            &args,
+            b"ping\n",
+            std::time::Duration::from_secs(3),
+        )
+    });
+
+    let config = ServerConfig {
+        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
+        client_auth: ClientAuth::None,
+        client_ca_certificates: vec![],
+        alpn: vec![],
+        min_version: None,
+        max_version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        observe: true,
+    };
+    let ctx = host.server_context(&config).unwrap().unwrap();
+    let conn = host.serve(ctx, &listener).unwrap().unwrap();
+    if let Err(e) = host.handshake(&conn).unwrap() {
+        let (stdout, stderr) = client.join().unwrap();
+        panic!("handshake: {e:?}\nclient stdout: {stdout}\nclient stderr: {stderr}");
+    }
+    assert_eq!(host.info(&conn).unwrap().unwrap().version, Version::Tls13);
+    let lines: Vec<String> = host.take_messages(&conn).unwrap().into_iter().map(|m| m.line).collect();
+    assert!(lines.iter().any(|l| l.starts_with("<<< ") && l.ends_with("ClientHello")), "{lines:#?}");
+    let mut got = Vec::new();
+    while !got.ends_with(b"\n") {
+        let chunk = host.read(&conn, 1024).unwrap().unwrap();
+        assert!(!chunk.is_empty(), "client closed early");
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, b"ping\n");
+    host.write(&conn, b"pong\n").unwrap().unwrap();
+    host.close(&conn).unwrap().unwrap();
+    let (stdout, stderr) = client.join().unwrap();
+    assert!(stdout.contains("pong"), "stdout: {stdout}\nstderr: {stderr}");
+}

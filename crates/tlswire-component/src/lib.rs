@@ -4,6 +4,10 @@
 //! A thin driver, like the npm engine: it moves bytes between the core's sans-IO `Connection`
 //! and the host's streams, waiting on their pollables, and maps types; every TLS decision is
 //! the core's.
+//!
+//! Only meaningful for `wasm32`: on other targets (a host `cargo build --workspace`) the crate is
+//! empty, since its exports are component-model symbols a native linker cannot express.
+#![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};

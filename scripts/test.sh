@@ -16,7 +16,7 @@ cargo test --locked --workspace 2>&1 | tee "$log"
 echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
 (cd npm && npm ci --no-audit --no-fund --silent && npm run build && npm test) 2>&1 | tee -a "$log"
 echo "== wasm component: transpiled by jco, Node tests (the wasmtime host ran in cargo test)"
-(cd tests/jco && npm ci --no-audit --no-fund --silent && npm test) 2>&1 | tee -a "$log"
+(cd tests/jco && npm install --no-audit --no-fund --silent && npm test) 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary, node --test its own).
 awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"

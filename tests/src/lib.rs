@@ -152,20 +152,24 @@ pub fn tlslite_server(identity: &str, extra: &[&str]) -> Peer {
     Peer::start("tls.py", &args, port)
 }
 
+/// Runs `cargo build -q ARGS` in the workspace and returns `root()/artifact`.
+pub fn cargo_build(args: &[&str], artifact: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .arg("build")
+        .arg("-q")
+        .args(args)
+        .current_dir(root())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build {args:?}: {e}"));
+    assert!(status.success(), "cargo build {args:?} failed");
+    root().join(artifact)
+}
+
 /// tlswire's CLI binary (built on demand).
 pub fn tlswire_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "tlswire-cli"])
-            .current_dir(root())
-            .status()
-            .expect("cargo build -p tlswire-cli");
-        assert!(status.success());
-        root().join("target/debug/tlswire")
-    })
-    .clone()
+    BIN.get_or_init(|| cargo_build(&["-p", "tlswire-cli"], "target/debug/tlswire")).clone()
 }
 
 /// A client context trusting the test CA, adjusted by `f`.

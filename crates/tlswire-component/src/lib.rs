@@ -10,11 +10,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
 
 use tlswire::{
-    ClientAuth, ClientConfig, ClientContext, Connection, Direction, OwnedMessage, ServerConfig, ServerContext, Status,
-    Version,
+    ClientAuth, ClientConfig, ClientContext, Connection, Direction, ServerConfig, ServerContext, Status, Version,
 };
 
 wit_bindgen::generate!({
@@ -123,23 +121,19 @@ struct State {
     tls: Connection,
     input: InputStream,
     output: OutputStream,
-    messages: Option<Arc<Mutex<Vec<OwnedMessage>>>>,
 }
 
 impl Conn {
-    fn open(mut tls: Connection, observe: bool, input: InputStream, output: OutputStream) -> connections::Connection {
-        let messages = observe.then(|| {
-            let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
-            let sink = queue.clone();
-            // Set before the first byte moves, so this cannot fail.
-            let _ = tls.set_msg_callback(Box::new(move |m| {
-                if let Ok(mut q) = sink.lock() {
-                    q.push(m.to_owned());
-                }
-            }));
-            queue
-        });
-        connections::Connection::new(Conn { state: RefCell::new(State { tls, input, output, messages }) })
+    fn open(
+        mut tls: Connection,
+        observe: bool,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<connections::Connection, WitError> {
+        if observe {
+            tls.record_messages().map_err(|e| to_wit(&e))?;
+        }
+        Ok(connections::Connection::new(Conn { state: RefCell::new(State { tls, input, output }) }))
     }
 }
 
@@ -152,7 +146,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
         let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
-        Ok(Conn::open(tls, client.observe, input, output))
+        Conn::open(tls, client.observe, input, output)
     }
 
     fn server(
@@ -162,7 +156,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let server: &Server = context.get();
         let tls = Connection::server(&server.ctx).map_err(|e| to_wit(&e))?;
-        Ok(Conn::open(tls, server.observe, input, output))
+        Conn::open(tls, server.observe, input, output)
     }
 
     fn handshake(&self) -> Result<(), WitError> {
@@ -212,10 +206,10 @@ impl connections::GuestConnection for Conn {
     }
 
     fn take_messages(&self) -> Vec<wit::ProtocolMessage> {
-        let state = self.state.borrow();
-        let Some(queue) = &state.messages else { return Vec::new() };
-        let taken = queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
-        taken
+        self.state
+            .borrow_mut()
+            .tls
+            .take_messages()
             .into_iter()
             .map(|m| {
                 let line = tlswire::format_message(&m.as_message()).lines().next().unwrap_or_default().to_string();

@@ -5,10 +5,8 @@
 //!
 //! Status codes returned to JS: `0` done, `1` want read (feed more), `2` want write (drain output).
 
-use std::sync::{Arc, Mutex};
-
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tlswire::{ClientConfig, ClientContext, Connection, Direction, Error, OwnedMessage, Status, Version};
+use tlswire::{ClientConfig, ClientContext, Connection, Direction, Error, Status, Version};
 use wasm_bindgen::prelude::*;
 
 const DONE: u8 = 0;
@@ -106,7 +104,8 @@ pub struct Context {
 #[wasm_bindgen]
 pub struct Engine {
     conn: Connection,
-    messages: Option<Arc<Mutex<Vec<OwnedMessage>>>>,
+    /// Reused by `read` (one record's worth).
+    buf: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -115,17 +114,10 @@ impl Engine {
     /// [`Engine::take_messages`].
     pub fn client(ctx: &Context, server_name: &str, observe: bool) -> Result<Engine, JsValue> {
         let mut conn = Connection::client(&ctx.ctx, server_name).map_err(|e| js_error(&e))?;
-        let messages = observe.then(|| {
-            let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
-            let sink = queue.clone();
-            let _ = conn.set_msg_callback(Box::new(move |m| {
-                if let Ok(mut q) = sink.lock() {
-                    q.push(m.to_owned());
-                }
-            }));
-            queue
-        });
-        Ok(Engine { conn, messages })
+        if observe {
+            conn.record_messages().map_err(|e| js_error(&e))?;
+        }
+        Ok(Engine { conn, buf: vec![0u8; tlswire::MAX_RECORD_PLAINTEXT] })
     }
 
     /// Received bytes.
@@ -163,10 +155,9 @@ impl Engine {
     /// `SSL_read`: a `Uint8Array` of plaintext, `null` at close_notify, or the number 1 (want
     /// read) / 2 (want write).
     pub fn read(&mut self) -> Result<JsValue, JsValue> {
-        let mut buf = vec![0u8; 16384];
-        match self.conn.read(&mut buf).map_err(|e| js_error(&e))? {
+        match self.conn.read(&mut self.buf).map_err(|e| js_error(&e))? {
             Status::Done(0) => Ok(JsValue::NULL),
-            Status::Done(n) => Ok(Uint8Array::from(&buf[..n]).into()),
+            Status::Done(n) => Ok(Uint8Array::from(&self.buf[..n]).into()),
             Status::WantRead => Ok(WANT_READ.into()),
             Status::WantWrite => Ok(WANT_WRITE.into()),
         }
@@ -202,11 +193,8 @@ impl Engine {
     /// `{direction, version, contentType, bytes}`.
     #[wasm_bindgen(js_name = takeMessages)]
     pub fn take_messages(&mut self) -> Array {
-        let taken = match &self.messages {
-            Some(q) => q.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        taken
+        self.conn
+            .take_messages()
             .into_iter()
             .map(|m| {
                 let o = Object::new();

@@ -1,6 +1,8 @@
 //! [`Connection`]: one TLS connection in client or server state, driven like OpenSSL's `SSL` over
 //! memory BIOs.
 
+use std::sync::{Arc, Mutex};
+
 use pki_types::ServerName;
 use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
@@ -10,7 +12,7 @@ use tlswire_crypto::tap;
 
 use crate::config::{ClientContext, ServerContext, Version};
 use crate::error::{ConfigError, Error, Misuse, TransportError};
-use crate::observer::{Callback, Observer};
+use crate::observer::{Callback, Observer, OwnedMessage};
 
 /// Largest plaintext in one record (RFC 8446 §5.1).
 pub const MAX_RECORD_PLAINTEXT: usize = 16384;
@@ -85,6 +87,8 @@ pub struct Connection {
     plaintext: Vec<u8>,
     plaintext_read: usize,
     observer: Option<Observer>,
+    /// Messages kept for [`Connection::take_messages`] (set by [`Connection::record_messages`]).
+    recorded: Option<Arc<Mutex<Vec<OwnedMessage>>>>,
     started: bool,
     eof: bool,
     peer_closed: bool,
@@ -123,6 +127,7 @@ impl Connection {
             plaintext: Vec::new(),
             plaintext_read: 0,
             observer: None,
+            recorded: None,
             started: false,
             eof: false,
             peer_closed: false,
@@ -145,6 +150,30 @@ impl Connection {
         let is_client = matches!(self.tls, Tls::Client(_));
         self.observer = Some(Observer::new(callback, self.max_version.wire(), is_client));
         Ok(())
+    }
+
+    /// Keeps every protocol message for [`Connection::take_messages`]: the message observer for
+    /// callers that drain messages rather than take callbacks (bindings). Same rule as
+    /// [`Connection::set_msg_callback`], which it replaces.
+    pub fn record_messages(&mut self) -> Result<(), Error> {
+        let queue: Arc<Mutex<Vec<OwnedMessage>>> = Arc::default();
+        let sink = queue.clone();
+        self.set_msg_callback(Box::new(move |m| {
+            if let Ok(mut q) = sink.lock() {
+                q.push(m.to_owned());
+            }
+        }))?;
+        self.recorded = Some(queue);
+        Ok(())
+    }
+
+    /// The messages recorded since the last call, oldest first (none unless
+    /// [`Connection::record_messages`] was called).
+    pub fn take_messages(&mut self) -> Vec<OwnedMessage> {
+        match &self.recorded {
+            Some(q) => q.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// Opt-in partial writes (`SSL_MODE_ENABLE_PARTIAL_WRITE`): `write` may accept a prefix made

@@ -573,3 +573,16 @@ fn packed_trust_anchors_round_trip_into_a_config() {
     Pair::new(&c, &server_config(ECDSA)).handshake().unwrap();
     assert!(ClientConfig::new().add_packed_trust_anchors(&packed[1..]).is_err());
 }
+
+#[test]
+fn recorded_messages_drain_in_order() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.client.record_messages().unwrap();
+    assert!(pair.client.take_messages().is_empty());
+    pair.handshake().unwrap();
+    let first = pair.client.take_messages();
+    assert_eq!(first.first().map(|m| (m.direction, m.content_type)), Some((Direction::Sent, RECORD_HEADER)));
+    assert!(first.iter().any(|m| m.direction == Direction::Received && m.content_type == HANDSHAKE));
+    assert!(pair.client.take_messages().is_empty(), "a drain empties the queue");
+    assert_eq!(pair.client.record_messages().unwrap_err().code(), "MISUSE");
+}

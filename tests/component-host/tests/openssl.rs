@@ -6,20 +6,16 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use tlswire_component_host::*;
-use tlswire_interop::{openssl_server, read, root};
+use tlswire_interop::{cargo_build, openssl_server, read, root};
 
 /// The component, built once (`wasm32-wasip2`, the size profile it ships with).
 fn component() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "tlswire-component", "--target", "wasm32-wasip2", "--profile", "wasm-size"])
-            .current_dir(root())
-            .status()
-            .expect("cargo build -p tlswire-component");
-        assert!(status.success());
-        root().join("target/wasm32-wasip2/wasm-size/tlswire_component.wasm")
+        cargo_build(
+            &["-p", "tlswire-component", "--target", "wasm32-wasip2", "--profile", "wasm-size"],
+            "target/wasm32-wasip2/wasm-size/tlswire_component.wasm",
+        )
     })
     .clone()
 }

@@ -185,6 +185,8 @@ impl Engine {
         set(&o, "alpn", &info.alpn.map_or(JsValue::NULL, |p| String::from_utf8_lossy(&p).into_owned().into()));
         let certs: Array = info.peer_certificates.iter().map(|c| JsValue::from(Uint8Array::from(&c[..]))).collect();
         set(&o, "peerCertificates", &certs);
+        let subject = info.peer_certificates.first().and_then(|c| tlswire::certificate_subject(c));
+        set(&o, "peerSubject", &subject.map_or(JsValue::NULL, JsValue::from));
         set(&o, "helloRetryRequest", &info.hello_retry_request.into());
         o.into()
     }

@@ -56,7 +56,7 @@ pub use observer::{
     APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, INNER_CONTENT_TYPE, RECORD_HEADER,
 };
 pub use rustls::time_provider::TimeProvider;
-pub use verify::spki_sha256;
+pub use verify::{certificate_subject, spki_sha256};
 
 #[cfg(test)]
 mod tests;

@@ -10,20 +10,39 @@ const WANT_READ = 1;
 const WANT_WRITE = 2;
 
 let ready;
-/** Instantiates the wasm engine once (Node: from the file; browsers: by URL). */
-function load() {
+let wasmMemory;
+
+/**
+ * Instantiates the wasm engine. Called on the first connection with the engine next to this file
+ * (Node: read from disk; browsers and bundlers: fetched by URL); call it first where there is no
+ * such URL, with a compiled `WebAssembly.Module` (Cloudflare Workers' `import wasm from "….wasm"`),
+ * the bytes, a URL or a `Response`. Later calls return the first call's promise.
+ */
+export function initWasm(source) {
   ready ??= (async () => {
-    const url = new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url);
-    if (url.protocol === "file:") {
-      // Node (no fetch of file: URLs). Not a static import, so bundlers leave it alone.
-      const fsName = "node:fs/promises";
-      const fs = globalThis.process?.getBuiltinModule?.(fsName) ?? (await import(/* @vite-ignore */ fsName));
-      await init({ module_or_path: await fs.readFile(url) });
-    } else {
-      await init({ module_or_path: url });
+    if (source === undefined) {
+      const url = new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url);
+      if (url.protocol === "file:") {
+        // Node (no fetch of file: URLs). Not a static import, so bundlers leave it alone.
+        const fsName = "node:fs/promises";
+        const fs = globalThis.process?.getBuiltinModule?.(fsName) ?? (await import(/* @vite-ignore */ fsName));
+        source = await fs.readFile(url);
+      } else {
+        source = url;
+      }
     }
+    const exports = await init({ module_or_path: source });
+    wasmMemory = exports.memory;
   })();
   return ready;
+}
+
+/**
+ * The engine's memory: `{ wasmBytes }`, the size of its linear memory, which every connection in
+ * this realm shares (it grows, never shrinks). `null` before the engine is instantiated.
+ */
+export function memoryUsage() {
+  return wasmMemory ? { wasmBytes: wasmMemory.buffer.byteLength } : null;
 }
 
 /** Every tlswire failure: an Error with a stable `code` (listed in the README). */
@@ -74,13 +93,17 @@ const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v)
  * @returns {Promise<TlsConnection>}
  */
 export async function connect(options) {
-  await load();
+  await initWasm();
   const transport = await options.transport;
   if (!transport?.readable || !transport?.writable) {
     throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");
   }
+  // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
+  Promise.resolve(transport.opened).catch(() => {});
+  const serverName = options.serverName ?? options.expectedServerHostname;
   const config = new Config();
   try {
+    if (typeof serverName !== "string") throw new TlsError("MISUSE", "options.serverName is required");
     for (const ca of [options.ca ?? []].flat()) {
       if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
       else config.addCa(asBytes(ca));
@@ -91,7 +114,7 @@ export async function connect(options) {
     if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
     if (options.groups) config.groups(options.groups);
     if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
-    const engine = Engine.client(config.build(), options.serverName, typeof options.onMessage === "function");
+    const engine = Engine.client(config.build(), serverName, typeof options.onMessage === "function");
     const conn = new TlsConnection(engine, transport, options.onMessage);
     await conn._handshake();
     return conn;
@@ -106,17 +129,41 @@ export async function connect(options) {
   }
 }
 
-/** An established TLS connection: streams, promises and `message` events. */
+/**
+ * TLS on an open Cloudflare Workers `Socket` (`connect(address, { secureTransport: "off" })`) or
+ * any {readable, writable} pair. Resolves after the handshake to a {@link TlsConnection}, which has
+ * a Socket's shape (`readable`, `writable`, `opened`, `closed`, `close()`), so code written for
+ * `connect()` sockets works with it.
+ * @returns {Promise<TlsConnection>}
+ */
+export function startTls(socket, options) {
+  return connect({ ...options, transport: socket });
+}
+
+/**
+ * An established TLS connection: streams, promises and `message` events.
+ *
+ * The wasm engine behind it is freed as soon as the connection is over (`close()`, a fatal error,
+ * or close_notify both ways), not left to the garbage collector: isolates that serve many requests
+ * get their memory back per connection.
+ */
 export class TlsConnection extends EventTarget {
   #engine;
+  #info = null;
   #reader;
   #writer;
   #onMessage;
+  #opened;
+  #resolveOpened;
   #closed;
   #resolveClosed;
   #rejectClosed;
   #failure = null;
   #plainReader = null;
+  #writeShutdown = null; // promise of our close_notify being handed to the channel
+  #writeDone = false;
+  #readDone = false;
+  #closing = null;
 
   constructor(engine, transport, onMessage) {
     super();
@@ -124,13 +171,26 @@ export class TlsConnection extends EventTarget {
     this.#reader = transport.readable.getReader();
     this.#writer = transport.writable.getWriter();
     this.#onMessage = onMessage;
+    this.#opened = new Promise((resolve) => (this.#resolveOpened = resolve));
+    const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
+    this.#opened = this.#opened.then(() => socketInfo);
     this.#closed = new Promise((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
     });
     this.#closed.catch(() => {});
     this.readable = new ReadableStream({ pull: (c) => this.#pull(c) }, { highWaterMark: 0 });
-    this.writable = new WritableStream({ write: (chunk) => this.write(chunk), close: () => this.close() });
+    this.writable = new WritableStream({
+      write: (chunk) => this.write(chunk),
+      close: () => this.#shutdownWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Resolves once the handshake is done, with the channel's own `opened` value if it has one
+   * (a Cloudflare Socket's `{remoteAddress, localAddress}`), else `{}`. */
+  get opened() {
+    return this.#opened;
   }
 
   /** Resolves when the connection has closed cleanly; rejects with the TlsError that ended it. */
@@ -138,9 +198,9 @@ export class TlsConnection extends EventTarget {
     return this.#closed;
   }
 
-  /** {version, cipherSuite, group, alpn, peerCertificates, helloRetryRequest} */
+  /** {version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest} */
   get info() {
-    return this.#engine.info();
+    return this.#info ?? this.#engine?.info() ?? null;
   }
 
   /** Sends all of `bytes`; resolves when the records are handed to the channel. */
@@ -166,17 +226,19 @@ export class TlsConnection extends EventTarget {
     for (let chunk; (chunk = await this.read()) !== null; ) yield chunk;
   }
 
-  /** Sends close_notify and closes the channel for writing. */
-  async close() {
-    if (this.#failure) return;
-    this.#call(() => this.#engine.close());
-    await this.#flush();
-    try {
-      await this.#writer.close();
-    } catch {
-      // The channel may already be closed by the peer.
-    }
-    this.#resolveClosed();
+  /**
+   * Closes both directions, like a Cloudflare Socket's `close()`: sends close_notify, closes the
+   * channel and ends `readable`. (`writable.close()` only half-closes: reading goes on.)
+   */
+  close() {
+    this.#closing ??= (async () => {
+      if (!this.#failure) await this.#shutdownWrite();
+      this.#readDone = true;
+      this.#reader.cancel().catch(() => {});
+      this.#release();
+      this.#resolveClosed();
+    })();
+    return this.#closing;
   }
 
   async [Symbol.asyncDispose]() {
@@ -187,19 +249,44 @@ export class TlsConnection extends EventTarget {
     for (;;) {
       const status = this.#call(() => this.#engine.doHandshake());
       await this.#flush();
-      if (status === DONE) return;
+      if (status === DONE) {
+        this.#info = this.#engine.info();
+        return this.#resolveOpened();
+      }
       if (status === WANT_READ) await this.#fill();
     }
+  }
+
+  /** close_notify out, then the channel closed for writing. */
+  #shutdownWrite() {
+    this.#writeShutdown ??= (async () => {
+      this.#call(() => this.#engine.close());
+      await this.#flush();
+      try {
+        await this.#writer.close();
+      } catch {
+        // The channel may already be closed by the peer.
+      }
+      this.#writeDone = true;
+      if (this.#readDone) this.#release();
+    })();
+    return this.#writeShutdown;
   }
 
   async #pull(controller) {
     try {
       for (;;) {
+        if (!this.#engine) {
+          if (this.#failure) throw this.#failure;
+          return controller.close(); // close() was called
+        }
         const r = this.#call(() => this.#engine.read());
         const flushed = this.#flush();
         if (r instanceof Uint8Array) return controller.enqueue(r);
         if (r === null) {
           controller.close();
+          this.#readDone = true;
+          if (this.#writeDone) this.#release();
           return this.#resolveClosed();
         }
         if (r === WANT_READ) await this.#fill();
@@ -210,33 +297,41 @@ export class TlsConnection extends EventTarget {
     }
   }
 
-  /** One engine call; failures become TlsErrors, dispatch messages either way. */
+  /** One engine call: dispatches the messages it recorded; a failure becomes a TlsError. */
   #call(fn) {
+    if (!this.#engine) throw this.#failure ?? new TlsError("MISUSE", "the connection is closed");
+    let result;
+    let error = null;
     try {
-      return fn();
+      result = fn();
     } catch (e) {
-      this.#fail(TlsError.from(e));
-      throw this.#failure;
-    } finally {
-      this.#dispatch();
+      error = TlsError.from(e);
     }
+    this.#dispatch();
+    if (error) {
+      this.#fail(error);
+      throw this.#failure;
+    }
+    return result;
   }
 
+  /** After a fatal error: send the alert the engine queued, release the channel and the engine. */
   #fail(error) {
     if (this.#failure) return;
     this.#failure = error;
     this.#rejectClosed(error);
-    this.#teardown();
-  }
-
-  /** After a fatal error: send the alert the engine queued, then release the channel. */
-  #teardown() {
-    const alert = this.#engine.takeOutput();
+    const alert = this.#engine?.takeOutput() ?? new Uint8Array(0);
     const writer = this.#writer;
     (alert.length ? writer.write(alert) : Promise.resolve())
       .then(() => writer.close())
       .catch(() => writer.abort().catch(() => {}));
     this.#reader.cancel().catch(() => {});
+    this.#release();
+  }
+
+  #release() {
+    this.#engine?.free();
+    this.#engine = null;
   }
 
   #dispatch() {
@@ -250,8 +345,8 @@ export class TlsConnection extends EventTarget {
 
   /** Hands pending output to the channel (in order; the writer queues it). */
   #flush() {
-    const out = this.#engine.takeOutput();
-    if (out.length === 0) return Promise.resolve();
+    const out = this.#engine?.takeOutput();
+    if (!out?.length) return Promise.resolve();
     return this.#writer.write(out).catch((e) => {
       this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel write failed: ${e?.message ?? e}`, { cause: e }));
       throw this.#failure;
@@ -267,7 +362,8 @@ export class TlsConnection extends EventTarget {
       this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel read failed: ${e?.message ?? e}`, { cause: e }));
       throw this.#failure;
     }
-    if (chunk.done) this.#engine.feedEof();
+    if (!this.#engine) return; // closed meanwhile
+    if (chunk.done) this.#call(() => this.#engine.feedEof());
     else this.#call(() => this.#engine.feed(chunk.value));
   }
 }
@@ -285,9 +381,10 @@ export function webSocket(target, protocols) {
     ws.addEventListener("error", () => reject(new TlsError("CHANNEL_ERROR", "WebSocket failed to open")), { once: true });
   });
   opened.catch(() => {}); // reported through the streams; never an unhandled rejection
+  let cancelled = false;
   const readable = new ReadableStream({
     start(controller) {
-      ws.addEventListener("message", (e) => controller.enqueue(new Uint8Array(e.data)));
+      ws.addEventListener("message", (e) => cancelled || controller.enqueue(new Uint8Array(e.data)));
       ws.addEventListener("close", () => {
         try {
           controller.close();
@@ -300,6 +397,7 @@ export function webSocket(target, protocols) {
       });
     },
     cancel() {
+      cancelled = true;
       ws.close();
     },
   });
@@ -414,7 +512,7 @@ class WispSession {
     let controller;
     let finished = false;
     const stream = {
-      data: (bytes) => controller.enqueue(bytes),
+      data: (bytes) => finished || controller.enqueue(bytes),
       refill: (n) => ((credit = n), refilled?.(), (refilled = null)),
       ended: (error) => {
         finished = true;

@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -42,9 +43,9 @@ async function waitPort(port, child, name) {
   throw new Error(`${name} did not listen on ${port}`);
 }
 
-/** Starts `program args` listening on `port`; returns {port, stop()}. */
-export async function start(program, args, port) {
-  const child = spawn(program, args, { stdio: ["pipe", "ignore", "pipe"] });
+/** Starts `program args` (environment `env`) listening on `port`; returns {port, stop()}. */
+export async function start(program, args, port, env = process.env) {
+  const child = spawn(program, args, { stdio: ["pipe", "ignore", "pipe"], env });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   child.on("error", (e) => (stderr += String(e)));
@@ -146,3 +147,15 @@ export async function bridge(target) {
 
 /** A transport through the bridge on `port` (Node 20: the `ws` package's WebSocket). */
 export const ws = (port) => webSocket(new WebSocket(`ws://127.0.0.1:${port}`));
+
+/**
+ * Cloudflare's workerd (the npm `workerd` binary) serving `config` on a free port, with `env`
+ * added to its environment (for `fromEnvironment` bindings). Returns {url, stop()}.
+ */
+export async function workerd(config, env = {}) {
+  const port = await freePort();
+  const binary = createRequire(import.meta.url)("workerd").default;
+  const args = ["serve", config, `--socket-addr=http=127.0.0.1:${port}`];
+  const server = await start(binary, args, port, { ...process.env, ...env });
+  return { ...server, url: `http://127.0.0.1:${port}` };
+}

@@ -1,0 +1,37 @@
+# workerd configuration for the example worker. From npm/ after `npm run build`:
+#   TLS_ADDRESS=… TLS_SERVER_NAME=… TLS_CA="$(cat ca.pem)" TLS_CLIENT_CERT="$(cat client.pem)" \
+#   TLS_CLIENT_KEY="$(cat client.key)" npx workerd serve examples/workerd/config.capnp
+# then `curl http://127.0.0.1:8080/`.
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    # connect() reaches 127.0.0.1 only through a network service that allows local addresses (the
+    # default allows only public ones); the example's server is local.
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    # What a bundler (wrangler) makes of `import … from "tlswire"`: the package's "workerd" entry,
+    # which imports the engine as a compiled WebAssembly module.
+    (name = "tlswire", esModule = "export * from \"./node_modules/tlswire/src/workerd.js\";"),
+    (name = "node_modules/tlswire/src/workerd.js", esModule = embed "../../src/workerd.js"),
+    (name = "node_modules/tlswire/src/index.js", esModule = embed "../../src/index.js"),
+    (name = "node_modules/tlswire/dist/wasm/tlswire.js", esModule = embed "../../dist/wasm/tlswire.js"),
+    (name = "node_modules/tlswire/dist/wasm/tlswire_bg.wasm", wasm = embed "../../dist/wasm/tlswire_bg.wasm"),
+  ],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+    (name = "TLS_ADDRESS", fromEnvironment = "TLS_ADDRESS"),
+    (name = "TLS_SERVER_NAME", fromEnvironment = "TLS_SERVER_NAME"),
+    (name = "TLS_CA", fromEnvironment = "TLS_CA"),
+    (name = "TLS_CLIENT_CERT", fromEnvironment = "TLS_CLIENT_CERT"),
+    (name = "TLS_CLIENT_KEY", fromEnvironment = "TLS_CLIENT_KEY"),
+  ],
+  globalOutbound = "loopback",
+);

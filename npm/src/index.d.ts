@@ -59,6 +59,8 @@ export interface TlsInfo {
   alpn: string | null;
   /** The server's chain, DER, leaf first. */
   peerCertificates: Uint8Array[];
+  /** The server certificate's subject, RFC 4514 (e.g. `CN=db.internal,O=Example`). */
+  peerSubject: string | null;
   helloRetryRequest: boolean;
 }
 
@@ -72,9 +74,60 @@ export interface TlsInfo {
  */
 export function connect(options: ConnectOptions): Promise<TlsConnection>;
 
+/** Options for {@link startTls}: {@link ConnectOptions} without `transport`. */
+export interface StartTlsOptions extends Omit<ConnectOptions, "transport" | "serverName"> {
+  /** The server's name: sent as SNI and checked against its certificate. */
+  serverName?: string;
+  /** The same as {@link serverName}, under the name Cloudflare's `socket.startTls()` uses. */
+  expectedServerHostname?: string;
+}
+
+/**
+ * TLS on an open Cloudflare Workers `Socket` (opened with `secureTransport: "off"`) or any
+ * {readable, writable} pair, with what the platform's own TLS lacks: private CAs, client
+ * certificates, ALPN, pins, the peer's certificate and the handshake trace. Resolves after the
+ * handshake to a connection shaped like a `Socket` (`readable`, `writable`, `opened`, `closed`,
+ * `close()`), so code written for `connect()` sockets works with it.
+ *
+ * ```ts
+ * import { connect } from "cloudflare:sockets";
+ * import { startTls } from "tlswire";
+ * const socket = connect("db.internal:5432", { secureTransport: "off" });
+ * const tls = await startTls(socket, { serverName: "db.internal", ca: env.DB_CA, certificate: env.CERT, privateKey: env.KEY });
+ * const writer = tls.writable.getWriter();
+ * ```
+ * @throws {TlsError} with a stable `code` when the handshake fails.
+ */
+export function startTls(socket: Transport & { opened?: Promise<unknown> }, options: StartTlsOptions): Promise<TlsConnection>;
+
+/**
+ * Instantiates the wasm engine. Runs by itself on the first connection, from the engine file next
+ * to the package (read from disk in Node, fetched by URL in browsers and bundles). Call it first
+ * where that URL does not work, with the engine as a compiled module, bytes, a URL or a response.
+ * The package's `workerd` entry (Cloudflare Workers) already does, with the engine imported as a
+ * wasm module. Later calls return the first call's promise.
+ *
+ * ```ts
+ * import engine from "tlswire/engine.wasm"; // however the platform imports wasm
+ * await initWasm(engine);
+ * ```
+ */
+export function initWasm(source?: WebAssembly.Module | BufferSource | URL | string | Response | Promise<Response>): Promise<void>;
+
+/**
+ * The engine's memory: the size of the linear memory every connection in this realm shares (it
+ * grows, never shrinks); `null` before the engine is instantiated.
+ *
+ * ```ts
+ * console.log(memoryUsage()?.wasmBytes);
+ * ```
+ */
+export function memoryUsage(): { wasmBytes: number } | null;
+
 /**
  * An established TLS connection. Also an `EventTarget` of `message` events when
- * `onMessage` was given.
+ * `onMessage` was given. Its engine is freed when the connection ends (`close()`, a fatal error,
+ * or close_notify both ways).
  *
  * ```ts
  * for await (const chunk of tls) process(chunk);
@@ -83,8 +136,13 @@ export function connect(options: ConnectOptions): Promise<TlsConnection>;
 export class TlsConnection extends EventTarget {
   /** Decrypted bytes from the peer; ends at the peer's close_notify. */
   readonly readable: ReadableStream<Uint8Array>;
-  /** Bytes to encrypt and send. Closing it sends close_notify. */
+  /** Bytes to encrypt and send. Closing it sends close_notify and half-closes: reading goes on. */
   readonly writable: WritableStream<Uint8Array | string>;
+  /**
+   * Resolves after the handshake with the channel's own `opened` value (a Cloudflare Socket's
+   * `{remoteAddress, localAddress}`), or `{}` if it has none.
+   */
+  readonly opened: Promise<{ remoteAddress?: string; localAddress?: string }>;
   /** Resolves on a clean close; rejects with the {@link TlsError} that ended the connection. */
   readonly closed: Promise<void>;
   readonly info: TlsInfo;
@@ -92,7 +150,10 @@ export class TlsConnection extends EventTarget {
   write(data: Uint8Array | string): Promise<void>;
   /** The next chunk of plaintext, or `null` at close_notify. A channel that ends without it rejects with `TRUNCATED`. */
   read(): Promise<Uint8Array | null>;
-  /** Sends close_notify and closes the channel for writing. */
+  /**
+   * Closes both directions, like a Cloudflare Socket's `close()`: sends close_notify, closes the
+   * channel and ends {@link readable}.
+   */
   close(): Promise<void>;
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -114,7 +114,13 @@ export async function connect(options) {
     if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
     if (options.groups) config.groups(options.groups);
     if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
-    const engine = Engine.client(config.build(), serverName, typeof options.onMessage === "function");
+    const context = config.build();
+    let engine;
+    try {
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function");
+    } finally {
+      context.free(); // the engine holds its own reference
+    }
     const conn = new TlsConnection(engine, transport, options.onMessage);
     await conn._handshake();
     return conn;

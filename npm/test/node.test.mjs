@@ -4,12 +4,13 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import path from "node:path";
 import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
-import { connect, formatMessage, TlsError, wisp } from "../src/index.js";
+import { connect, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
 import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
@@ -255,4 +256,22 @@ test("Wisp: two TLS connections multiplexed over one WebSocket (wisp-js server),
   const closed = await freePort();
   await assert.rejects(connect({ transport: wisp(server.url, "127.0.0.1", closed, options), serverName: "localhost", ca: pem("ca.pem") }),
     (e) => e instanceof TlsError && e.code === "CHANNEL_ERROR" && typeof e.wispReason === "number");
+});
+
+test("a finished connection frees its engine: 60 connections after warm-up do not grow the wasm memory", async () => {
+  const server = track(await opensslServer(["-Verify", "1", "-CAfile", pki("ca.pem")]));
+  const once = async () => {
+    const socket = net.connect(server.port, "127.0.0.1");
+    await new Promise((resolve, reject) => (socket.once("connect", resolve), socket.once("error", reject)));
+    const options = { serverName: "localhost", ca: pem("ca.pem"), certificate: pem("client.pem"), privateKey: pem("client.key") };
+    const conn = await startTls(Duplex.toWeb(socket), { ...options, onMessage: () => {} });
+    await conn.write("ping\n");
+    assert.equal(await readLine(conn), "gnip\n");
+    await conn.close();
+  };
+  for (let i = 0; i < 5; i++) await once();
+  const before = memoryUsage().wasmBytes;
+  for (let i = 0; i < 60; i++) await once();
+  // Each connection holds ~40 KB of engine state; a leak of one per connection would show here.
+  assert.equal(memoryUsage().wasmBytes, before);
 });

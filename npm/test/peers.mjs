@@ -150,12 +150,12 @@ export const ws = (port) => webSocket(new WebSocket(`ws://127.0.0.1:${port}`));
 
 /**
  * Cloudflare's workerd (the npm `workerd` binary) serving `config` on a free port, with `env`
- * added to its environment (for `fromEnvironment` bindings). Returns {url, stop()}.
+ * added to its environment (for `fromEnvironment` bindings) and `extraArgs`. Returns {url, child, stop()}.
  */
-export async function workerd(config, env = {}) {
+export async function workerd(config, env = {}, extraArgs = []) {
   const port = await freePort();
   const binary = createRequire(import.meta.url)("workerd").default;
-  const args = ["serve", config, `--socket-addr=http=127.0.0.1:${port}`];
+  const args = ["serve", config, `--socket-addr=http=127.0.0.1:${port}`, ...extraArgs];
   const server = await start(binary, args, port, { ...process.env, ...env });
   return { ...server, url: `http://127.0.0.1:${port}` };
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 log() { echo "setup: $*" >&2; }
 
 installed_targets=$(rustup target list --installed)
-for target in wasm32-unknown-unknown wasm32-wasip2; do
+for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
   if ! grep -qx "$target" <<<"$installed_targets"; then
     log "rustup target add $target"
     rustup target add "$target"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds every crate (host and both wasm targets),
+# The test command: installs what is missing, builds every crate (host and the wasm targets),
 # and runs all tests: unit, in-memory protocol, Wycheproof, real-peer interop, the npm package in
 # Node and Chromium, and the wasm component in wasmtime and (through jco) in Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --locked --workspace
-for target in wasm32-unknown-unknown wasm32-wasip2; do
+for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
   echo "== build core and provider for $target"
   cargo build --locked -p tlswire -p tlswire-crypto --target "$target"
 done

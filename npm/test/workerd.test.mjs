@@ -2,6 +2,7 @@
 // plain connect() socket to openssl s_server, which requires a client certificate, on 127.0.0.1.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
 
@@ -77,4 +78,10 @@ test("workerd: without the client certificate the server refuses: 502 with certi
   assert.equal(body.error, "ALERT_RECEIVED");
   assert.match(body.message, /certificate_required/);
   assert.ok(body.trace.some((l) => summary(l) === "<<< TLS 1.3, Alert, fatal certificate_required"));
+});
+
+test("the README's Cloudflare Workers section shows the example worker as it is", () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const worker = readFileSync(path.join(root, "npm/examples/workerd/worker.js"), "utf8");
+  assert.ok(readme.includes("<!-- workerd-example: npm/examples/workerd/worker.js, checked by npm/test/workerd.test.mjs -->\n```js\n" + worker + "```"));
 });

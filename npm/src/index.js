@@ -170,10 +170,12 @@ export class TlsConnection extends EventTarget {
   #writeDone = false;
   #readDone = false;
   #closing = null;
+  #closeTransport; // a Cloudflare Socket's own close(), after its streams are done
 
   constructor(engine, transport, onMessage) {
     super();
     this.#engine = engine;
+    this.#closeTransport = () => (typeof transport.close === "function" ? Promise.resolve(transport.close()).catch(() => {}) : undefined);
     this.#reader = transport.readable.getReader();
     this.#writer = transport.writable.getWriter();
     this.#onMessage = onMessage;
@@ -242,6 +244,7 @@ export class TlsConnection extends EventTarget {
       this.#readDone = true;
       this.#reader.cancel().catch(() => {});
       this.#release();
+      await this.#closeTransport();
       this.#resolveClosed();
     })();
     return this.#closing;
@@ -330,7 +333,8 @@ export class TlsConnection extends EventTarget {
     const writer = this.#writer;
     (alert.length ? writer.write(alert) : Promise.resolve())
       .then(() => writer.close())
-      .catch(() => writer.abort().catch(() => {}));
+      .catch(() => writer.abort().catch(() => {}))
+      .then(this.#closeTransport);
     this.#reader.cancel().catch(() => {});
     this.#release();
   }

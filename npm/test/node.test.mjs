@@ -275,3 +275,25 @@ test("a finished connection frees its engine: 60 connections after warm-up do no
   // Each connection holds ~40 KB of engine state; a leak of one per connection would show here.
   assert.equal(memoryUsage().wasmBytes, before);
 });
+
+test("startTls on a Socket-shaped pair: opened carries the socket's info, close() closes the socket", async () => {
+  const server = track(await opensslServer());
+  const raw = net.connect(server.port, "127.0.0.1");
+  const { readable, writable } = Duplex.toWeb(raw);
+  let socketClosed = 0;
+  const socket = {
+    readable,
+    writable,
+    opened: new Promise((resolve) => raw.once("connect", () => resolve({ remoteAddress: `127.0.0.1:${server.port}` }))),
+    close: async () => void socketClosed++,
+  };
+  const conn = await startTls(socket, { expectedServerHostname: "localhost", ca: pem("ca.pem") });
+  assert.deepEqual(await conn.opened, { remoteAddress: `127.0.0.1:${server.port}` });
+  await conn.write("ping\n");
+  assert.equal(await readLine(conn), "gnip\n");
+  await conn.close();
+  await conn.closed;
+  assert.equal(socketClosed, 1);
+  assert.equal(await conn.read(), null); // close() ended readable too
+  await assert.rejects(conn.write("late\n"), (e) => e instanceof TlsError && e.code === "MISUSE");
+});

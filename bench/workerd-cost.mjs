@@ -5,8 +5,9 @@
 // 1. Instantiation: the engine's WebAssembly instantiation, once per isolate, timed inside the
 //    isolate on its first request, in 10 fresh workerd processes; with each one's first handshake.
 // 2. Handshake: `startTls` (TCP connect included) timed inside the isolate, median of 60 per
-//    server key (ECDSA P-256, RSA 2048), and the HTTP round trip of the whole request from outside;
-//    a bare TCP connect as the baseline.
+//    server key (ECDSA P-256, RSA 2048) and per way of configuring (the CA, client certificate and
+//    key parsed for every connection, or once per isolate with createContext), and the HTTP round
+//    trip of the whole request from outside; a bare TCP connect as the baseline.
 // 3. Memory: after 10 warm-up connections, then after 100 and 200 more sequential connections:
 //    the engine's wasm memory, the isolate's JS heap after a full GC (V8 inspector
 //    Runtime.getHeapUsage) and workerd's RSS. Exits 1 if 100 connections grow the wasm memory
@@ -100,16 +101,18 @@ for (const [label, key] of [["engine wasm memory", "wasmBytes"], ["isolate JS he
 }
 
 for (const [name, server] of Object.entries(servers)) {
-  const inside = [];
-  const outside = [];
-  for (let i = 0; i < 65; i++) {
-    const r = await get(`${w.url}/handshake?port=${server.port}`);
-    if (i < 5) continue; // warm-up
-    inside.push(r.ms);
-    outside.push(r.roundTrip);
+  for (const context of ["per-request", "shared"]) {
+    const inside = [];
+    const outside = [];
+    for (let i = 0; i < 65; i++) {
+      const r = await get(`${w.url}/handshake?port=${server.port}&context=${context}`);
+      if (i < 5) continue; // warm-up
+      inside.push(r.ms);
+      outside.push(r.roundTrip);
+    }
+    console.log(`handshake, ${name} server, settings ${context.padEnd(11)} (mutual TLS 1.3, n=60): startTls median ` +
+      `${fmt(median(inside))}, p90 ${fmt(p90(inside))}; request round trip median ${fmt(median(outside))}`);
   }
-  console.log(`handshake, ${name} (mutual TLS 1.3, n=60): startTls median ${fmt(median(inside))}, p90 ${fmt(p90(inside))}; ` +
-    `request round trip median ${fmt(median(outside))}`);
 }
 const tcp = [];
 for (let i = 0; i < 60; i++) tcp.push((await get(`${w.url}/tcp?port=${ecdsa.port}`)).ms);

@@ -1,11 +1,14 @@
 // The bench worker (bench/workerd-cost.mjs drives it): one mutual-TLS handshake per request to
-// 127.0.0.1:<port>, timed inside the isolate, plus the isolate's engine instantiation and memory.
+// 127.0.0.1:<port> (settings parsed per request, or `?context=shared` once per isolate), timed
+// inside the isolate, plus the isolate's engine instantiation and memory.
 // It imports the engine itself (not through the package's workerd entry) so that instantiation
 // happens on the first request, where it can be timed.
 
 import { connect } from "cloudflare:sockets";
-import { initWasm, memoryUsage, startTls } from "tlswire";
+import { createContext, initWasm, memoryUsage, startTls } from "tlswire";
 import engine from "./engine.wasm";
+
+let shared; // ?context=shared: one TlsContext per isolate
 
 export default {
   async fetch(request, env) {
@@ -27,13 +30,11 @@ export default {
       await socket.close();
       return Response.json({ ms });
     }
-    const tls = await startTls(socket, {
-      serverName: "localhost",
-      ca: env.TLS_CA,
-      certificate: env.TLS_CLIENT_CERT,
-      privateKey: env.TLS_CLIENT_KEY,
-      alpn: ["http/1.1"],
-    });
+    const settings = { ca: env.TLS_CA, certificate: env.TLS_CLIENT_CERT, privateKey: env.TLS_CLIENT_KEY, alpn: ["http/1.1"] };
+    const options = url.searchParams.get("context") === "shared"
+      ? { serverName: "localhost", context: (shared ??= createContext(settings)) }
+      : { serverName: "localhost", ...settings }; // parsed again for every connection
+    const tls = await startTls(socket, options);
     const ms = performance.now() - start;
     await tls.close();
     return Response.json({ ms, version: tls.info.version });

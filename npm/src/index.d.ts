@@ -16,15 +16,26 @@ export interface Transport {
   writable: WritableStream<Uint8Array>;
 }
 
-/** Options for {@link connect}. */
 /** One source of trusted CAs. */
 export type CaSource = string | Uint8Array | { readonly trustAnchors: string };
 
-export interface ConnectOptions {
+/** Options for {@link connect}. */
+export interface ConnectOptions extends ContextOptions {
   /** The channel to speak TLS over (or a promise of it, as {@link webTransport} returns). */
   transport: Transport | Promise<Transport>;
   /** The server's name: sent as SNI and checked against its certificate. */
   serverName: string;
+  /**
+   * Settings built once by {@link createContext}, instead of the {@link ContextOptions} here
+   * (giving both is `MISUSE`).
+   */
+  context?: TlsContext | Promise<TlsContext>;
+  /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
+  onMessage?: (event: TlsMessageEvent) => void;
+}
+
+/** The client settings: given per connection to {@link connect}, or once to {@link createContext}. */
+export interface ContextOptions {
   /** ALPN protocols in preference order, e.g. `["h2", "http/1.1"]`. */
   alpn?: string[];
   /**
@@ -43,10 +54,29 @@ export interface ConnectOptions {
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384. */
   groups?: string[];
-  /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
-  onMessage?: (event: TlsMessageEvent) => void;
   /** **Dangerous**: accept any certificate for any name. Anyone on the path can read and change the traffic. */
   dangerouslyDisableVerification?: boolean;
+}
+
+/**
+ * Client settings parsed and built once (OpenSSL's `SSL_CTX`): CAs, pins, ALPN, client
+ * certificate and key, versions, groups. Parsing a client key is most of a handshake's CPU time,
+ * so a server or worker making many connections builds one context and passes it to each.
+ *
+ * ```ts
+ * let context: Promise<TlsContext> | undefined; // one per isolate
+ * context ??= createContext({ ca: env.CA, certificate: env.CERT, privateKey: env.KEY });
+ * const tls = await startTls(socket, { serverName: "db.internal", context });
+ * ```
+ * @throws {TlsError} `CONFIG` for settings that do not parse.
+ */
+export function createContext(options: ContextOptions): Promise<TlsContext>;
+
+/** Built client settings, from {@link createContext}. */
+export class TlsContext {
+  /** Frees the settings; connections already made with them keep working. */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 /** Connection facts after the handshake. */

@@ -88,6 +88,61 @@ export function formatMessage(event) {
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
+// The options that configure the client rather than one connection (they make a TlsContext).
+const CONTEXT_OPTIONS = ["ca", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "dangerouslyDisableVerification"];
+const contexts = new WeakMap(); // TlsContext → the engine's built Context
+
+/** Parses and builds client settings into the engine's Context (the caller frees it). */
+function buildContext(options) {
+  const config = new Config();
+  try {
+    for (const ca of [options.ca ?? []].flat()) {
+      if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
+      else config.addCa(asBytes(ca));
+    }
+    for (const pin of [options.pins ?? []].flat()) config.addPin(fromBase64(pin));
+    if (options.alpn) config.alpn(options.alpn);
+    if (options.certificate || options.privateKey) config.clientAuth(asBytes(options.certificate ?? ""), asBytes(options.privateKey ?? ""));
+    if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
+    if (options.groups) config.groups(options.groups);
+    if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
+    return config.build();
+  } catch (e) {
+    throw TlsError.from(e);
+  } finally {
+    config.free();
+  }
+}
+
+/**
+ * Client settings parsed and built once, for any number of connections: OpenSSL's `SSL_CTX`.
+ * Made by {@link createContext}; pass it as `options.context`.
+ */
+export class TlsContext {
+  /** Frees the built settings. Connections already made with them keep working. */
+  free() {
+    contexts.get(this)?.free();
+    contexts.delete(this);
+  }
+
+  [Symbol.dispose]() {
+    this.free();
+  }
+}
+
+/**
+ * Parses and builds the client settings of {@link connect}'s options (CAs, pins, ALPN, client
+ * certificate and key, versions, groups) once. Connections given it as `options.context` skip that
+ * work: the CA and key parsing is most of a handshake's CPU time when a client key is used.
+ * @returns {Promise<TlsContext>}
+ */
+export async function createContext(options = {}) {
+  await initWasm();
+  const context = new TlsContext();
+  contexts.set(context, buildContext(options));
+  return context;
+}
+
 /**
  * Connects over `options.transport` and completes the handshake.
  * @returns {Promise<TlsConnection>}
@@ -101,25 +156,23 @@ export async function connect(options) {
   // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
   Promise.resolve(transport.opened).catch(() => {});
   const serverName = options.serverName ?? options.expectedServerHostname;
-  const config = new Config();
   try {
     if (typeof serverName !== "string") throw new TlsError("MISUSE", "options.serverName is required");
-    for (const ca of [options.ca ?? []].flat()) {
-      if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
-      else config.addCa(asBytes(ca));
+    const shared = await options.context;
+    let context;
+    if (shared) {
+      const misplaced = CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
+      if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createContext() when options.context is given`);
+      context = contexts.get(shared);
+      if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, or not from createContext())");
+    } else {
+      context = buildContext(options);
     }
-    for (const pin of [options.pins ?? []].flat()) config.addPin(fromBase64(pin));
-    if (options.alpn) config.alpn(options.alpn);
-    if (options.certificate || options.privateKey) config.clientAuth(asBytes(options.certificate ?? ""), asBytes(options.privateKey ?? ""));
-    if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
-    if (options.groups) config.groups(options.groups);
-    if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
-    const context = config.build();
     let engine;
     try {
       engine = Engine.client(context, serverName, typeof options.onMessage === "function");
     } finally {
-      context.free(); // the engine holds its own reference
+      if (!shared) context.free(); // the engine holds its own reference
     }
     const conn = new TlsConnection(engine, transport, options.onMessage);
     await conn._handshake();
@@ -130,8 +183,6 @@ export async function connect(options) {
     if (!transport.readable.locked) transport.readable.cancel().catch(() => {});
     if (!transport.writable.locked) transport.writable.abort().catch(() => {});
     throw TlsError.from(e);
-  } finally {
-    config.free();
   }
 }
 

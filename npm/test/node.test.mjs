@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
-import { connect, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
+import { connect, createContext, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
 import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
@@ -296,4 +296,26 @@ test("startTls on a Socket-shaped pair: opened carries the socket's info, close(
   assert.equal(socketClosed, 1);
   assert.equal(await conn.read(), null); // close() ended readable too
   await assert.rejects(conn.write("late\n"), (e) => e instanceof TlsError && e.code === "MISUSE");
+});
+
+test("createContext: one parsed configuration for many connections; misuse is typed", async () => {
+  const server = track(await opensslServer(["-Verify", "1", "-CAfile", pki("ca.pem")]));
+  const context = await createContext({ ca: pem("ca.pem"), certificate: pem("client.pem"), privateKey: pem("client.key") });
+  const transport = async () => {
+    const socket = net.connect(server.port, "127.0.0.1");
+    await new Promise((resolve, reject) => (socket.once("connect", resolve), socket.once("error", reject)));
+    return Duplex.toWeb(socket);
+  };
+  for (let i = 0; i < 3; i++) {
+    const conn = await connect({ transport: await transport(), serverName: "localhost", context });
+    await conn.write("ping\n");
+    assert.equal(await readLine(conn), "gnip\n");
+    await conn.close();
+  }
+  await assert.rejects(connect({ transport: await transport(), serverName: "localhost", context, ca: pem("ca.pem") }),
+    (e) => e instanceof TlsError && e.code === "MISUSE" && /options\.ca/.test(e.message));
+  context.free();
+  await assert.rejects(connect({ transport: await transport(), serverName: "localhost", context }),
+    (e) => e instanceof TlsError && e.code === "MISUSE");
+  await assert.rejects(createContext({ privateKey: "not a key" }), (e) => e instanceof TlsError && e.code === "CONFIG");
 });

@@ -11,19 +11,24 @@
 //   TLS_CLIENT_KEY   its private key, PEM (a secret)
 
 import { connect } from "cloudflare:sockets";
-import { formatMessage, startTls, TlsError } from "tlswire";
+import { createContext, formatMessage, startTls, TlsError } from "tlswire";
+
+let context; // the CA, certificate and key, parsed once per isolate instead of once per request
 
 export default {
   async fetch(request, env) {
     const trace = [];
+    context ??= createContext({
+      ca: env.TLS_CA,
+      certificate: env.TLS_CLIENT_CERT,
+      privateKey: env.TLS_CLIENT_KEY,
+      alpn: ["http/1.1"],
+    });
     const socket = connect(env.TLS_ADDRESS, { secureTransport: "off" });
     try {
       const tls = await startTls(socket, {
         serverName: env.TLS_SERVER_NAME,
-        ca: env.TLS_CA,
-        certificate: env.TLS_CLIENT_CERT,
-        privateKey: env.TLS_CLIENT_KEY,
-        alpn: ["http/1.1"],
+        context,
         onMessage: (message) => trace.push(formatMessage(message).split("\n")[0]),
       });
       const path = new URL(request.url).pathname;

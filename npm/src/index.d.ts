@@ -188,6 +188,7 @@ export class TlsConnection extends EventTarget {
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
   [Symbol.asyncDispose](): Promise<void>;
   addEventListener(type: "message", listener: (event: TlsMessageEvent) => void, options?: AddEventListenerOptions | boolean): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void;
 }
 
 /**

@@ -1,0 +1,10 @@
+// Compiled (not run) by test/types.test.mjs: the hand-written index.d.ts accepts the documented uses.
+import { connect, createContext, startTls, memoryUsage, initWasm, TlsError, type TlsContext } from "../../src/index.js";
+declare const socket: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; opened: Promise<unknown> };
+let context: Promise<TlsContext> | undefined;
+context ??= createContext({ ca: "pem", certificate: "c", privateKey: "k", alpn: ["h2"] });
+const tls = await startTls(socket, { serverName: "db", context });
+const info = await tls.opened; console.log(info.remoteAddress, tls.info.peerSubject, memoryUsage()?.wasmBytes);
+tls.addEventListener("message", (e) => console.log(e.contentType));
+await initWasm();
+await connect({ transport: socket, serverName: "x", ca: "pem" }).catch((e: TlsError) => e.code);

@@ -1,17 +1,16 @@
 // The npm package in Node, end to end through websockify to real TLS servers on 127.0.0.1.
 
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import path from "node:path";
 import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
 import { connect, createContext, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, root, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -48,9 +47,8 @@ test("message events equal the CLI's -msg lines for the same handshake", async (
   assert.ok(events.every((e) => e.bytes instanceof Uint8Array && e.contentType !== 23));
   await conn.close();
 
-  execFileSync("cargo", ["build", "-q", "-p", "tlswire-cli"], { cwd: root });
   // stdin ends at once: the CLI sends close_notify after the handshake and exits.
-  const cli = spawnSync(path.join(root, "target/debug/tlswire"),
+  const cli = spawnSync(tlswireBin(),
     ["s_client", "-connect", `127.0.0.1:${server.port}`, "-CAfile", pki("ca.pem"), "-msg"],
     { input: "", encoding: "utf8", timeout: 10000 }).stderr;
   // Handshake lines only (up to our Finished): both directions, without lengths.

@@ -94,11 +94,19 @@ export async function cuttingRelay(target) {
   return { port: server.address().port, cut: (m) => (mode = m), stop: () => server.close() };
 }
 
+/**
+ * The `tlswire` CLI, built with the whole workspace: the binary scripts/test.sh already built
+ * (`-p tlswire-cli` alone resolves dependency features anew and compiles everything again).
+ */
+export function tlswireBin() {
+  execFileSync("cargo", ["build", "-q", "--workspace"], { cwd: root });
+  return path.join(root, "target/debug/tlswire");
+}
+
 /** `tlswire s_server` (a byte-exact echo). */
 export async function tlswireServer(extra = []) {
   const port = await freePort();
-  const bin = path.join(root, "target/debug/tlswire");
-  execFileSync("cargo", ["build", "-q", "-p", "tlswire-cli"], { cwd: root });
+  const bin = tlswireBin();
   return start(bin, ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki("server-ecdsa.pem"), "-key", pki("server-ecdsa.key"), "-quiet", ...extra], port);
 }
 

@@ -166,10 +166,12 @@ pub fn cargo_build(args: &[&str], artifact: &str) -> PathBuf {
     root().join(artifact)
 }
 
-/// tlswire's CLI binary (built on demand).
+/// tlswire's CLI binary (built on demand). Built with the whole workspace, so that it is the
+/// binary `cargo build --workspace` made: `-p tlswire-cli` alone resolves dependency features
+/// differently and would compile a second copy of everything.
 pub fn tlswire_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| cargo_build(&["-p", "tlswire-cli"], "target/debug/tlswire")).clone()
+    BIN.get_or_init(|| cargo_build(&["--workspace"], "target/debug/tlswire")).clone()
 }
 
 /// A client context trusting the test CA, adjusted by `f`.

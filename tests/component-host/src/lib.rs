@@ -1,7 +1,9 @@
 //! A wasmtime host for the tlswire component (`crates/tlswire-component`): it opens TCP
 //! connections itself and hands their streams to the component, which does all of TLS.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -40,10 +42,22 @@ pub struct Host {
 }
 
 impl Host {
-    /// Compiles and instantiates the component at `path`.
+    /// Instantiates the component at `path`, compiled once per process (every store shares it).
     pub fn new(path: &Path) -> wasmtime::Result<Self> {
-        let engine = Engine::default();
-        let component = Component::from_file(&engine, path)?;
+        static COMPILED: Mutex<Option<HashMap<PathBuf, (Engine, Component)>>> = Mutex::new(None);
+        let (engine, component) = {
+            let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+            let compiled = compiled.get_or_insert_with(HashMap::new);
+            match compiled.get(path) {
+                Some(found) => found.clone(),
+                None => {
+                    let engine = Engine::default();
+                    let component = Component::from_file(&engine, path)?;
+                    compiled.insert(path.to_path_buf(), (engine.clone(), component.clone()));
+                    (engine, component)
+                }
+            }
+        };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         let state = State { ctx: WasiCtx::builder().build(), table: ResourceTable::new() };

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use der::asn1::{AnyRef, ObjectIdentifier};
+use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
-use der::asn1::{AnyRef, ObjectIdentifier};
-use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 
 /// The error a pinned verifier reports (surfaces as [`crate::CertificateError::PinMismatch`]).
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tlswire::{ClientConfig, ClientContext, Connection, Error, Status};
@@ -49,7 +49,17 @@ pub fn require(program: &str) {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    // Never the same port twice in one process: tests run in parallel, and the kernel may hand a
+    // just-released port to the next bind, so two peers would race for it.
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A peer process, killed when dropped.
@@ -90,7 +100,12 @@ impl Peer {
                 panic!("{} exited early ({status}): {err}", self.name);
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                // Ours, not another process on the port: ours is still running a moment later.
+                std::thread::sleep(Duration::from_millis(50));
+                if let Ok(None) = self.child.try_wait() {
+                    return;
+                }
+                continue;
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -230,9 +230,8 @@ export class TlsConnection extends EventTarget {
     this.#reader = transport.readable.getReader();
     this.#writer = transport.writable.getWriter();
     this.#onMessage = onMessage;
-    this.#opened = new Promise((resolve) => (this.#resolveOpened = resolve));
     const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
-    this.#opened = this.#opened.then(() => socketInfo);
+    this.#opened = new Promise((resolve) => (this.#resolveOpened = () => resolve(socketInfo)));
     this.#closed = new Promise((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;

@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 import WebSocket from "ws";
 
 import { connect, createContext, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -259,10 +259,8 @@ test("Wisp: two TLS connections multiplexed over one WebSocket (wisp-js server),
 test("a finished connection frees its engine: 60 connections after warm-up do not grow the wasm memory", async () => {
   const server = track(await opensslServer(["-Verify", "1", "-CAfile", pki("ca.pem")]));
   const once = async () => {
-    const socket = net.connect(server.port, "127.0.0.1");
-    await new Promise((resolve, reject) => (socket.once("connect", resolve), socket.once("error", reject)));
     const options = { serverName: "localhost", ca: pem("ca.pem"), certificate: pem("client.pem"), privateKey: pem("client.key") };
-    const conn = await startTls(Duplex.toWeb(socket), { ...options, onMessage: () => {} });
+    const conn = await startTls(await tcp(server.port), { ...options, onMessage: () => {} });
     await conn.write("ping\n");
     assert.equal(await readLine(conn), "gnip\n");
     await conn.close();
@@ -299,11 +297,7 @@ test("startTls on a Socket-shaped pair: opened carries the socket's info, close(
 test("createContext: one parsed configuration for many connections; misuse is typed", async () => {
   const server = track(await opensslServer(["-Verify", "1", "-CAfile", pki("ca.pem")]));
   const context = await createContext({ ca: pem("ca.pem"), certificate: pem("client.pem"), privateKey: pem("client.key") });
-  const transport = async () => {
-    const socket = net.connect(server.port, "127.0.0.1");
-    await new Promise((resolve, reject) => (socket.once("connect", resolve), socket.once("error", reject)));
-    return Duplex.toWeb(socket);
-  };
+  const transport = () => tcp(server.port);
   for (let i = 0; i < 3; i++) {
     const conn = await connect({ transport: await transport(), serverName: "localhost", context });
     await conn.write("ping\n");

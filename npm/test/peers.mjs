@@ -6,6 +6,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -145,6 +146,13 @@ export async function wispServer() {
   const cli = path.join(root, "npm/node_modules/@mercuryworkshop/wisp-js/src/bin/server_cli.mjs");
   const server = await start("node", [cli, "-H", "127.0.0.1", "-P", String(port), "-L", "NONE", "-O", JSON.stringify({ allow_loopback_ips: true })], port);
   return { ...server, url: `ws://127.0.0.1:${port}/` };
+}
+
+/** A TCP connection to 127.0.0.1:`port` as a {readable, writable} pair, once connected. */
+export async function tcp(port) {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise((resolve, reject) => (socket.once("connect", resolve), socket.once("error", reject)));
+  return Duplex.toWeb(socket);
 }
 
 /** websockify from a free port to `target` (one WebSocket = one TCP connection). */

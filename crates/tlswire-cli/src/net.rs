@@ -113,7 +113,7 @@ pub fn print_summary(info: &Info, verification: &str) {
     eprintln!("Group: {}", info.group.as_deref().unwrap_or("none"));
     eprintln!("{alpn}");
     eprintln!("Peer certificates: {}", info.peer_certificates.len());
-    if let Some(subject) = info.peer_certificates.first().and_then(|c| tlswire::certificate_subject(c)) {
+    if let Some(subject) = info.peer_subject() {
         eprintln!("Peer subject: {subject}");
     }
     eprintln!("HelloRetryRequest: {}", if info.hello_retry_request { "yes" } else { "no" });

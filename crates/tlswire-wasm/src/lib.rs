@@ -174,6 +174,7 @@ impl Engine {
         let Some(info) = self.conn.info() else {
             return JsValue::NULL;
         };
+        let subject = info.peer_subject();
         let o = Object::new();
         let version = match info.version {
             Version::Tls13 => "TLSv1.3",
@@ -185,7 +186,6 @@ impl Engine {
         set(&o, "alpn", &info.alpn.map_or(JsValue::NULL, |p| String::from_utf8_lossy(&p).into_owned().into()));
         let certs: Array = info.peer_certificates.iter().map(|c| JsValue::from(Uint8Array::from(&c[..]))).collect();
         set(&o, "peerCertificates", &certs);
-        let subject = info.peer_certificates.first().and_then(|c| tlswire::certificate_subject(c));
         set(&o, "peerSubject", &subject.map_or(JsValue::NULL, JsValue::from));
         set(&o, "helloRetryRequest", &info.hello_retry_request.into());
         o.into()

@@ -48,6 +48,13 @@ pub struct Info {
     pub hello_retry_request: bool,
 }
 
+impl Info {
+    /// The peer's leaf certificate's subject, RFC 4514 ([`crate::certificate_subject`]).
+    pub fn peer_subject(&self) -> Option<String> {
+        crate::certificate_subject(self.peer_certificates.first()?)
+    }
+}
+
 enum Tls {
     Client(UnbufferedClientConnection),
     Server(UnbufferedServerConnection),

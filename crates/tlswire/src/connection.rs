@@ -84,9 +84,12 @@ enum Tls {
 /// is already in the output queue.
 pub struct Connection {
     tls: Tls,
-    /// Received bytes rustls has not discarded yet.
+    /// Received bytes; `incoming[incoming_start..]` is what rustls has not discarded yet.
     incoming: Vec<u8>,
-    /// How many bytes at the front of `incoming` rustls may look at.
+    /// Bytes at the front of `incoming` already discarded (compacted lazily, so a large
+    /// buffered input costs O(n), not one front-drain per record).
+    incoming_start: usize,
+    /// How many bytes after `incoming_start` rustls may look at.
     released: usize,
     /// Bytes for the peer, oldest first.
     outgoing: Vec<u8>,
@@ -129,6 +132,7 @@ impl Connection {
         Self {
             tls,
             incoming: Vec::new(),
+            incoming_start: 0,
             released: 0,
             outgoing: Vec::new(),
             plaintext: Vec::new(),
@@ -289,20 +293,35 @@ impl Connection {
     /// clean end of stream: the peer sent close_notify. Transport EOF without close_notify is
     /// [`TransportError::Truncated`], never a silent end.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<Status<usize>, Error> {
+        match self.read_available()? {
+            Status::Done(unread) => {
+                let n = buf.len().min(unread.len());
+                buf[..n].copy_from_slice(&unread[..n]);
+                // Hand back what did not fit.
+                self.plaintext_read -= unread.len() - n;
+                Ok(Status::Done(n))
+            }
+            Status::WantRead => Ok(Status::WantRead),
+            Status::WantWrite => Ok(Status::WantWrite),
+        }
+    }
+
+    /// [`read`](Self::read) without the copy: all application data decrypted so far, as one
+    /// slice, now counted as read. `Done` with an empty slice is the clean end of stream
+    /// (close_notify); the other answers are `read`'s. For bindings that copy the plaintext out
+    /// anyway (into a JavaScript array, say): one copy and one call per batch of records.
+    pub fn read_available(&mut self) -> Result<Status<&[u8]>, Error> {
         if self.plaintext_read == self.plaintext.len() {
             self.plaintext.clear();
             self.plaintext_read = 0;
             self.pump(&mut Want::Nothing)?;
         }
-        let unread = &self.plaintext[self.plaintext_read..];
-        if !unread.is_empty() {
-            let n = buf.len().min(unread.len());
-            buf[..n].copy_from_slice(&unread[..n]);
-            self.plaintext_read += n;
-            return Ok(Status::Done(n));
+        if self.plaintext_read < self.plaintext.len() {
+            let start = std::mem::replace(&mut self.plaintext_read, self.plaintext.len());
+            return Ok(Status::Done(&self.plaintext[start..]));
         }
         if self.peer_closed {
-            return Ok(Status::Done(0));
+            return Ok(Status::Done(&[]));
         }
         if !self.outgoing.is_empty() {
             return Ok(Status::WantWrite);
@@ -374,7 +393,7 @@ impl Connection {
         }
         let error = Error::Transport(if !self.handshake_done {
             TransportError::ClosedDuringHandshake
-        } else if !self.incoming.is_empty() {
+        } else if self.incoming.len() > self.incoming_start {
             TransportError::ClosedMidRecord
         } else {
             TransportError::Truncated
@@ -395,7 +414,7 @@ impl Connection {
         loop {
             let stepping = self.observer.as_ref().is_some_and(|o| !o.bypassed());
             if !stepping {
-                self.released = self.incoming.len();
+                self.released = self.incoming.len() - self.incoming_start;
             }
             let mut io = Io {
                 outgoing: &mut self.outgoing,
@@ -405,13 +424,12 @@ impl Connection {
                 alerts: &mut alerts,
                 peer_closed: &mut self.peer_closed,
             };
-            let window = &mut self.incoming[..self.released];
+            let window = &mut self.incoming[self.incoming_start..self.incoming_start + self.released];
             let (discard, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
                 Tls::Server(s) => step(s.process_tls_records(window), &mut io, want),
             };
-            self.incoming.drain(..discard);
-            self.released -= discard;
+            self.discard_input(discard);
             self.handshake_done = !self.common().is_handshaking();
             match result {
                 Err(e) => {
@@ -427,6 +445,20 @@ impl Connection {
                     None => return Ok(()),
                 },
             }
+        }
+    }
+
+    /// Drops `n` processed bytes from the front of the input, compacting only when the dead
+    /// prefix is at least half the buffer.
+    fn discard_input(&mut self, n: usize) {
+        self.incoming_start += n;
+        self.released -= n;
+        if self.incoming_start == self.incoming.len() {
+            self.incoming.clear();
+            self.incoming_start = 0;
+        } else if self.incoming_start >= self.incoming.len() / 2 {
+            self.incoming.drain(..self.incoming_start);
+            self.incoming_start = 0;
         }
     }
 

@@ -178,6 +178,41 @@ fn megabyte_round_trip_is_byte_identical() {
 }
 
 #[test]
+fn a_large_buffered_input_reads_whole_through_the_observer_and_read_available() {
+    // 4 MiB fed at once while the observer steps record by record: every record is reported,
+    // the data comes out intact, and `read_available` hands it over without a size limit.
+    let (trace, callback) = recorder();
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.server.set_msg_callback(callback).unwrap();
+    pair.handshake().unwrap();
+    trace.lock().unwrap().clear();
+    let data: Vec<u8> = (0..4 << 20).map(|i| (i * 31 + i / 4099) as u8).collect();
+    assert_eq!(pair.client.write(&data).unwrap(), Status::Done(data.len()));
+    pair.server.feed(&pair.client.take_output()).unwrap();
+    let mut got = Vec::new();
+    loop {
+        match pair.server.read_available().unwrap() {
+            Status::Done(chunk) => {
+                assert!(!chunk.is_empty());
+                got.extend_from_slice(chunk);
+            }
+            Status::WantRead => break,
+            Status::WantWrite => panic!("nothing to send"),
+        }
+    }
+    assert_eq!(got, data);
+    let headers = trace.lock().unwrap().iter().filter(|m| m.content_type == RECORD_HEADER).count();
+    assert_eq!(headers, (4 << 20) / MAX_RECORD_PLAINTEXT);
+    // `read` into a small buffer after `read_available` keeps the rest for the next call.
+    assert_eq!(pair.client.write(b"abcdef").unwrap(), Status::Done(6));
+    pair.server.feed(&pair.client.take_output()).unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(pair.server.read(&mut buf).unwrap(), Status::Done(4));
+    assert_eq!(&buf, b"abcd");
+    assert_eq!(pair.server.read_available().unwrap(), Status::Done(&b"ef"[..]));
+}
+
+#[test]
 fn whole_writes_wait_for_room_and_partial_writes_take_whole_records() {
     let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
     pair.handshake().unwrap();

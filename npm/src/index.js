@@ -8,6 +8,8 @@ import init, { Config, Engine } from "../dist/wasm/tlswire.js";
 const DONE = 0;
 const WANT_READ = 1;
 const WANT_WRITE = 2;
+// Plaintext handed to the engine per call by write(): four full records.
+const WRITE_SLICE = 4 * 16384;
 
 let ready;
 let wasmMemory;
@@ -264,11 +266,17 @@ export class TlsConnection extends EventTarget {
   /** Sends all of `bytes`; resolves when the records are handed to the channel. */
   async write(bytes) {
     bytes = asBytes(bytes);
-    for (;;) {
-      const n = this.#call(() => this.#engine.write(bytes));
+    // The engine takes one slice per call and the next slice waits for the channel, so memory
+    // (wasm and JS) stays bounded by a slice, whatever the size of the write.
+    for (let at = 0; ; ) {
+      const slice = bytes.subarray(at, at + WRITE_SLICE);
+      const n = this.#call(() => this.#engine.write(slice));
       const flushed = this.#flush();
-      if (n >= 0) return flushed;
-      if (n === -1) await this.#fill();
+      if (n >= 0) {
+        at += slice.length;
+        if (at >= bytes.length) return flushed;
+        await flushed;
+      } else if (n === -1) await this.#fill();
       else await flushed;
     }
   }
@@ -307,11 +315,16 @@ export class TlsConnection extends EventTarget {
   async _handshake() {
     for (;;) {
       const status = this.#call(() => this.#engine.doHandshake());
-      await this.#flush();
-      if (status === DONE) {
+      if (status === DONE || this.#engine.handshakeDone) {
         this.#info = this.#engine.info();
+        // Our last flight (the client Finished) stays in the engine until the caller's first
+        // write, in this turn, joins it in one channel write, or until the next task. Sent apart,
+        // Nagle's algorithm would hold the request until the server's delayed ACK (~40 ms on
+        // TCP), and nobody can set TCP_NODELAY on a bridge or a Workers socket.
+        setTimeout(() => this.#flush().catch(() => {}), 0);
         return this.#resolveOpened();
       }
+      await this.#flush();
       if (status === WANT_READ) await this.#fill();
     }
   }

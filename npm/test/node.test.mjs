@@ -83,6 +83,50 @@ test("1 MiB echo is byte-identical and a slow reader loses nothing", async () =>
   await conn.close();
 });
 
+test("a 16 MiB write keeps wasm memory bounded (it does not grow with the size of a write)", async () => {
+  const server = track(await tlswireServer());
+  const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+  const data = new Uint8Array(16 << 20).map((_, i) => (i * 13 + (i >> 11)) & 0xff);
+  const before = memoryUsage().wasmBytes;
+  const sent = conn.write(data);
+  const received = new Uint8Array(data.length);
+  for (let at = 0; at < data.length; ) {
+    const chunk = await conn.read();
+    assert.notEqual(chunk, null);
+    received.set(chunk, at);
+    at += chunk.length;
+  }
+  await sent;
+  assert.deepEqual(received, data);
+  // A few records in flight each way; before, the whole write was copied in and encrypted at once (+32 MiB).
+  assert.ok(memoryUsage().wasmBytes - before <= 1 << 20, `wasm memory grew ${memoryUsage().wasmBytes - before} bytes`);
+  await conn.close();
+});
+
+test("the client's last handshake flight and its first write leave in one channel write (no Nagle stall)", async () => {
+  const server = track(await opensslServer());
+  const writes = [];
+  const recording = (transport) => {
+    const writer = transport.writable.getWriter();
+    const writable = new WritableStream({ write: (chunk) => (writes.push(chunk.length), writer.write(chunk)), close: () => writer.close() });
+    return { readable: transport.readable, writable };
+  };
+  // TLS 1.3, no HelloRetryRequest, no client certificate: ClientHello, then CCS + Finished.
+  const conn = await connect({ transport: recording(await tcp(server.port)), serverName: "localhost", ca: pem("ca.pem"), groups: ["X25519"] });
+  assert.equal(writes.length, 1, "the Finished waits for the caller's first write in this turn");
+  await conn.write("ping\n");
+  assert.equal(writes.length, 2, "Finished and the request in one channel write");
+  assert.equal(await readLine(conn), "gnip\n");
+  await conn.close();
+
+  // Without a write, the Finished goes out on its own right after this turn.
+  writes.length = 0;
+  const idle = await connect({ transport: recording(await tcp(server.port)), serverName: "localhost", ca: pem("ca.pem"), groups: ["X25519"] });
+  for (const deadline = Date.now() + 5000; writes.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(writes.length, 2);
+  await idle.close();
+});
+
 test("SPKI pin: the server's key hash connects", async () => {
   const server = track(await opensslServer([]));
   const b = track(await bridge(server.port));

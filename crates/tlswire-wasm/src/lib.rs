@@ -104,8 +104,6 @@ pub struct Context {
 #[wasm_bindgen]
 pub struct Engine {
     conn: Connection,
-    /// Reused by `read` (one record's worth).
-    buf: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -117,7 +115,7 @@ impl Engine {
         if observe {
             conn.record_messages().map_err(|e| js_error(&e))?;
         }
-        Ok(Engine { conn, buf: vec![0u8; tlswire::MAX_RECORD_PLAINTEXT] })
+        Ok(Engine { conn })
     }
 
     /// Received bytes.
@@ -152,15 +150,21 @@ impl Engine {
         }
     }
 
-    /// `SSL_read`: a `Uint8Array` of plaintext, `null` at close_notify, or the number 1 (want
-    /// read) / 2 (want write).
+    /// `SSL_read`: a `Uint8Array` of all the plaintext decrypted so far, `null` at close_notify,
+    /// or the number 1 (want read) / 2 (want write).
     pub fn read(&mut self) -> Result<JsValue, JsValue> {
-        match self.conn.read(&mut self.buf).map_err(|e| js_error(&e))? {
-            Status::Done(0) => Ok(JsValue::NULL),
-            Status::Done(n) => Ok(Uint8Array::from(&self.buf[..n]).into()),
+        match self.conn.read_available().map_err(|e| js_error(&e))? {
+            Status::Done([]) => Ok(JsValue::NULL),
+            Status::Done(plaintext) => Ok(Uint8Array::from(plaintext).into()),
             Status::WantRead => Ok(WANT_READ.into()),
             Status::WantWrite => Ok(WANT_WRITE.into()),
         }
+    }
+
+    /// Whether the handshake is complete (our last flight may still be waiting in the output).
+    #[wasm_bindgen(getter, js_name = handshakeDone)]
+    pub fn handshake_done(&self) -> bool {
+        self.conn.is_handshake_done()
     }
 
     /// Queues close_notify.

@@ -184,7 +184,7 @@ async function websockify(target, web) {
   }
   throw new Error("websockify did not start");
 }
-const bridges = { aes128: await websockify(ports.aes128, true), chacha: await websockify(ports.chacha, false) };
+const bridges = { aes128: await websockify(ports.aes128, true), chacha: await websockify(ports.chacha, false), plain: await websockify(ports.plain, false) };
 const { chromium } = createRequire(path.join(root, "npm/package.json"))("playwright-core");
 const browser = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "tlswire-bench-chromium-")), {
   executablePath: "/usr/bin/chromium",
@@ -214,6 +214,8 @@ results.rows.chromium = {};
       results.rows.chromium[`${dir} ${suite}`] = median(rs.map((r) => r.mbps));
     }
   }
+  // The bridge's own ceiling: the same bytes through websockify without TLS.
+  results.rows.chromium["recv through websockify alone (no TLS)"] = median((await rounds(() => inChromium({ scenario: "bridge-recv", bridge: bridges.plain, bytes: BULK / 2 }))).map((r) => r.mbps));
   results.rows.chromium.loadMs = median((await rounds(() => inChromium({ scenario: "load" }))).map((r) => r.loadMs));
 }
 await browser.close();

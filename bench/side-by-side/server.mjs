@@ -4,11 +4,13 @@
 //   `send N\n`  the server writes N bytes (64 KiB chunks, with backpressure) and ends;
 //   `recv N\n`  the server reads N bytes and answers `done\n`;
 // no line (the client closes after the handshake): nothing more.
-// Prints `{"aes128": port, "aes256": port, "chacha": port}` on stdout once listening.
+// Prints `{"aes128": port, "aes256": port, "chacha": port, "plain": port}` on stdout once
+// listening; `plain` speaks the same commands over TCP without TLS (a bridge's own ceiling).
 //
 // usage: node server.mjs CERT KEY
 
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import tls from "node:tls";
 
 const [cert, key] = process.argv.slice(2).map((f) => readFileSync(f));
@@ -59,4 +61,8 @@ for (const [name, suite] of Object.entries(suites)) {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   ports[name] = server.address().port;
 }
+// The same commands over plain TCP: what a bridge alone can carry, without TLS.
+const plain = net.createServer(serve);
+await new Promise((r) => plain.listen(0, "127.0.0.1", r));
+ports.plain = plain.address().port;
 process.stdout.write(JSON.stringify(ports) + "\n");

@@ -26,6 +26,18 @@ async function readLine(conn) {
   return text;
 }
 
+/** Reads exactly `length` bytes of plaintext. */
+async function readBytes(conn, length) {
+  const received = new Uint8Array(length);
+  for (let at = 0; at < length; ) {
+    const chunk = await conn.read();
+    assert.notEqual(chunk, null, "stream ended early");
+    received.set(chunk, at);
+    at += chunk.length;
+  }
+  return received;
+}
+
 for (const [flag, version] of [["-tls1_3", "TLSv1.3"], ["-tls1_2", "TLSv1.2"]]) {
   test(`${version} through websockify to openssl s_server`, async () => {
     const server = track(await opensslServer([flag]));
@@ -89,13 +101,7 @@ test("a 16 MiB write keeps wasm memory bounded (it does not grow with the size o
   const data = new Uint8Array(16 << 20).map((_, i) => (i * 13 + (i >> 11)) & 0xff);
   const before = memoryUsage().wasmBytes;
   const sent = conn.write(data);
-  const received = new Uint8Array(data.length);
-  for (let at = 0; at < data.length; ) {
-    const chunk = await conn.read();
-    assert.notEqual(chunk, null);
-    received.set(chunk, at);
-    at += chunk.length;
-  }
+  const received = await readBytes(conn, data.length);
   await sent;
   assert.deepEqual(received, data);
   // A few records in flight each way; before, the whole write was copied in and encrypted at once (+32 MiB).
@@ -284,13 +290,7 @@ test("Wisp: two TLS connections multiplexed over one WebSocket (wisp-js server),
   const sent = (async () => {
     for (let at = 0; at < data.length; at += 3500) await a.write(data.subarray(at, at + 3500));
   })();
-  const received = new Uint8Array(data.length);
-  for (let at = 0; at < data.length; ) {
-    const chunk = await a.read();
-    assert.notEqual(chunk, null);
-    received.set(chunk, at);
-    at += chunk.length;
-  }
+  const received = await readBytes(a, data.length);
   await sent;
   assert.deepEqual(received, data);
   await Promise.all([a.close(), b.close()]);

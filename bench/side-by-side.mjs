@@ -12,6 +12,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import crypto from "node:crypto";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -66,6 +67,46 @@ await startChild(path.join(root, "target/release/tlswire"), ["s_server", "-accep
   out.includes("ACCEPT") ? true : undefined, "ignore",
 );
 
+// epoxy-tls takes no CA: its roots are compiled into its wasm. A CA with the byte-identical
+// subject of its bundled "Amazon Root CA 3" (P-256) and that root's key replaced by the CA's in a
+// copy of the wasm (same length) let it verify a local chain of the same shape as the others
+// (P-256 CA, P-256 leaf). Sizes are measured on the unpatched files. It reaches TCP only
+// through a Wisp server (wisp-js, from npm/).
+async function epoxySetup() {
+  const dir = path.join(pki, "epoxy");
+  execFileSync("mkdir", ["-p", dir]);
+  const f = (name) => path.join(dir, name);
+  writeFileSync(f("ca.cnf"), "[req]\ndistinguished_name = dn\nstring_mask = default\nprompt = no\n[dn]\nC = US\nO = Amazon\nCN = Amazon Root CA 3\n");
+  const openssl = (...args) => execFileSync("openssl", args, { stdio: ["pipe", "pipe", "ignore"] });
+  openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "30", "-config", f("ca.cnf"),
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+  openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("leaf.key"), "-out", f("leaf.csr"), "-subj", "/CN=localhost");
+  writeFileSync(f("leaf.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
+  openssl("x509", "-req", "-in", f("leaf.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("leaf.pem"), "-days", "30", "-extfile", f("leaf.ext"));
+  const spki = new crypto.X509Certificate(readFileSync(f("ca.pem"))).publicKey.export({ type: "spki", format: "der" }).subarray(2); // SEQUENCE content
+  const amazon = Buffer.from("301306072a8648ce3d020106082a8648ce3d030107034200042997a7c6417fc00d9be8011b56c6f252a5ba2db212e8d22ed7fac9c5d8aa6d1f73813b3b986b397c33a5c54e868e8017686245577d44581db337e56708eb66de", "hex");
+  const wasm = readFileSync(path.join(here, "node_modules/@mercuryworkshop/epoxy-tls/pkg/epoxy.wasm"));
+  const at = wasm.indexOf(amazon);
+  if (at < 0 || spki.length !== amazon.length) throw new Error("epoxy-tls: the bundled root to replace was not found");
+  spki.copy(wasm, at);
+  writeFileSync(f("epoxy.wasm"), wasm);
+  const server = await startChild("node", [path.join(here, "side-by-side/server.mjs"), f("leaf.pem"), f("leaf.key")], (out) => (out.includes("\n") ? JSON.parse(out) : undefined));
+  const wispPort = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const wispCli = path.join(root, "npm/node_modules/@mercuryworkshop/wisp-js/src/bin/server_cli.mjs");
+  children.push(spawn("node", [wispCli, "-H", "127.0.0.1", "-P", String(wispPort), "-L", "NONE", "-O", JSON.stringify({ allow_loopback_ips: true })], { stdio: "ignore" }));
+  for (const deadline = Date.now() + 20000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const up = await new Promise((resolve) => net.connect(wispPort, "127.0.0.1").once("connect", function () { this.destroy(); resolve(true); }).once("error", () => resolve(false)));
+    if (up) break;
+  }
+  return { port: server.aes128, wasm: f("epoxy.wasm"), wisp: `ws://127.0.0.1:${wispPort}/` };
+}
+const epoxy = await epoxySetup();
+
 // --- running jobs --------------------------------------------------------------------------
 function run(cmd, args, env = process.env) {
   return new Promise((resolve, reject) => {
@@ -78,7 +119,7 @@ function run(cmd, args, env = process.env) {
   });
 }
 const job = (impl, scenario, extra = {}) => {
-  const spec = { scenario, ca, ...extra };
+  const spec = { scenario, ca, ...extra, ...(impl === "epoxy" ? { port: epoxy.port, epoxy } : {}) };
   if (impl === "native") {
     const n = spec.count ?? spec.bytes;
     return run(native, [scenario, String(spec.port), ca, String(n), ...(spec.groups ? [spec.groups.join(":")] : [])]);
@@ -124,7 +165,8 @@ function summarise(rows) {
   };
 }
 const handshakeCases = [
-  { name: "X25519", port: ports.aes128, groups: ["X25519"], impls: ["tlswire", "native", "node"] },
+  // epoxy-tls: its own server process (same code and chain shape, see epoxySetup) and over Wisp.
+  { name: "X25519", port: ports.aes128, groups: ["X25519"], impls: ["tlswire", "native", "node", "epoxy"] },
   { name: "P-256", port: ports.aes128, groups: ["P-256"], impls: ["tlswire", "native", "subtls"] },
   // Node 20's OpenSSL has no ML-KEM: the post-quantum group against tlswire's own server, and
   // X25519 against the same server for the ratio.
@@ -221,7 +263,7 @@ results.rows.chromium = {};
 await browser.close();
 
 log("load, memory");
-const load = await interleaved(["tlswire", "subtls"], (impl) => job(impl, "load", { port: ports.aes128 }));
+const load = await interleaved(["tlswire", "subtls", "epoxy"], (impl) => job(impl, "load", { port: ports.aes128 }));
 const idle = await interleaved(["tlswire"], (impl) => job(impl, "idle", { port: ports.aes128, count: 100 }));
 const big = await interleaved(["tlswire"], (impl) => job(impl, "bigwrite", { port: ports.aes128, bytes: 16 << 20 }));
 results.rows.load = Object.fromEntries(Object.entries(load).map(([i, rs]) => [i, median(rs.map((r) => r.loadMs))]));

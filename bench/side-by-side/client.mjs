@@ -3,7 +3,7 @@
 // handshakes are cold (V8 has not tiered the wasm up yet) exactly as in a new process or isolate.
 //
 // IMPL: tlswire (the npm package, wasm; TLSWIRE_NPM selects its directory), node (Node's own
-// tls), subtls (SubtleCrypto).
+// tls), subtls (SubtleCrypto), epoxy (epoxy-tls over Wisp; needs job.epoxy).
 // JOB:  {scenario, port, ca, ...}; scenarios:
 //   load       import + wasm compile/instantiate time
 //   handshake  `count` sequential handshakes (fresh settings each): wall, process CPU and, for
@@ -17,7 +17,9 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
+import { createRequire } from "node:module";
 import path from "node:path";
+import vm from "node:vm";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,6 +29,7 @@ const [impl, jobText] = process.argv.slice(2);
 const job = JSON.parse(jobText);
 const ca = readFileSync(job.ca, "utf8");
 const SERVER_NAME = "localhost";
+const enc = new TextEncoder();
 
 const cpu = () => {
   const u = process.cpuUsage();
@@ -102,6 +105,52 @@ const impls = {
     };
   },
 
+  // epoxy-tls (rustls + ring in wasm) over its own Wisp client. Its roots are compiled in: the
+  // orchestrator gives a copy of its wasm whose "Amazon Root CA 3" key is the bench CA's, and a
+  // server whose chain ends in that CA (job.epoxy). Node needs a WebSocket global (ws) and a
+  // Request that resolves relative URLs (epoxy makes `new Request("/")`).
+  async epoxy() {
+    const npmRequire = createRequire(path.join(here, "../../npm/package.json"));
+    globalThis.WebSocket ??= npmRequire("ws");
+    const NodeRequest = globalThis.Request;
+    globalThis.Request = class extends NodeRequest {
+      constructor(input, init) {
+        super(typeof input === "string" ? new URL(input, "http://localhost/") : input, init);
+      }
+    };
+    const t0 = performance.now();
+    const epoxy = vm.runInThisContext(readFileSync(path.join(here, "../node_modules/@mercuryworkshop/epoxy-tls/pkg/epoxy.js"), "utf8") + "\nepoxy;");
+    await epoxy(readFileSync(job.epoxy.wasm));
+    const loadMs = performance.now() - t0;
+    const client = await new epoxy.EpoxyClient(job.epoxy.wisp, "tlswire-bench", 10); // an async constructor
+    return {
+      loadMs,
+      async open(port) {
+        const queue = [];
+        let wake = () => {};
+        let ended = false;
+        const push = (item) => (queue.push(item), wake());
+        const stream = await client.connect_tls(() => {}, () => ((ended = true), wake()), (e) => push(e instanceof Error ? e : new Error(String(e))),
+          (msg) => push(typeof msg === "string" ? enc.encode(msg) : new Uint8Array(msg)), `localhost:${port}`);
+        return {
+          write: (b) => stream.send(b),
+          async *chunks() {
+            for (;;) {
+              if (queue.length) {
+                const item = queue.shift();
+                if (item instanceof Error) throw item;
+                yield item;
+              } else if (ended) return;
+              else await new Promise((r) => (wake = r));
+            }
+          },
+          // epoxy's own close() breaks the client's next connection: let the server close.
+          close: async () => void stream.send(enc.encode("send 0\n")),
+        };
+      },
+    };
+  },
+
   async subtls() {
     const t0 = performance.now();
     const subtls = await import(pathToFileURL(path.join(here, "../node_modules/subtls/index.js")));
@@ -128,7 +177,6 @@ const impls = {
 };
 
 const client = await impls[impl]();
-const enc = new TextEncoder();
 let result;
 
 switch (job.scenario) {

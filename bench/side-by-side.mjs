@@ -52,17 +52,28 @@ function startChild(cmd, args, ready, stderr = "inherit") {
     child.on("exit", (code) => reject(new Error(`${cmd} exited ${code}`)));
   });
 }
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+/** Starts `cmd` (output ignored) and resolves with `port` once it accepts connections there. */
+async function startListening(cmd, args, port) {
+  children.push(spawn(cmd, args, { stdio: "ignore" }));
+  for (const deadline = Date.now() + 20000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const up = await new Promise((resolve) => net.connect(port, "127.0.0.1").once("connect", function () { this.destroy(); resolve(true); }).once("error", () => resolve(false)));
+    if (up) return port;
+  }
+  throw new Error(`${cmd} did not listen on ${port}`);
+}
 const ports = await startChild("node", [path.join(here, "side-by-side/server.mjs"), path.join(pki, "server-ecdsa.pem"), path.join(pki, "server-ecdsa.key")], (out) =>
   out.includes("\n") ? JSON.parse(out) : undefined,
 );
 // tlswire's own server for the post-quantum rows (Node 20's OpenSSL 3.0 has no ML-KEM).
 // (Its stderr is dropped: it reports every client that leaves without close_notify.)
-const pqPort = await new Promise((resolve) => {
-  const probe = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
+const pqPort = await freePort();
 await startChild(path.join(root, "target/release/tlswire"), ["s_server", "-accept", `127.0.0.1:${pqPort}`, "-cert", path.join(pki, "server-ecdsa.pem"), "-key", path.join(pki, "server-ecdsa.key"), "-quiet"], (out) =>
   out.includes("ACCEPT") ? true : undefined, "ignore",
 );
@@ -91,18 +102,9 @@ async function epoxySetup() {
   spki.copy(wasm, at);
   writeFileSync(f("epoxy.wasm"), wasm);
   const server = await startChild("node", [path.join(here, "side-by-side/server.mjs"), f("leaf.pem"), f("leaf.key")], (out) => (out.includes("\n") ? JSON.parse(out) : undefined));
-  const wispPort = await new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
   const wispCli = path.join(root, "npm/node_modules/@mercuryworkshop/wisp-js/src/bin/server_cli.mjs");
-  children.push(spawn("node", [wispCli, "-H", "127.0.0.1", "-P", String(wispPort), "-L", "NONE", "-O", JSON.stringify({ allow_loopback_ips: true })], { stdio: "ignore" }));
-  for (const deadline = Date.now() + 20000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const up = await new Promise((resolve) => net.connect(wispPort, "127.0.0.1").once("connect", function () { this.destroy(); resolve(true); }).once("error", () => resolve(false)));
-    if (up) break;
-  }
+  const wispPort = await freePort();
+  await startListening("node", [wispCli, "-H", "127.0.0.1", "-P", String(wispPort), "-L", "NONE", "-O", JSON.stringify({ allow_loopback_ips: true })], wispPort);
   return { port: server.aes128, wasm: f("epoxy.wasm"), wisp: `ws://127.0.0.1:${wispPort}/` };
 }
 const epoxy = await epoxySetup();
@@ -209,22 +211,9 @@ for (const [suite, port] of [["AES-128-GCM", ports.aes128], ["AES-256-GCM", port
 // tlswire in headless Chromium (Debian's chromium, playwright-core from npm/), through websockify
 // bridges to the same server; a fresh page per job. Wall time only (no process CPU in a page).
 log("Chromium");
-const freePort = () =>
-  new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
 async function websockify(target, web) {
   const port = await freePort();
-  const child = spawn("websockify", [...(web ? ["--web", root] : []), `127.0.0.1:${port}`, `127.0.0.1:${target}`], { stdio: "ignore" });
-  children.push(child);
-  for (const deadline = Date.now() + 20000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const up = await new Promise((resolve) => net.connect(port, "127.0.0.1").once("connect", function () { this.destroy(); resolve(true); }).once("error", () => resolve(false)));
-    if (up) return port;
-  }
-  throw new Error("websockify did not start");
+  return startListening("websockify", [...(web ? ["--web", root] : []), `127.0.0.1:${port}`, `127.0.0.1:${target}`], port);
 }
 const bridges = { aes128: await websockify(ports.aes128, true), chacha: await websockify(ports.chacha, false), plain: await websockify(ports.plain, false) };
 const { chromium } = createRequire(path.join(root, "npm/package.json"))("playwright-core");

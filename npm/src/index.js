@@ -5,7 +5,6 @@
 
 import init, { Config, Engine, initSync } from "../dist/wasm/tlswire.js";
 
-const DONE = 0;
 const WANT_READ = 1;
 const WANT_WRITE = 2;
 // Plaintext handed to the engine per call by write(): four full records.
@@ -319,7 +318,7 @@ export class TlsConnection extends EventTarget {
   async _handshake() {
     for (;;) {
       const status = this.#call(() => this.#engine.doHandshake());
-      if (status === DONE || this.#engine.handshakeDone) {
+      if (this.#engine.handshakeDone) {
         this.#info = this.#engine.info();
         // Our last flight (the client Finished) stays in the engine until the caller's first
         // write, in this turn, joins it in one channel write, or until the next task. Sent apart,

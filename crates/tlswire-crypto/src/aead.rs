@@ -10,7 +10,9 @@ use rustls::crypto::cipher::{
 };
 use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
 
+use crate::offload::{self, RxKey};
 use crate::tap::{self, Flow, TappedRecord};
+use std::sync::Arc;
 
 const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM: 4-byte implicit salt from the key block, 8-byte explicit nonce per record.
@@ -69,11 +71,12 @@ where
     A: AeadInOut + KeyInit + Send + Sync + 'static,
 {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv })
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv, rx: None })
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
-        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv })
+        let rx = offload::announce(self.kind != Kind::ChaCha20Poly1305, key.as_ref(), iv.as_ref(), true);
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv, rx })
     }
 
     fn key_len(&self) -> usize {
@@ -99,14 +102,16 @@ where
                 full_iv[GCM_SALT_LEN..].copy_from_slice(extra);
             }
         }
-        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305 })
+        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305, rx: None })
     }
 
     fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
         let cipher = cipher::<A>(&key);
         let mut full_iv = [0u8; NONCE_LEN];
         full_iv[..iv.len()].copy_from_slice(iv);
-        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305 })
+        let gcm = self.kind != Kind::ChaCha20Poly1305;
+        let rx = offload::announce(gcm, key.as_ref(), iv, false);
+        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm, rx })
     }
 
     fn key_block_shape(&self) -> KeyBlockShape {
@@ -141,6 +146,8 @@ where
 struct Tls13Cipher<A> {
     cipher: A,
     iv: Iv,
+    /// Set on an AES-GCM decrypter while the core offloads decryption ([`offload`]).
+    rx: Option<Arc<RxKey>>,
 }
 
 impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
@@ -193,11 +200,18 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         let wire_len = msg.payload.len();
         let body_len = wire_len.checked_sub(TAG_LEN).ok_or(rustls::Error::DecryptError)?;
         let tapped_tag = tap::tag_of(&msg.payload);
-        let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
-        let aad = make_tls13_aad(wire_len);
-        let (body, tag) = msg.payload.split_at_mut(body_len);
-        let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
-        self.cipher.decrypt_inout_detached(&nonce, &aad, body.into(), &tag).map_err(|_| rustls::Error::DecryptError)?;
+        let offloaded = opened_elsewhere(&self.rx, seq, &msg, body_len);
+        if let Some(plain) = offloaded {
+            msg.payload[..body_len].copy_from_slice(&plain);
+        } else {
+            let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
+            let aad = make_tls13_aad(wire_len);
+            let (body, tag) = msg.payload.split_at_mut(body_len);
+            let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
+            self.cipher
+                .decrypt_inout_detached(&nonce, &aad, body.into(), &tag)
+                .map_err(|_| rustls::Error::DecryptError)?;
+        }
         msg.payload.truncate(body_len);
         let plain = msg.into_tls13_unpadded_message()?;
 
@@ -220,6 +234,8 @@ struct Tls12Cipher<A> {
     cipher: A,
     iv: Iv,
     gcm: bool,
+    /// Set on an AES-GCM decrypter while the core offloads decryption ([`offload`]).
+    rx: Option<Arc<RxKey>>,
 }
 
 impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
@@ -284,7 +300,9 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
             Nonce::new(&self.iv, seq)
         };
         let aad = make_tls12_aad(seq, msg.typ, msg.version, body_len);
-        {
+        if let Some(plain) = opened_elsewhere(&self.rx, seq, &msg, body_len) {
+            msg.payload[explicit..explicit + body_len].copy_from_slice(&plain);
+        } else {
             let (_, rest) = msg.payload.split_at_mut(explicit);
             let (body, tag) = rest.split_at_mut(body_len);
             let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
@@ -316,6 +334,17 @@ fn nonce_of<A: AeadInOut>(nonce: &Nonce) -> AeadNonce<A> {
         Ok(n) => n,
         Err(_) => unreachable!("TLS AEADs use 12-byte nonces"),
     }
+}
+
+/// The plaintext of `msg` under `seq` if the platform already opened exactly this record.
+fn opened_elsewhere(
+    rx: &Option<Arc<RxKey>>,
+    seq: u64,
+    msg: &InboundOpaqueMessage<'_>,
+    body_len: usize,
+) -> Option<Vec<u8>> {
+    let plain = rx.as_ref()?.take(seq, u8::from(msg.typ), u16::from(msg.version), &msg.payload)?;
+    (plain.len() == body_len).then_some(plain)
 }
 
 /// Handshake, alert and CCS plaintext is kept for the observer; application data never is.

@@ -6,6 +6,7 @@
 //!       aead.rs (AES-GCM,   kx.rs (X25519MLKEM768,   sign.rs / verify.rs     hash.rs / hmac.rs
 //!       ChaCha20-Poly1305)  X25519, P-256, P-384)    (ECDSA, Ed25519, RSA)   (SHA-2, HKDF, PRF)
 //!            |
+//!        offload.rs -- plaintext of received records that the platform's AES-GCM already opened
 //!        tap.rs  -- plaintext of every record this thread encrypts or decrypts, only while a
 //!                   caller (the tlswire core's message observer) has opened a capture
 //! ```
@@ -17,6 +18,7 @@ mod aead;
 mod hash;
 mod hmac;
 mod kx;
+pub mod offload;
 mod sign;
 pub mod tap;
 mod verify;

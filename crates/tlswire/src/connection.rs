@@ -8,6 +8,7 @@ use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus};
 use rustls::{AlertDescription, HandshakeKind};
+use tlswire_crypto::offload::{self, RxKey};
 use tlswire_crypto::tap;
 
 use crate::config::{ClientContext, ServerContext, Version};
@@ -18,6 +19,10 @@ use crate::observer::{Callback, Observer, OwnedMessage};
 pub const MAX_RECORD_PLAINTEXT: usize = 16384;
 /// Default output high-water mark: writes are refused (want-write) while this much is unsent.
 pub const DEFAULT_OUTPUT_LIMIT: usize = 4 * (MAX_RECORD_PLAINTEXT + 256);
+/// Smallest protected record handed out for decryption elsewhere ([`Connection::offload_jobs`]):
+/// below this, a round trip through the platform's asynchronous AES-GCM costs more than opening
+/// the record here.
+pub const OFFLOAD_MIN_RECORD: usize = 2048;
 /// Bound on alert-flush iterations after a failure (each yields at most one record).
 const MAX_FLUSH_STEPS: usize = 8;
 
@@ -108,6 +113,18 @@ pub struct Connection {
     partial_writes: bool,
     output_limit: usize,
     max_version: Version,
+    /// Set by [`Connection::set_record_offload`].
+    offload: Option<Offload>,
+}
+
+/// Decryption handed out to the caller: the current receive key, if it is AES-GCM.
+#[derive(Default)]
+struct Offload {
+    rx: Option<Arc<RxKey>>,
+    /// Counts receive keys, so results computed under an earlier key are told apart.
+    generation: u32,
+    /// Records under the current key with a sequence number below this were handed out already.
+    jobbed_to: u64,
 }
 
 impl Connection {
@@ -148,6 +165,7 @@ impl Connection {
             partial_writes: false,
             output_limit: DEFAULT_OUTPUT_LIMIT,
             max_version,
+            offload: None,
         }
     }
 
@@ -184,6 +202,94 @@ impl Connection {
         match &self.recorded {
             Some(q) => q.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default(),
             None => Vec::new(),
+        }
+    }
+
+    /// Lets the caller decrypt received application data with its own AES-GCM (the platform's
+    /// WebCrypto, say), ahead of the connection: [`offload_jobs`](Self::offload_jobs) hands out
+    /// each received record's nonce, additional data and ciphertext, and
+    /// [`offload_opened`](Self::offload_opened) takes back the plaintext of those that
+    /// authenticated. Records without a result are decrypted here as always, so errors, alerts,
+    /// KeyUpdate and the message observer do not change. Same rule as
+    /// [`set_msg_callback`](Self::set_msg_callback): before the connection starts.
+    pub fn set_record_offload(&mut self, on: bool) -> Result<(), Error> {
+        if self.started {
+            return Err(Misuse::OffloadTooLate.into());
+        }
+        self.offload = on.then(Offload::default);
+        Ok(())
+    }
+
+    /// Decryption jobs for the complete received records not handed out before, encoded for
+    /// bindings (all integers big-endian):
+    ///
+    /// ```text
+    /// generation u32, then per record: seq u64, nonce [12], aad_len u8, aad, body_len u32, body
+    /// ```
+    ///
+    /// `body` is AES-GCM ciphertext with its 16-byte tag, under the key
+    /// [`offload_key`](Self::offload_key) returns for `generation`. Empty when there is nothing
+    /// to hand out: offload off, the handshake not done, a key that is not AES-GCM, or no record
+    /// of at least [`OFFLOAD_MIN_RECORD`] bytes.
+    pub fn offload_jobs(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if !self.handshake_done || self.failed.is_some() || self.peer_closed {
+            return out;
+        }
+        let tls13 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        let Some(off) = self.offload.as_mut() else {
+            return out;
+        };
+        let Some(rx) = off.rx.clone() else {
+            return out;
+        };
+        let window = &self.incoming[self.incoming_start..];
+        for (seq, (at, len)) in (rx.next_seq()..).zip(protected_records(window, tls13)) {
+            let record = &window[at..at + 5 + len];
+            let header: &[u8; 5] = record[..5].try_into().unwrap_or(&[0; 5]);
+            if header[0] == 23
+                && seq >= off.jobbed_to
+                && (OFFLOAD_MIN_RECORD..=MAX_RECORD_PLAINTEXT + 256).contains(&len)
+            {
+                if let Some(job) = rx.job(seq, header, &record[5..]) {
+                    if out.is_empty() {
+                        out.extend_from_slice(&off.generation.to_be_bytes());
+                    }
+                    let body = &record[5..][job.body];
+                    out.extend_from_slice(&seq.to_be_bytes());
+                    out.extend_from_slice(&job.nonce);
+                    out.push(job.aad.len() as u8);
+                    out.extend_from_slice(&job.aad);
+                    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+                    out.extend_from_slice(body);
+                    off.jobbed_to = seq + 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// The AES key (16 or 32 bytes) of offload generation `generation`, if it is current.
+    pub fn offload_key(&self, generation: u32) -> Option<&[u8]> {
+        let off = self.offload.as_ref()?;
+        (off.generation == generation).then_some(off.rx.as_deref()?.key())
+    }
+
+    /// The plaintext the caller's AES-GCM produced, and authenticated, for the job `seq` of
+    /// `generation`. Results for a key no longer current, or for records already processed, are
+    /// dropped.
+    pub fn offload_opened(&mut self, generation: u32, seq: u64, plaintext: &[u8]) {
+        let tls13 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        let Some(rx) = self.offload.as_ref().filter(|o| o.generation == generation).and_then(|o| o.rx.clone()) else {
+            return;
+        };
+        let first = rx.next_seq();
+        let Some(index) = seq.checked_sub(first) else {
+            return;
+        };
+        let window = &self.incoming[self.incoming_start..];
+        if let Some((at, len)) = protected_records(window, tls13).nth(index as usize) {
+            rx.offer(seq, &window[at..at + 5 + len], plaintext);
         }
     }
 
@@ -404,6 +510,18 @@ impl Connection {
 
     /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
+        let Some(_) = self.offload else {
+            return self.pump_records(want);
+        };
+        let mut keys = offload::listen();
+        let result = self.pump_records(want);
+        if let (Some(key), Some(off)) = (keys.take(), self.offload.as_mut()) {
+            *off = Offload { rx: key, generation: off.generation.wrapping_add(1), jobbed_to: 0 };
+        }
+        result
+    }
+
+    fn pump_records(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -653,6 +771,22 @@ fn grow_into(
             }
         }
     }
+}
+
+/// The complete records in `window` that take a receive sequence number once the handshake is
+/// done (TLS 1.3: application_data records; TLS 1.2: every record), as (offset, payload length).
+fn protected_records(window: &[u8], tls13: bool) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let header = window.get(at..at + 5)?;
+        let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+        window.get(at + 5..at + 5 + len)?;
+        let record = (at, len);
+        at += 5 + len;
+        if !tls13 || header[0] == 23 {
+            return Some(record);
+        }
+    })
 }
 
 /// The alert description in records we just wrote (plaintext, or protected and tapped).

@@ -90,6 +90,8 @@ pub enum Misuse {
     InputAfterEof,
     /// The message observer was set after the connection had started.
     ObserverTooLate,
+    /// Record offload was switched after the connection had started.
+    OffloadTooLate,
 }
 
 /// An invalid configuration value.
@@ -249,6 +251,7 @@ impl fmt::Display for Misuse {
             Self::WriteAfterClose => "write after close",
             Self::InputAfterEof => "input after end of stream",
             Self::ObserverTooLate => "message callback set after the connection started",
+            Self::OffloadTooLate => "record offload set after the connection started",
         })
     }
 }

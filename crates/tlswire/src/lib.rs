@@ -49,7 +49,7 @@ pub use config::{
     certificates_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig, ClientContext,
     ServerConfig, ServerContext, Version,
 };
-pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT};
+pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD};
 pub use error::{AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 pub use observer::{
     alert_name, format_message, handshake_name, version_name, Callback, Direction, Message, OwnedMessage, ALERT,

@@ -621,3 +621,171 @@ fn recorded_messages_drain_in_order() {
     assert!(pair.client.take_messages().is_empty(), "a drain empties the queue");
     assert_eq!(pair.client.record_messages().unwrap_err().code(), "MISUSE");
 }
+
+/// One decryption job of [`Connection::offload_jobs`], decoded.
+struct Job {
+    seq: u64,
+    nonce: [u8; 12],
+    aad: Vec<u8>,
+    body: Vec<u8>,
+}
+
+fn decode_jobs(bytes: &[u8]) -> Option<(u32, Vec<Job>)> {
+    let generation = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
+    let mut rest = &bytes[4..];
+    let mut jobs = Vec::new();
+    while !rest.is_empty() {
+        let seq = u64::from_be_bytes(rest[..8].try_into().unwrap());
+        let nonce = rest[8..20].try_into().unwrap();
+        let aad_len = rest[20] as usize;
+        let aad = rest[21..21 + aad_len].to_vec();
+        rest = &rest[21 + aad_len..];
+        let body_len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        jobs.push(Job { seq, nonce, aad, body: rest[4..4 + body_len].to_vec() });
+        rest = &rest[4 + body_len..];
+    }
+    Some((generation, jobs))
+}
+
+/// Plays the platform's AES-GCM for `conn`: opens every job with RustCrypto's AES-GCM and hands
+/// back what authenticated. Returns (jobs, results handed back).
+fn open_elsewhere(conn: &mut Connection) -> (usize, usize) {
+    use aead::{Aead, KeyInit, Payload};
+    let Some((generation, jobs)) = decode_jobs(&conn.offload_jobs()) else {
+        return (0, 0);
+    };
+    let key = conn.offload_key(generation).unwrap().to_vec();
+    let mut opened = 0;
+    for job in &jobs {
+        let payload = Payload { msg: &job.body, aad: &job.aad };
+        let nonce = aes_gcm::Nonce::try_from(&job.nonce[..]).unwrap();
+        let plain = match key.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(&key).unwrap().decrypt(&nonce, payload),
+            _ => aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap().decrypt(&nonce, payload),
+        };
+        if let Ok(plain) = plain {
+            conn.offload_opened(generation, job.seq, &plain);
+            opened += 1;
+        }
+    }
+    (jobs.len(), opened)
+}
+
+fn offload_pair(suite: &str, version: Version) -> Pair {
+    let mut client = client_config();
+    client.cipher_suites(&[suite]).unwrap();
+    client.versions(Version::Tls12, version);
+    let mut pair = Pair::new(&client, &server_config(ECDSA));
+    pair.client.set_record_offload(true).unwrap();
+    pair.handshake().unwrap();
+    pair
+}
+
+#[test]
+fn offloaded_records_read_the_same_and_are_used() {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 13 + i / 97) as u8).collect();
+    for (suite, version) in [
+        ("TLS13_AES_128_GCM_SHA256", Version::Tls13),
+        ("TLS13_AES_256_GCM_SHA384", Version::Tls13),
+        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Version::Tls12),
+        ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Version::Tls12),
+    ] {
+        let mut pair = offload_pair(suite, version);
+        assert_eq!(pair.client.info().unwrap().version, version);
+        pair.server.write(&data).unwrap();
+        pair.transfer();
+        let (jobs, opened) = open_elsewhere(&mut pair.client);
+        assert_eq!((jobs, opened), (13, 13), "{suite}: every full record is handed out and opens");
+        // Nothing is handed out twice.
+        assert!(pair.client.offload_jobs().is_empty());
+        assert_eq!(pair.read_all(false), data, "{suite}");
+
+        // The results are what the connection returns: a result that differs from the record's
+        // true plaintext shows through (only a caller holding the key can make one).
+        pair.server.write(&[7u8; 4096]).unwrap();
+        pair.transfer();
+        let (generation, jobs) = decode_jobs(&pair.client.offload_jobs()).unwrap();
+        let inner = if version == Version::Tls13 { &[23u8][..] } else { &[] };
+        pair.client.offload_opened(generation, jobs[0].seq, &[&[9u8; 4096][..], inner].concat());
+        assert_eq!(pair.read_all(false), vec![9u8; 4096], "{suite}");
+    }
+}
+
+#[test]
+fn offload_leaves_small_records_chacha_and_the_handshake_alone() {
+    let mut pair = offload_pair("TLS13_AES_128_GCM_SHA256", Version::Tls13);
+    pair.server.write(&[1u8; OFFLOAD_MIN_RECORD - 100]).unwrap();
+    pair.transfer();
+    assert!(pair.client.offload_jobs().is_empty());
+    assert_eq!(pair.read_all(false).len(), OFFLOAD_MIN_RECORD - 100);
+
+    let mut pair = offload_pair("TLS13_CHACHA20_POLY1305_SHA256", Version::Tls13);
+    pair.server.write(&[1u8; 65536]).unwrap();
+    pair.transfer();
+    assert!(pair.client.offload_jobs().is_empty());
+    assert_eq!(pair.read_all(false).len(), 65536);
+
+    let mut c = Connection::client(&client_config().build().unwrap(), "localhost").unwrap();
+    c.do_handshake().unwrap();
+    assert_eq!(c.set_record_offload(true), Err(Error::Misuse(Misuse::OffloadTooLate)));
+}
+
+#[test]
+fn offload_keeps_tamper_errors_key_updates_and_the_trace() {
+    // A record the platform cannot open is opened here, and fails here, with the same alert.
+    let mut pair = offload_pair("TLS13_AES_128_GCM_SHA256", Version::Tls13);
+    pair.server.write(&[5u8; 8000]).unwrap();
+    let mut wire = pair.server.take_output();
+    let last = wire.len() - 1;
+    wire[last] ^= 1;
+    pair.client.feed(&wire).unwrap();
+    assert_eq!(open_elsewhere(&mut pair.client), (1, 0));
+    let err = pair.client.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.code(), "BAD_RECORD_MAC");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::BadRecordMac));
+
+    // Records handed out under the old key after a KeyUpdate fail to open and are decrypted
+    // here under the new one; jobs after it use the new key. The trace matches a connection
+    // without offload.
+    let run = |offload: bool| {
+        let mut client = client_config();
+        client.cipher_suites(&["TLS13_AES_128_GCM_SHA256"]).unwrap();
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        let (trace, cb) = recorder();
+        pair.client.set_msg_callback(cb).unwrap();
+        pair.client.set_record_offload(offload).unwrap();
+        pair.handshake().unwrap();
+        let mut got = Vec::new();
+        let mut counts = Vec::new();
+        for round in 0..3u8 {
+            pair.server.write(&[round; 40_000]).unwrap();
+            pair.server.key_update().unwrap();
+            pair.server.write(&[round + 100; 40_000]).unwrap();
+            pair.transfer();
+            counts.push(open_elsewhere(&mut pair.client));
+            got.extend(pair.read_all(false));
+            pair.transfer();
+            pair.read_all(true);
+        }
+        pair.server.close().unwrap();
+        pair.transfer();
+        assert_eq!(pair.client.read(&mut [0u8; 1]), Ok(Status::Done(0)));
+        // After our Finished, each message's label line (bytes differ between handshakes).
+        let lines: Vec<String> = trace
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| format_message(&m.as_message()).lines().next().unwrap_or_default().to_string())
+            .skip_while(|l| !(l.starts_with(">>>") && l.ends_with("Finished")))
+            .collect();
+        (got, counts, lines)
+    };
+    let (plain, none, trace_plain) = run(false);
+    let (offloaded, counts, trace_offloaded) = run(true);
+    assert_eq!(none, vec![(0, 0); 3]);
+    // 3 records under the current key open; the 3 after the KeyUpdate do not.
+    assert_eq!(counts, vec![(6, 3); 3]);
+    assert_eq!(offloaded, plain);
+    assert!(trace_plain.len() > 40 && trace_offloaded == trace_plain, "{trace_offloaded:#?}");
+    assert_eq!(trace_plain.iter().filter(|l| l.ends_with("KeyUpdate")).count(), 3);
+}

@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; [ -n "${KEEP_PROFILE:-}" ] && cp -r "$work" "$KEEP_PROFILE"; rm -rf "$work"' EXIT
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(handshake recv)
 

@@ -32,6 +32,13 @@ export interface ConnectOptions extends ContextOptions {
   context?: TlsContext | Promise<TlsContext>;
   /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
   onMessage?: (event: TlsMessageEvent) => void;
+  /**
+   * Decrypt received AES-GCM application data with the platform's AES-GCM (WebCrypto) where
+   * there is one (default `true`): several times faster than in wasm. The engine still checks and
+   * reports every record; errors, alerts and messages are the same either way. `false` keeps
+   * all decryption in wasm.
+   */
+  platformCrypto?: boolean;
 }
 
 /** The client settings: given per connection to {@link connect}, or once to {@link createContext}. */

@@ -9,6 +9,9 @@ const WANT_READ = 1;
 const WANT_WRITE = 2;
 // Plaintext handed to the engine per call by write(): four full records.
 const WRITE_SLICE = 4 * 16384;
+// Received records out for decryption by the platform's AES-GCM at once, at most: the channel is
+// read ahead while they decrypt, up to this many (16 KiB each).
+const OPENING_MAX = 64;
 
 let ready;
 let wasmMemory;
@@ -175,7 +178,8 @@ export async function connect(options) {
     }
     let engine;
     try {
-      engine = Engine.client(context, serverName, typeof options.onMessage === "function");
+      const offload = options.platformCrypto !== false && typeof globalThis.crypto?.subtle?.decrypt === "function";
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload);
     } finally {
       if (!shared) context.free(); // the engine holds its own reference
     }
@@ -227,6 +231,11 @@ export class TlsConnection extends EventTarget {
   #readDone = false;
   #closing = null;
   #closeTransport; // a Cloudflare Socket's own close(), after its streams are done
+  #rxGeneration = -1; // the engine's offload key generation that #rxKey holds
+  #rxKey = null; // promise of that key, imported into the platform's AES-GCM
+  #opening = null; // promise: every record out for decryption has been handed back to the engine
+  #openingRecords = 0;
+  #filling = null; // the channel read in progress
 
   constructor(engine, transport, onMessage) {
     super();
@@ -355,6 +364,12 @@ export class TlsConnection extends EventTarget {
           if (this.#failure) throw this.#failure;
           return controller.close(); // close() was called
         }
+        if (this.#opening) {
+          // Records are out for decryption: read the channel ahead meanwhile (more records at
+          // once), but hand the engine nothing to read until they are back.
+          await (this.#openingRecords < OPENING_MAX ? Promise.race([this.#opening, this.#fill()]) : this.#opening);
+          continue;
+        }
         const r = this.#call(() => this.#engine.read());
         const flushed = this.#flush();
         if (r instanceof Uint8Array) return controller.enqueue(r);
@@ -429,8 +444,12 @@ export class TlsConnection extends EventTarget {
     });
   }
 
-  /** Reads one chunk from the channel into the engine (end of channel included). */
-  async #fill() {
+  /** Reads one chunk from the channel into the engine (end of channel included); one at a time. */
+  #fill() {
+    return (this.#filling ??= this.#fillOnce().finally(() => (this.#filling = null)));
+  }
+
+  async #fillOnce() {
     let chunk;
     try {
       chunk = await this.#reader.read();
@@ -440,7 +459,55 @@ export class TlsConnection extends EventTarget {
     }
     if (!this.#engine) return; // closed meanwhile
     if (chunk.done) this.#call(() => this.#engine.feedEof());
-    else this.#call(() => this.#engine.feed(chunk.value));
+    else {
+      this.#call(() => this.#engine.feed(chunk.value));
+      this.#openElsewhere();
+    }
+  }
+
+  /**
+   * Sends the received records the engine hands out to the platform's AES-GCM (WebCrypto, native
+   * code), all at once, and hands back, in order, the plaintext of those that authenticated. The
+   * engine decrypts anything without a result itself, so a failure here only costs speed.
+   */
+  #openElsewhere() {
+    const jobs = this.#engine?.offloadJobs();
+    if (!jobs?.length) return;
+    const { subtle } = globalThis.crypto;
+    const view = new DataView(jobs.buffer, jobs.byteOffset, jobs.byteLength);
+    const generation = view.getUint32(0);
+    if (generation !== this.#rxGeneration) {
+      const raw = this.#engine.offloadKey(generation);
+      if (!raw) return;
+      this.#rxGeneration = generation;
+      this.#rxKey = Promise.resolve().then(() => subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"])).finally(() => raw.fill(0));
+    }
+    const records = [];
+    for (let at = 4; at < jobs.length; ) {
+      const seq = view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+      const iv = jobs.subarray(at + 8, at + 20);
+      const additionalData = jobs.subarray(at + 21, at + 21 + jobs[at + 20]);
+      at += 21 + additionalData.length;
+      const body = jobs.subarray(at + 4, at + 4 + view.getUint32(at));
+      at += 4 + body.length;
+      records.push({ seq, iv, additionalData, body });
+    }
+    const opened = this.#rxKey.then((key) =>
+      Promise.all(records.map(({ seq, iv, additionalData, body }) =>
+        subtle.decrypt({ name: "AES-GCM", iv, additionalData }, key, body).then((plain) => [seq, plain], () => null))));
+    this.#openingRecords += records.length;
+    const done = Promise.all([this.#opening, opened])
+      .then(([, results]) => {
+        for (const result of results) {
+          if (result && this.#engine) this.#engine.offloadOpened(generation, result[0], new Uint8Array(result[1]));
+        }
+      })
+      .catch(() => {}) // no platform AES-GCM after all (importKey refused): the engine decrypts
+      .finally(() => {
+        this.#openingRecords -= records.length;
+        if (this.#opening === done) this.#opening = null;
+      });
+    this.#opening = done;
   }
 }
 

@@ -5,15 +5,21 @@
 //!   core: received records not yet processed --jobs--> caller (WebCrypto, async)
 //!         RxKey::offer(seq, record, plaintext) <--plaintext of records that authenticated--
 //!   rustls --decrypt(record, seq)--> our decrypter: a result for exactly this record
-//!                                    (same key, seq, header and ciphertext)? use it : decrypt
+//!                                    (same key, seq and stream offset)? use it : decrypt
 //! ```
 //!
 //! Only AES-GCM receive keys are offered (WebCrypto has no ChaCha20-Poly1305). A record with no
 //! result — never handed out, rejected by the platform, or handed out under a key that has since
 //! changed — is decrypted here as always, so rustls's errors, alerts, KeyUpdate and the message
 //! observer (fed by the same decrypter, [`crate::tap`]) are the same whether or not a record was
-//! offloaded. A result is only ever used for the record whose bytes it was computed from: the
-//! decrypter compares the whole ciphertext before taking it.
+//! offloaded.
+//!
+//! A result is only ever used for the record whose bytes it was computed from. Results are keyed
+//! by the record's offset in the received stream; while rustls runs, the core says where its
+//! input window sits in that stream ([`Window`]), and the decrypter locates the record rustls
+//! hands it (decrypted in place, in that window) by its address. Received bytes are never changed
+//! before rustls decrypts them, and rustls decrypts each record once, so the bytes at an offset
+//! are the bytes the platform authenticated. A record outside the window is never matched.
 //!
 //! Like the tap, this is per thread and costs nothing unless the core listens ([`listen`]) while
 //! rustls installs keys.
@@ -46,8 +52,10 @@ struct State {
 
 struct Opened {
     seq: u64,
-    /// The record as received: 5-byte header, then the protected payload.
-    record: Vec<u8>,
+    /// Where the record (its header) starts in the received stream.
+    offset: u64,
+    /// Its header.
+    header: [u8; 5],
     /// Its plaintext (TLS 1.3: with the inner content type and padding).
     plaintext: Vec<u8>,
 }
@@ -97,18 +105,20 @@ impl RxKey {
         }
     }
 
-    /// Keeps the plaintext the platform produced (and authenticated) for `record` (header and
-    /// payload) under `seq`, for the decrypter. Ignored if rustls is already past `seq`.
-    pub fn offer(&self, seq: u64, record: &[u8], plaintext: &[u8]) {
+    /// Keeps the plaintext the platform produced (and authenticated) for the record with
+    /// `header` at stream offset `offset` under `seq`, for the decrypter. Ignored if rustls is
+    /// already past `seq`.
+    pub fn offer(&self, seq: u64, offset: u64, header: [u8; 5], plaintext: Vec<u8>) {
         let mut state = self.lock();
         if seq < state.next_seq || state.opened.back().is_some_and(|o| o.seq >= seq) {
             return;
         }
-        state.opened.push_back(Opened { seq, record: record.to_vec(), plaintext: plaintext.to_vec() });
+        state.opened.push_back(Opened { seq, offset, header, plaintext });
     }
 
     /// Called by the decrypter for every record: the verified plaintext of exactly this record
-    /// under `seq`, if there is one. Results for earlier records are dropped.
+    /// (`payload`, as rustls hands it over, in the core's input window) under `seq`, if there
+    /// is one. Results for earlier records are dropped.
     pub(crate) fn take(&self, seq: u64, typ: u8, version: u16, payload: &[u8]) -> Option<Vec<u8>> {
         let mut state = self.lock();
         state.next_seq = seq.wrapping_add(1);
@@ -119,10 +129,12 @@ impl RxKey {
             return None;
         }
         let opened = state.opened.pop_front()?;
-        let [t, v0, v1, ..] = opened.record[..] else {
-            return None;
-        };
-        let same = t == typ && u16::from_be_bytes([v0, v1]) == version && opened.record[5..] == *payload;
+        let offset = WINDOW.with(|w| w.get()?.offset_of(payload))?;
+        let [t, v0, v1, l0, l1] = opened.header;
+        let same = opened.offset + 5 == offset
+            && t == typ
+            && u16::from_be_bytes([v0, v1]) == version
+            && usize::from(u16::from_be_bytes([l0, l1])) == payload.len();
         same.then_some(opened.plaintext)
     }
 
@@ -138,7 +150,43 @@ impl core::fmt::Debug for RxKey {
     }
 }
 
+/// Where the core's input window is: its address and length, and the stream offset of its first
+/// byte. Set by the core around its calls into rustls ([`Window::set`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    address: usize,
+    len: usize,
+    offset: u64,
+}
+
+impl Window {
+    /// Says that `window` starts at `offset` in the received stream, until the guard drops.
+    pub fn set(window: &[u8], offset: u64) -> WindowGuard {
+        let this = Window { address: window.as_ptr() as usize, len: window.len(), offset };
+        WindowGuard { outer: WINDOW.with(|w| w.replace(Some(this))) }
+    }
+
+    /// The stream offset of `bytes`, if they lie inside the window.
+    fn offset_of(self, bytes: &[u8]) -> Option<u64> {
+        let delta = (bytes.as_ptr() as usize).checked_sub(self.address)?;
+        (delta.checked_add(bytes.len())? <= self.len).then_some(self.offset + delta as u64)
+    }
+}
+
+/// Restores the previous window (usually none) when dropped.
+#[must_use = "the window is cleared when dropped"]
+pub struct WindowGuard {
+    outer: Option<Window>,
+}
+
+impl Drop for WindowGuard {
+    fn drop(&mut self) {
+        WINDOW.with(|w| w.set(self.outer.take()));
+    }
+}
+
 thread_local! {
+    static WINDOW: std::cell::Cell<Option<Window>> = const { std::cell::Cell::new(None) };
     static LISTENING: RefCell<Option<Option<Option<Arc<RxKey>>>>> = const { RefCell::new(None) };
 }
 

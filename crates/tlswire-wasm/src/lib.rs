@@ -109,13 +109,35 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// A client connection to `server_name`; `observe` records protocol messages for
-    /// [`Engine::take_messages`].
-    pub fn client(ctx: &Context, server_name: &str, observe: bool) -> Result<Engine, JsValue> {
+    /// [`Engine::take_messages`]; `offload` hands received AES-GCM records out for the
+    /// platform's AES-GCM ([`Engine::offload_jobs`]).
+    pub fn client(ctx: &Context, server_name: &str, observe: bool, offload: bool) -> Result<Engine, JsValue> {
         let mut conn = Connection::client(&ctx.ctx, server_name).map_err(|e| js_error(&e))?;
         if observe {
             conn.record_messages().map_err(|e| js_error(&e))?;
         }
+        conn.set_record_offload(offload).map_err(|e| js_error(&e))?;
         Ok(Engine { conn })
+    }
+
+    /// Decryption jobs for the received records not handed out yet, in the core's encoding
+    /// (`Connection::offload_jobs`); empty if none.
+    #[wasm_bindgen(js_name = offloadJobs)]
+    pub fn offload_jobs(&mut self) -> Vec<u8> {
+        self.conn.offload_jobs()
+    }
+
+    /// The raw AES key of offload generation `generation`, or `undefined` if it is no longer
+    /// current.
+    #[wasm_bindgen(js_name = offloadKey)]
+    pub fn offload_key(&self, generation: u32) -> Option<Vec<u8>> {
+        self.conn.offload_key(generation).map(<[u8]>::to_vec)
+    }
+
+    /// The plaintext the platform's AES-GCM produced (and authenticated) for job `seq`.
+    #[wasm_bindgen(js_name = offloadOpened)]
+    pub fn offload_opened(&mut self, generation: u32, seq: f64, plaintext: Vec<u8>) {
+        self.conn.offload_opened(generation, seq as u64, plaintext);
     }
 
     /// Received bytes.

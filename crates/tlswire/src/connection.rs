@@ -8,7 +8,7 @@ use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus};
 use rustls::{AlertDescription, HandshakeKind};
-use tlswire_crypto::offload::{self, RxKey};
+use tlswire_crypto::offload::{self, RxKey, Window};
 use tlswire_crypto::tap;
 
 use crate::config::{ClientContext, ServerContext, Version};
@@ -94,6 +94,8 @@ pub struct Connection {
     /// Bytes at the front of `incoming` already discarded (compacted lazily, so a large
     /// buffered input costs O(n), not one front-drain per record).
     incoming_start: usize,
+    /// Stream offset of `incoming[incoming_start]`: bytes received and discarded before it.
+    incoming_offset: u64,
     /// How many bytes after `incoming_start` rustls may look at.
     released: usize,
     /// Bytes for the peer, oldest first.
@@ -150,6 +152,7 @@ impl Connection {
             tls,
             incoming: Vec::new(),
             incoming_start: 0,
+            incoming_offset: 0,
             released: 0,
             outgoing: Vec::new(),
             plaintext: Vec::new(),
@@ -278,7 +281,7 @@ impl Connection {
     /// The plaintext the caller's AES-GCM produced, and authenticated, for the job `seq` of
     /// `generation`. Results for a key no longer current, or for records already processed, are
     /// dropped.
-    pub fn offload_opened(&mut self, generation: u32, seq: u64, plaintext: &[u8]) {
+    pub fn offload_opened(&mut self, generation: u32, seq: u64, plaintext: Vec<u8>) {
         let tls13 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
         let Some(rx) = self.offload.as_ref().filter(|o| o.generation == generation).and_then(|o| o.rx.clone()) else {
             return;
@@ -288,8 +291,9 @@ impl Connection {
             return;
         };
         let window = &self.incoming[self.incoming_start..];
-        if let Some((at, len)) = protected_records(window, tls13).nth(index as usize) {
-            rx.offer(seq, &window[at..at + 5 + len], plaintext);
+        if let Some((at, _)) = protected_records(window, tls13).nth(index as usize) {
+            let header = window[at..at + 5].try_into().unwrap_or([0; 5]);
+            rx.offer(seq, self.incoming_offset + at as u64, header, plaintext);
         }
     }
 
@@ -543,6 +547,7 @@ impl Connection {
                 peer_closed: &mut self.peer_closed,
             };
             let window = &mut self.incoming[self.incoming_start..self.incoming_start + self.released];
+            let _located = self.offload.is_some().then(|| Window::set(window, self.incoming_offset));
             let (discard, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
                 Tls::Server(s) => step(s.process_tls_records(window), &mut io, want),
@@ -570,6 +575,7 @@ impl Connection {
     /// prefix is at least half the buffer.
     fn discard_input(&mut self, n: usize) {
         self.incoming_start += n;
+        self.incoming_offset += n as u64;
         self.released -= n;
         if self.incoming_start == self.incoming.len() {
             self.incoming.clear();

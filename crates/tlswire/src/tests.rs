@@ -664,7 +664,7 @@ fn open_elsewhere(conn: &mut Connection) -> (usize, usize) {
             _ => aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap().decrypt(&nonce, payload),
         };
         if let Ok(plain) = plain {
-            conn.offload_opened(generation, job.seq, &plain);
+            conn.offload_opened(generation, job.seq, plain);
             opened += 1;
         }
     }
@@ -706,7 +706,7 @@ fn offloaded_records_read_the_same_and_are_used() {
         pair.transfer();
         let (generation, jobs) = decode_jobs(&pair.client.offload_jobs()).unwrap();
         let inner = if version == Version::Tls13 { &[23u8][..] } else { &[] };
-        pair.client.offload_opened(generation, jobs[0].seq, &[&[9u8; 4096][..], inner].concat());
+        pair.client.offload_opened(generation, jobs[0].seq, [&[9u8; 4096][..], inner].concat());
         assert_eq!(pair.read_all(false), vec![9u8; 4096], "{suite}");
     }
 }

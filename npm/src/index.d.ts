@@ -32,13 +32,6 @@ export interface ConnectOptions extends ContextOptions {
   context?: TlsContext | Promise<TlsContext>;
   /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
   onMessage?: (event: TlsMessageEvent) => void;
-  /**
-   * Decrypt received AES-GCM application data with the platform's AES-GCM (WebCrypto) where
-   * there is one (default `true`): several times faster than in wasm. The engine still checks and
-   * reports every record; errors, alerts and messages are the same either way. `false` keeps
-   * all decryption in wasm.
-   */
-  platformCrypto?: boolean;
 }
 
 /** The client settings: given per connection to {@link connect}, or once to {@link createContext}. */
@@ -160,6 +153,17 @@ export function initWasm(source?: WebAssembly.Module | BufferSource | URL | stri
  * ```
  */
 export function memoryUsage(): { wasmBytes: number } | null;
+
+/**
+ * Which of the platform's own ciphers the engine uses for bulk data: `"node:crypto"` (Node, Deno,
+ * Bun: records of 1 KiB and more are encrypted and decrypted by the runtime's AES-GCM and
+ * ChaCha20-Poly1305), `"webcrypto"` (browsers, Workers: received AES-GCM records are decrypted by
+ * WebCrypto), or `null` (the engine's own ciphers, in wasm; also before the engine is
+ * instantiated). The engine checks every record either way: errors, alerts and message events
+ * are the same. `platformCrypto(false)` makes connections opened from then on use only the
+ * engine's own ciphers; `platformCrypto(true)` undoes it.
+ */
+export function platformCrypto(enabled?: boolean): "node:crypto" | "webcrypto" | null;
 
 /**
  * An established TLS connection. Also an `EventTarget` of `message` events when

@@ -3,7 +3,7 @@
 // This file only moves bytes between the wasm engine (crates/tlswire-wasm) and the channel and
 // turns the engine's states into promises; every TLS decision is made in the engine.
 
-import init, { Config, Engine, initSync } from "../dist/wasm/tlswire.js";
+import init, { Config, Engine, initSync, setPlatformAead } from "../dist/wasm/tlswire.js";
 
 const WANT_READ = 1;
 const WANT_WRITE = 2;
@@ -15,6 +15,8 @@ const OPENING_MAX = 64;
 
 let ready;
 let wasmMemory;
+let platformAead = null; // the runtime's synchronous AEADs, if it has them (nodeAead)
+let platformEnabled = true;
 
 /**
  * Instantiates the wasm engine. Called on the first connection with the engine next to this file
@@ -41,8 +43,102 @@ export function initWasm(source) {
     const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
     const exports = sync ? initSync({ module: source }) : await init({ module_or_path: source });
     wasmMemory = exports.memory;
+    platformAead = await nodeAead();
+    if (platformAead && platformEnabled) setPlatformAead(platformAead);
   })();
   return ready;
+}
+
+/**
+ * Which of the platform's own ciphers the engine uses for bulk data: `"node:crypto"` (Node, Deno,
+ * Bun: records of 1 KiB and more are encrypted and decrypted by the runtime's AES-GCM and
+ * ChaCha20-Poly1305), `"webcrypto"` (browsers, Workers: received AES-GCM records are decrypted by
+ * WebCrypto), or `null` (the engine's own ciphers, in wasm, for everything; also before the engine
+ * is instantiated). Either way the engine checks every record and reports the same errors, alerts
+ * and messages. `platformCrypto(false)` makes connections opened from then on use only the
+ * engine's own ciphers (and `true` undoes it).
+ * @param {boolean} [enabled]
+ * @returns {"node:crypto" | "webcrypto" | null}
+ */
+export function platformCrypto(enabled) {
+  if (enabled !== undefined) {
+    platformEnabled = Boolean(enabled);
+    if (wasmMemory) setPlatformAead(platformEnabled ? platformAead : null);
+  }
+  if (!platformEnabled || !wasmMemory) return null;
+  if (platformAead) return "node:crypto";
+  return typeof globalThis.crypto?.subtle?.decrypt === "function" ? "webcrypto" : null;
+}
+
+/**
+ * The runtime's synchronous AEADs (`node:crypto`: Node, Deno, Bun), for the engine to protect
+ * full-size records with (crates/tlswire-crypto/src/platform.rs), or `null` where there are none
+ * or they fail a known-answer check. Browsers and Workers have only WebCrypto, which is
+ * asynchronous: there the engine hands received AES-GCM records out instead (`#openElsewhere`).
+ */
+async function nodeAead() {
+  let nodeCrypto;
+  try {
+    if (typeof globalThis.process?.versions?.node !== "string") return null;
+    const name = "node:crypto"; // not a static import: bundlers leave it alone
+    nodeCrypto = globalThis.process.getBuiltinModule?.(name) ?? (await import(/* @vite-ignore */ name));
+  } catch {
+    return null;
+  }
+  const { createCipheriv, createDecipheriv } = nodeCrypto;
+  // The engine's algorithm codes: 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305.
+  const names = [, "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"];
+  const TAG = { authTagLength: 16 };
+  const aead = {
+    seal(algorithm, key, nonce, aad, data, tag) {
+      const cipher = createCipheriv(names[algorithm], key, nonce, TAG);
+      cipher.setAAD(aad);
+      const sealed = cipher.update(data);
+      cipher.final();
+      data.set(sealed);
+      tag.set(cipher.getAuthTag());
+      return true;
+    },
+    open(algorithm, key, nonce, aad, data, tag) {
+      const decipher = createDecipheriv(names[algorithm], key, nonce, TAG);
+      decipher.setAAD(aad);
+      decipher.setAuthTag(tag);
+      const opened = decipher.update(data);
+      try {
+        decipher.final();
+      } catch {
+        return false;
+      }
+      data.set(opened);
+      return true;
+    },
+  };
+  // Known answers, both ways: the first 32 bytes of GCM test case 4 (AES-128) and of RFC 8439
+  // §2.8.2 (ChaCha20-Poly1305), tags computed independently (Python's `cryptography`).
+  const hex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
+  const toHex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+  const vectors = [
+    [1, "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72",
+      "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e", "e13e1434285a9426addfbfc270d27f16"],
+    [3, "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f", "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
+      "4c616469657320616e642047656e746c656d656e206f662074686520636c6173",
+      "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6", "e3d0496173937e240fd6a6796bc60b16"],
+  ];
+  try {
+    for (const [algorithm, key, nonce, aad, plain, sealed, expectTag] of vectors) {
+      const data = hex(plain);
+      const tag = new Uint8Array(16);
+      aead.seal(algorithm, hex(key), hex(nonce), hex(aad), data, tag);
+      if (toHex(data) !== sealed || toHex(tag) !== expectTag) return null;
+      if (!aead.open(algorithm, hex(key), hex(nonce), hex(aad), data, tag) || toHex(data) !== plain) return null;
+      tag[0] ^= 1;
+      if (aead.open(algorithm, hex(key), hex(nonce), hex(aad), hex(sealed), tag) !== false) return null;
+    }
+    return aead;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -178,7 +274,7 @@ export async function connect(options) {
     }
     let engine;
     try {
-      const offload = options.platformCrypto !== false && typeof globalThis.crypto?.subtle?.decrypt === "function";
+      const offload = platformCrypto() === "webcrypto";
       engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload);
     } finally {
       if (!shared) context.free(); // the engine holds its own reference

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import tls from "node:tls";
 import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
@@ -72,6 +73,30 @@ test("Chromium: TLS 1.3 over Wisp (wisp-js server) to openssl s_server", async (
     [wispPeer.url, server.port, pem("ca.pem")]);
   assert.equal(r.version, "TLSv1.3");
   assert.equal(r.reply, "muimorhc morf olleh\n");
+});
+
+test("Chromium: bulk data decrypted by WebCrypto arrives whole and in order, AES-128-GCM and AES-256-GCM (Node's TLS server, websockify)", async () => {
+  const length = 3_000_000;
+  const data = new Uint8Array(length).map((_, i) => (i * 13 + (i >> 11)) & 0xff);
+  for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]) {
+    const sockets = new Set();
+    const source = tls.createServer({ cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key"), ciphers: suite }, (socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.end(data);
+    });
+    await new Promise((resolve) => source.listen(0, "127.0.0.1", resolve));
+    const port = await freePort();
+    const relay = await start("websockify", [`127.0.0.1:${port}`, `127.0.0.1:${source.address().port}`], port);
+    try {
+      const r = await page.evaluate(([url, ca, n]) => window.runBulk(url, ca, "localhost", n), [`ws://127.0.0.1:${port}/`, pem("ca.pem"), length]);
+      assert.deepEqual(r, { received: length, wrong: -1, cipherSuite: suite, platform: "webcrypto" });
+    } finally {
+      relay.stop();
+      source.close();
+      sockets.forEach((socket) => socket.destroy());
+    }
+  }
 });
 
 /** The README's browser example with the bridge, server name and CA pointed at local peers. */

@@ -4,12 +4,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
+import tls from "node:tls";
 import { Duplex } from "node:stream";
 import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
-import { connect, createContext, formatMessage, memoryUsage, startTls, TlsError, wisp } from "../src/index.js";
+import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, wisp } from "../src/index.js";
 import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
@@ -354,4 +355,42 @@ test("createContext: one parsed configuration for many connections; misuse is ty
   await assert.rejects(connect({ transport: await transport(), serverName: "localhost", context }),
     (e) => e instanceof TlsError && e.code === "MISUSE");
   await assert.rejects(createContext({ privateKey: "not a key" }), (e) => e instanceof TlsError && e.code === "CONFIG");
+});
+
+test("bulk data through the runtime's own ciphers (node:crypto) is byte-identical to the engine's, every AEAD suite, TLS 1.3 and 1.2, both ways", async () => {
+  (await createContext({ ca: pem("ca.pem") })).free(); // instantiates the engine
+  assert.equal(platformCrypto(), "node:crypto");
+  // Node's own TLS server (OpenSSL) echoing, one listener per suite.
+  const suites = [
+    ["TLS_AES_128_GCM_SHA256", "TLSv1.3"],
+    ["TLS_AES_256_GCM_SHA384", "TLSv1.3"],
+    ["TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3"],
+    ["ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2"],
+    ["ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2"],
+  ];
+  const data = new Uint8Array(300_000).map((_, i) => (i * 13 + (i >> 11)) & 0xff);
+  for (const [suite, version] of suites) {
+    const tls13 = version === "TLSv1.3";
+    const sockets = new Set();
+    const server = tls.createServer(
+      { cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key"), minVersion: version, maxVersion: version, ciphers: suite },
+      (socket) => (sockets.add(socket), socket.on("error", () => {}), socket.pipe(socket)),
+    );
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      for (const platform of [true, false]) {
+        platformCrypto(platform);
+        const conn = await connect({ transport: await tcp(server.address().port), serverName: "localhost", ca: pem("ca.pem") });
+        assert.equal(conn.info.version, version);
+        assert.match(conn.info.cipherSuite, tls13 ? new RegExp(`^${suite}$`) : suite.includes("CHACHA") ? /CHACHA20/ : /AES_128_GCM/);
+        const [, received] = await Promise.all([conn.write(data), readBytes(conn, data.length)]);
+        assert.deepEqual(received, data, `${suite}, platform ciphers ${platform}`);
+        await conn.close();
+      }
+    } finally {
+      platformCrypto(true);
+      server.close();
+      sockets.forEach((socket) => socket.destroy());
+    }
+  }
 });

@@ -11,8 +11,11 @@ use rustls::crypto::cipher::{
 use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
 
 use crate::offload::{self, RxKey};
+use crate::platform;
 use crate::tap::{self, Flow, TappedRecord};
 use std::sync::Arc;
+
+use zeroize::Zeroizing;
 
 const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM: 4-byte implicit salt from the key block, 8-byte explicit nonce per record.
@@ -31,6 +34,16 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The algorithm and raw key, kept for the platform's AEADs ([`platform`]).
+    fn platform_key(self, key: &AeadKey) -> PlatformKey {
+        let algorithm = match self {
+            Self::Aes128Gcm => platform::Algorithm::Aes128Gcm,
+            Self::Aes256Gcm => platform::Algorithm::Aes256Gcm,
+            Self::ChaCha20Poly1305 => platform::Algorithm::ChaCha20Poly1305,
+        };
+        (algorithm, Zeroizing::new(key.as_ref().to_vec()))
+    }
+
     fn key_len(self) -> usize {
         match self {
             Self::Aes128Gcm => 16,
@@ -71,12 +84,12 @@ where
     A: AeadInOut + KeyInit + Send + Sync + 'static,
 {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv, rx: None })
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None })
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
         let rx = offload::announce(self.kind != Kind::ChaCha20Poly1305, key.as_ref(), iv.as_ref(), true);
-        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), iv, rx })
+        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx })
     }
 
     fn key_len(&self) -> usize {
@@ -102,7 +115,14 @@ where
                 full_iv[GCM_SALT_LEN..].copy_from_slice(extra);
             }
         }
-        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm: self.kind != Kind::ChaCha20Poly1305, rx: None })
+        let platform_key = self.kind.platform_key(&key);
+        Box::new(Tls12Cipher {
+            cipher,
+            platform_key,
+            iv: Iv::new(full_iv),
+            gcm: self.kind != Kind::ChaCha20Poly1305,
+            rx: None,
+        })
     }
 
     fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
@@ -111,7 +131,8 @@ where
         full_iv[..iv.len()].copy_from_slice(iv);
         let gcm = self.kind != Kind::ChaCha20Poly1305;
         let rx = offload::announce(gcm, key.as_ref(), iv, false);
-        Box::new(Tls12Cipher { cipher, iv: Iv::new(full_iv), gcm, rx })
+        let platform_key = self.kind.platform_key(&key);
+        Box::new(Tls12Cipher { cipher, platform_key, iv: Iv::new(full_iv), gcm, rx })
     }
 
     fn key_block_shape(&self) -> KeyBlockShape {
@@ -145,6 +166,8 @@ where
 
 struct Tls13Cipher<A> {
     cipher: A,
+    /// For the platform's AEADs ([`platform`]).
+    platform_key: PlatformKey,
     iv: Iv,
     /// Set on an AES-GCM decrypter while the core offloads decryption ([`offload`]).
     rx: Option<Arc<RxKey>>,
@@ -164,12 +187,9 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
             Vec::new()
         };
 
-        let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
+        let nonce = Nonce::new(&self.iv, seq);
         let aad = make_tls13_aad(total_len);
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, &aad, payload.as_mut().into())
-            .map_err(|_| rustls::Error::EncryptError)?;
+        let tag = seal(&self.cipher, &self.platform_key, &nonce, &aad, payload.as_mut())?;
         payload.extend_from_slice(&tag);
 
         if tapping {
@@ -204,13 +224,9 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         if let Some(plain) = offloaded {
             msg.payload[..body_len].copy_from_slice(&plain);
         } else {
-            let nonce = nonce_of::<A>(&Nonce::new(&self.iv, seq));
             let aad = make_tls13_aad(wire_len);
             let (body, tag) = msg.payload.split_at_mut(body_len);
-            let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
-            self.cipher
-                .decrypt_inout_detached(&nonce, &aad, body.into(), &tag)
-                .map_err(|_| rustls::Error::DecryptError)?;
+            open(&self.cipher, &self.platform_key, &Nonce::new(&self.iv, seq), &aad, body, tag)?;
         }
         msg.payload.truncate(body_len);
         let plain = msg.into_tls13_unpadded_message()?;
@@ -232,6 +248,8 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
 
 struct Tls12Cipher<A> {
     cipher: A,
+    /// For the platform's AEADs ([`platform`]).
+    platform_key: PlatformKey,
     iv: Iv,
     gcm: bool,
     /// Set on an AES-GCM decrypter while the core offloads decryption ([`offload`]).
@@ -256,10 +274,7 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
         };
 
         let aad = make_tls12_aad(seq, msg.typ, msg.version, msg.payload.len());
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce_of::<A>(&nonce), &aad, (&mut payload.as_mut()[explicit..]).into())
-            .map_err(|_| rustls::Error::EncryptError)?;
+        let tag = seal(&self.cipher, &self.platform_key, &nonce, &aad, &mut payload.as_mut()[explicit..])?;
         payload.extend_from_slice(&tag);
 
         if tapping {
@@ -305,10 +320,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
         } else {
             let (_, rest) = msg.payload.split_at_mut(explicit);
             let (body, tag) = rest.split_at_mut(body_len);
-            let tag = Tag::<A>::try_from(&tag[..]).map_err(|_| rustls::Error::DecryptError)?;
-            self.cipher
-                .decrypt_inout_detached(&nonce_of::<A>(&nonce), &aad, body.into(), &tag)
-                .map_err(|_| rustls::Error::DecryptError)?;
+            open(&self.cipher, &self.platform_key, &nonce, &aad, body, tag)?;
         }
         let typ = msg.typ;
         let plain = msg.into_plain_message_range(explicit..explicit + body_len);
@@ -326,6 +338,53 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
         }
         Ok(plain)
     }
+}
+
+/// An algorithm and its raw key, for the platform's AEADs.
+type PlatformKey = (platform::Algorithm, Zeroizing<Vec<u8>>);
+
+/// Encrypts `data` in place and returns the tag: with the platform's AEAD if one is installed,
+/// else (or if the platform declines) with `cipher`.
+fn seal<A: AeadInOut>(
+    cipher: &A,
+    (algorithm, key): &PlatformKey,
+    nonce: &Nonce,
+    aad: &[u8],
+    data: &mut [u8],
+) -> Result<[u8; TAG_LEN], rustls::Error> {
+    if let Some(aead) = platform::for_record(data.len()) {
+        let mut tag = [0u8; TAG_LEN];
+        if aead.seal(*algorithm, key, &nonce.0, aad, data, &mut tag) {
+            return Ok(tag);
+        }
+    }
+    let tag = cipher
+        .encrypt_inout_detached(&nonce_of::<A>(nonce), aad, data.into())
+        .map_err(|_| rustls::Error::EncryptError)?;
+    tag.as_slice().try_into().map_err(|_| rustls::Error::EncryptError)
+}
+
+/// Decrypts `data` in place if `tag` authenticates it, like [`seal`].
+fn open<A: AeadInOut>(
+    cipher: &A,
+    (algorithm, key): &PlatformKey,
+    nonce: &Nonce,
+    aad: &[u8],
+    data: &mut [u8],
+    tag: &[u8],
+) -> Result<(), rustls::Error> {
+    let tag16: &[u8; TAG_LEN] = tag.try_into().map_err(|_| rustls::Error::DecryptError)?;
+    if let Some(aead) = platform::for_record(data.len()) {
+        match aead.open(*algorithm, key, &nonce.0, aad, data, tag16) {
+            Some(true) => return Ok(()),
+            Some(false) => return Err(rustls::Error::DecryptError),
+            None => {}
+        }
+    }
+    let tag = Tag::<A>::try_from(tag).map_err(|_| rustls::Error::DecryptError)?;
+    cipher
+        .decrypt_inout_detached(&nonce_of::<A>(nonce), aad, data.into(), &tag)
+        .map_err(|_| rustls::Error::DecryptError)
 }
 
 fn nonce_of<A: AeadInOut>(nonce: &Nonce) -> AeadNonce<A> {

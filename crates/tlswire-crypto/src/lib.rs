@@ -6,6 +6,7 @@
 //!       aead.rs (AES-GCM,   kx.rs (X25519MLKEM768,   sign.rs / verify.rs     hash.rs / hmac.rs
 //!       ChaCha20-Poly1305)  X25519, P-256, P-384)    (ECDSA, Ed25519, RSA)   (SHA-2, HKDF, PRF)
 //!            |
+//!        platform.rs -- the host's synchronous AES-GCM (node:crypto), if a binding installs it
 //!        offload.rs -- plaintext of received records that the platform's AES-GCM already opened
 //!        tap.rs  -- plaintext of every record this thread encrypts or decrypts, only while a
 //!                   caller (the tlswire core's message observer) has opened a capture
@@ -19,6 +20,7 @@ mod hash;
 mod hmac;
 mod kx;
 pub mod offload;
+pub mod platform;
 mod sign;
 pub mod tap;
 mod verify;

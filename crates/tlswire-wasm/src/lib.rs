@@ -7,6 +7,7 @@
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use tlswire::{ClientConfig, ClientContext, Connection, Direction, Error, Status, Version};
+use tlswire_crypto::platform;
 use wasm_bindgen::prelude::*;
 
 const DONE: u8 = 0;
@@ -239,6 +240,71 @@ impl Engine {
             })
             .collect()
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host's synchronous AEADs (`npm/src`: `node:crypto`), shaped like
+    /// `tlswire_crypto::platform::Aead`, with the algorithm as its code (1 AES-128-GCM,
+    /// 2 AES-256-GCM, 3 ChaCha20-Poly1305): `seal` and `open` return whether they did it, and
+    /// `open` returns `null` when it could not try.
+    pub type PlatformAead;
+
+    #[wasm_bindgen(method, catch)]
+    fn seal(
+        this: &PlatformAead,
+        algorithm: u8,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &mut [u8],
+    ) -> Result<bool, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn open(
+        this: &PlatformAead,
+        algorithm: u8,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8],
+    ) -> Result<Option<bool>, JsValue>;
+}
+
+struct Platform(PlatformAead);
+
+impl platform::Aead for Platform {
+    fn seal(
+        &self,
+        algorithm: platform::Algorithm,
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &mut [u8; 16],
+    ) -> bool {
+        self.0.seal(algorithm as u8, key, nonce, aad, data, tag).unwrap_or(false)
+    }
+
+    fn open(
+        &self,
+        algorithm: platform::Algorithm,
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Option<bool> {
+        self.0.open(algorithm as u8, key, nonce, aad, data, tag).ok().flatten()
+    }
+}
+
+/// Installs the host's synchronous AEADs for records of at least 1 KiB (`null` removes them).
+#[wasm_bindgen(js_name = setPlatformAead)]
+pub fn set_platform_aead(aead: Option<PlatformAead>) {
+    platform::install(aead.map(|a| std::rc::Rc::new(Platform(a)) as std::rc::Rc<dyn platform::Aead>));
 }
 
 fn code(s: Status<()>) -> u8 {

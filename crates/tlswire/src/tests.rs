@@ -789,3 +789,122 @@ fn offload_keeps_tamper_errors_key_updates_and_the_trace() {
     assert!(trace_plain.len() > 40 && trace_offloaded == trace_plain, "{trace_offloaded:#?}");
     assert_eq!(trace_plain.iter().filter(|l| l.ends_with("KeyUpdate")).count(), 3);
 }
+
+/// A platform AEAD for tests (AES-GCM suites only): RustCrypto's, counting the records it protects; `forge` makes
+/// every open fail authentication, `decline` makes it decline every record.
+use tlswire_crypto::platform::Algorithm;
+
+#[derive(Default)]
+struct CountingAesGcm {
+    sealed: std::cell::Cell<usize>,
+    opened: std::cell::Cell<usize>,
+    forge: bool,
+    decline: bool,
+}
+
+impl tlswire_crypto::platform::Aead for CountingAesGcm {
+    fn seal(
+        &self,
+        _: Algorithm,
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &mut [u8; 16],
+    ) -> bool {
+        use aead::{AeadInOut, KeyInit};
+        if self.decline {
+            return false;
+        }
+        let nonce = aes_gcm::Nonce::try_from(&nonce[..]).unwrap();
+        let t = match key.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(key).unwrap().encrypt_inout_detached(&nonce, aad, data.into()),
+            _ => aes_gcm::Aes256Gcm::new_from_slice(key).unwrap().encrypt_inout_detached(&nonce, aad, data.into()),
+        };
+        tag.copy_from_slice(&t.unwrap());
+        self.sealed.set(self.sealed.get() + 1);
+        true
+    }
+
+    fn open(
+        &self,
+        _: Algorithm,
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Option<bool> {
+        use aead::{AeadInOut, KeyInit};
+        if self.decline {
+            return None;
+        }
+        self.opened.set(self.opened.get() + 1);
+        if self.forge {
+            return Some(false);
+        }
+        let nonce = aes_gcm::Nonce::try_from(&nonce[..]).unwrap();
+        let tag = aes_gcm::Tag::try_from(&tag[..]).unwrap();
+        let r = match key.len() {
+            16 => {
+                aes_gcm::Aes128Gcm::new_from_slice(key).unwrap().decrypt_inout_detached(&nonce, aad, data.into(), &tag)
+            }
+            _ => {
+                aes_gcm::Aes256Gcm::new_from_slice(key).unwrap().decrypt_inout_detached(&nonce, aad, data.into(), &tag)
+            }
+        };
+        Some(r.is_ok())
+    }
+}
+
+#[test]
+fn the_platform_aes_gcm_protects_large_records_both_ways_and_its_verdict_stands() {
+    use std::rc::Rc;
+    use tlswire_crypto::platform;
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 + i / 7) as u8).collect();
+    for (suite, version) in [
+        ("TLS13_AES_128_GCM_SHA256", Version::Tls13),
+        ("TLS13_AES_256_GCM_SHA384", Version::Tls13),
+        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Version::Tls12),
+        ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Version::Tls12),
+    ] {
+        let aes = Rc::new(CountingAesGcm::default());
+        platform::install(Some(aes.clone()));
+        let mut client = client_config();
+        client.cipher_suites(&[suite]).unwrap();
+        client.versions(Version::Tls12, version);
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.handshake().unwrap();
+        let handshake = (aes.sealed.get(), aes.opened.get());
+        pair.client.write(&data).unwrap();
+        pair.transfer();
+        assert_eq!(pair.read_all(true), data, "{suite}");
+        pair.server.write(&data).unwrap();
+        pair.transfer();
+        assert_eq!(pair.read_all(false), data, "{suite}");
+        // 7 records each way (6 full, one of 1,696 bytes); small records stay here.
+        assert_eq!((aes.sealed.get() - handshake.0, aes.opened.get() - handshake.1), (14, 14), "{suite}");
+        pair.client.write(b"small").unwrap();
+        pair.transfer();
+        assert_eq!(pair.read_all(true), b"small");
+        assert_eq!((aes.sealed.get() - handshake.0, aes.opened.get() - handshake.1), (14, 14), "{suite}");
+    }
+
+    // The platform says a record does not authenticate: bad_record_mac, as if opened here.
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    platform::install(Some(Rc::new(CountingAesGcm { forge: true, ..Default::default() })));
+    pair.server.write(&[1u8; 5000]).unwrap();
+    pair.transfer();
+    let err = pair.client.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.alert_sent(), Some(AlertDescription::BadRecordMac));
+
+    // A platform that declines leaves every record to RustCrypto.
+    platform::install(Some(Rc::new(CountingAesGcm { decline: true, ..Default::default() })));
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(&data).unwrap();
+    pair.transfer();
+    assert_eq!(pair.read_all(false), data);
+    platform::install(None);
+}

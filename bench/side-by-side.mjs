@@ -127,8 +127,9 @@ const job = (impl, scenario, extra = {}) => {
     return run(native, [scenario, String(spec.port), ca, String(n), ...(spec.groups ? [spec.groups.join(":")] : [])]);
   }
   const flags = scenario === "idle" ? ["--expose-gc"] : [];
-  const env = impl === "before" ? { ...process.env, TLSWIRE_NPM: baseline } : process.env;
-  return run("node", [...flags, path.join(here, "side-by-side/client.mjs"), impl === "before" ? "tlswire" : impl, JSON.stringify(spec)], env);
+  // "before": another checkout's package; "wasm ciphers": this one with platformCrypto(false).
+  const env = impl === "before" ? { ...process.env, TLSWIRE_NPM: baseline } : impl === "wasm ciphers" ? { ...process.env, TLSWIRE_PLATFORM_CRYPTO: "0" } : process.env;
+  return run("node", [...flags, path.join(here, "side-by-side/client.mjs"), impl === "before" || impl === "wasm ciphers" ? "tlswire" : impl, JSON.stringify(spec)], env);
 };
 const median = (xs) => {
   const s = xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
@@ -200,7 +201,7 @@ results.rows.bulk = {};
 for (const [suite, port] of [["AES-128-GCM", ports.aes128], ["AES-256-GCM", ports.aes256], ["ChaCha20-Poly1305", ports.chacha]]) {
   for (const dir of ["recv", "send"]) {
     log(`bulk ${dir} ${suite}`);
-    const impls = suite === "AES-128-GCM" ? ["tlswire", "native", "node", "subtls"] : ["tlswire", "native", "node"];
+    const impls = suite === "AES-128-GCM" ? ["tlswire", "wasm ciphers", "native", "node", "subtls"] : ["tlswire", "wasm ciphers", "native", "node"];
     const runs = await interleaved(impls, (impl) => job(impl, dir, { port, bytes: impl === "subtls" ? BULK / 4 : BULK }));
     results.rows.bulk[`${dir} ${suite}`] = Object.fromEntries(
       Object.entries(runs).map(([impl, rs]) => [impl, { mbps: median(rs.map((r) => r.mbps)), cpuUsPerMB: median(rs.map((r) => r.cpuUsPerMB)) }]),
@@ -309,7 +310,7 @@ function report(r) {
   const impls = Object.keys(r.rows.request.fresh);
   lines.push("", `| connect + first request (100 B reply), median | ${impls.join(" | ")} |`, `|---|${impls.map(() => "---:").join("|")}|`);
   for (const [k, v] of Object.entries(r.rows.request)) lines.push(`| ${k === "shared" ? "one shared context / session" : "fresh settings"} | ${impls.map((i) => us(v[i])).join(" | ")} |`);
-  const bulkImpls = [...(baseline ? ["before"] : []), "tlswire", "native", "node", "subtls"];
+  const bulkImpls = [...(baseline ? ["before"] : []), "tlswire", "wasm ciphers", "native", "node", "subtls"];
   lines.push("", `| bulk, MB/s (client CPU µs/MB) (× Node tls) | ${bulkImpls.join(" | ")} |`, `|---|${bulkImpls.map(() => "---:").join("|")}|`);
   for (const [name, byImpl] of Object.entries(r.rows.bulk)) {
     const cell = (impl) => (byImpl[impl] ? `${byImpl[impl].mbps.toFixed(0)} (${Math.round(byImpl[impl].cpuUsPerMB)})${impl !== "node" ? ratio(byImpl[impl].mbps, byImpl.node?.mbps) : ""}` : "—");

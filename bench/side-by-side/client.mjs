@@ -50,6 +50,8 @@ const impls = {
     const t0 = performance.now();
     const api = await import(pathToFileURL(path.join(npmDir, "src/index.js")));
     await api.initWasm();
+    // TLSWIRE_PLATFORM_CRYPTO=0: the engine's own ciphers only (the bench's "wasm ciphers" row).
+    if (process.env.TLSWIRE_PLATFORM_CRYPTO === "0") api.platformCrypto(false);
     const loadMs = performance.now() - t0;
     // Time inside the engine: every call into the wasm module (config, engine), summed.
     const wasm = await import(pathToFileURL(path.join(npmDir, "dist/wasm/tlswire.js")));

@@ -3,7 +3,7 @@
 // This file only moves bytes between the wasm engine (crates/tlswire-wasm) and the channel and
 // turns the engine's states into promises; every TLS decision is made in the engine.
 
-import init, { Config, Engine, initSync, setPlatformAead } from "../dist/wasm/tlswire.js";
+import init, { Config, Engine, initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
 
 const WANT_READ = 1;
 const WANT_WRITE = 2;
@@ -15,7 +15,7 @@ const OPENING_MAX = 64;
 
 let ready;
 let wasmMemory;
-let platformAead = null; // the runtime's synchronous AEADs, if it has them (nodeAead)
+let platformAead = null; // the runtime's synchronous ciphers and verifier, if it has them (nodeCrypto)
 let platformEnabled = true;
 
 /**
@@ -43,8 +43,8 @@ export function initWasm(source) {
     const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
     const exports = sync ? initSync({ module: source }) : await init({ module_or_path: source });
     wasmMemory = exports.memory;
-    platformAead = await nodeAead();
-    if (platformAead && platformEnabled) setPlatformAead(platformAead);
+    platformAead = await nodeCrypto();
+    if (platformAead && platformEnabled) setPlatformCrypto(platformAead);
   })();
   return ready;
 }
@@ -52,7 +52,7 @@ export function initWasm(source) {
 /**
  * Which of the platform's own ciphers the engine uses for bulk data: `"node:crypto"` (Node, Deno,
  * Bun: records of 1 KiB and more are encrypted and decrypted by the runtime's AES-GCM and
- * ChaCha20-Poly1305), `"webcrypto"` (browsers, Workers: received AES-GCM records are decrypted by
+ * ChaCha20-Poly1305, and ECDSA and RSA signatures are checked by it), `"webcrypto"` (browsers, Workers: received AES-GCM records are decrypted by
  * WebCrypto), or `null` (the engine's own ciphers, in wasm, for everything; also before the engine
  * is instantiated). Either way the engine checks every record and reports the same errors, alerts
  * and messages. `platformCrypto(false)` makes connections opened from then on use only the
@@ -63,7 +63,7 @@ export function initWasm(source) {
 export function platformCrypto(enabled) {
   if (enabled !== undefined) {
     platformEnabled = Boolean(enabled);
-    if (wasmMemory) setPlatformAead(platformEnabled ? platformAead : null);
+    if (wasmMemory) setPlatformCrypto(platformEnabled ? platformAead : null);
   }
   if (!platformEnabled || !wasmMemory) return null;
   if (platformAead) return "node:crypto";
@@ -71,27 +71,47 @@ export function platformCrypto(enabled) {
 }
 
 /**
- * The runtime's synchronous AEADs (`node:crypto`: Node, Deno, Bun), for the engine to protect
- * full-size records with (crates/tlswire-crypto/src/platform.rs), or `null` where there are none
- * or they fail a known-answer check. Browsers and Workers have only WebCrypto, which is
- * asynchronous: there the engine hands received AES-GCM records out instead (`#openElsewhere`).
+ * The runtime's synchronous ciphers and signature verification (`node:crypto`: Node, Deno, Bun),
+ * for the engine to protect full-size records with and check ECDSA and RSA signatures with
+ * (crates/tlswire-crypto/src/platform.rs), or `null` where there is no `node:crypto` or it fails a
+ * known-answer check. Browsers and Workers have only WebCrypto, which is asynchronous: there the
+ * engine hands received AES-GCM records out instead (`#openElsewhere`).
  */
-async function nodeAead() {
-  let nodeCrypto;
+async function nodeCrypto() {
+  let node;
   try {
     if (typeof globalThis.process?.versions?.node !== "string") return null;
     const name = "node:crypto"; // not a static import: bundlers leave it alone
-    nodeCrypto = globalThis.process.getBuiltinModule?.(name) ?? (await import(/* @vite-ignore */ name));
+    node = globalThis.process.getBuiltinModule?.(name) ?? (await import(/* @vite-ignore */ name));
   } catch {
     return null;
   }
-  const { createCipheriv, createDecipheriv } = nodeCrypto;
-  // The engine's algorithm codes: 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305.
-  const names = [, "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"];
+  // The engine's codes. AEADs: 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305.
+  const aeads = [, "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"];
   const TAG = { authTagLength: 16 };
-  const aead = {
+  // Signatures 1–10: ECDSA P-256 SHA-256/384, P-384 SHA-256/384, RSA PKCS#1 SHA-256/384/512,
+  // RSA-PSS SHA-256/384/512: [hash, curve (ECDSA) or salt length (PSS) or 0 (PKCS#1)].
+  const signatures = [, ["sha256", "P-256"], ["sha384", "P-256"], ["sha256", "P-384"], ["sha384", "P-384"],
+    ["sha256", 0], ["sha384", 0], ["sha512", 0], ["sha256", 32], ["sha384", 48], ["sha512", 64]];
+  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  // Parsed public keys, most recently used last: a server's key is parsed once, not per handshake.
+  const keys = new Map();
+  const publicKey = (curve, bytes) => {
+    const id = `${curve}:${String.fromCharCode(...bytes)}`;
+    let key = keys.get(id);
+    if (key) keys.delete(id);
+    else if (curve !== "rsa") {
+      const n = curve === "P-256" ? 32 : 48;
+      if (bytes.length !== 1 + 2 * n || bytes[0] !== 4) return null; // uncompressed points only
+      key = node.createPublicKey({ key: { kty: "EC", crv: curve, x: b64url(bytes.subarray(1, 1 + n)), y: b64url(bytes.subarray(1 + n)) }, format: "jwk" });
+    } else key = node.createPublicKey({ key: bytes, format: "der", type: "pkcs1" });
+    keys.set(id, key);
+    if (keys.size > 16) keys.delete(keys.keys().next().value);
+    return key;
+  };
+  const crypto = {
     seal(algorithm, key, nonce, aad, data, tag) {
-      const cipher = createCipheriv(names[algorithm], key, nonce, TAG);
+      const cipher = node.createCipheriv(aeads[algorithm], key, nonce, TAG);
       cipher.setAAD(aad);
       const sealed = cipher.update(data);
       cipher.final();
@@ -100,7 +120,7 @@ async function nodeAead() {
       return true;
     },
     open(algorithm, key, nonce, aad, data, tag) {
-      const decipher = createDecipheriv(names[algorithm], key, nonce, TAG);
+      const decipher = node.createDecipheriv(aeads[algorithm], key, nonce, TAG);
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
       const opened = decipher.update(data);
@@ -112,9 +132,23 @@ async function nodeAead() {
       data.set(opened);
       return true;
     },
+    verify(algorithm, keyBytes, message, signature) {
+      const [hash, shape] = signatures[algorithm] ?? [];
+      if (!hash) return null;
+      try {
+        const key = publicKey(typeof shape === "string" ? shape : "rsa", keyBytes);
+        if (!key) return null;
+        const options = typeof shape === "string" ? { key, dsaEncoding: "der" }
+          : shape ? { key, padding: node.constants.RSA_PKCS1_PSS_PADDING, saltLength: shape } : { key };
+        return node.verify(hash, message, options, signature);
+      } catch {
+        return null; // malformed input: the engine's own verifier decides
+      }
+    },
   };
-  // Known answers, both ways: the first 32 bytes of GCM test case 4 (AES-128) and of RFC 8439
-  // §2.8.2 (ChaCha20-Poly1305), tags computed independently (Python's `cryptography`).
+  // Known answers, each both ways (and tampered): the first 32 bytes of GCM test case 4 (AES-128)
+  // and of RFC 8439 §2.8.2 (ChaCha20-Poly1305), an ECDSA P-256 SHA-256 and an RSA-PSS SHA-256
+  // signature; tags and signatures made independently (Python's `cryptography`).
   const hex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
   const toHex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
   const vectors = [
@@ -125,17 +159,32 @@ async function nodeAead() {
       "4c616469657320616e642047656e746c656d656e206f662074686520636c6173",
       "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6", "e3d0496173937e240fd6a6796bc60b16"],
   ];
+  const message = new TextEncoder().encode("tlswire platform check");
+  const signed = [
+    [1, "04058fd79a584400b2c6a435c2d86b9ab247361856ae2013c3e24e0ae21abb5d6674b414f3d5bbe3ed50a6aad0bba4e9eafbf5eb5b470bfd70e7a36260909830ce",
+      "304502205de25ed802e00b87120dbd519711ec22e596811ff6c921a1342b3252d84f747f022100906a34fe9a2b9b30706a219c3fb321843f627f6a1023864b525305b90b4a1ee5"],
+    [8, "3082010a0282010100a8f34750dd923ebefd0c9c7750e4fc6a5cfa116f0d6477e2a104f38a1cb31da32d02f9d24db3e7887cf0024a890c3463b5a8b954c3c44d4e099c22dcb0136e6774aa5bf04e6bd1082bc4ac7a178ad11cb4135d4b7906d5e81ccc1557fcdabb13170078eb09ff66012415bbd7c076e45b9320a023139dbaf5192828da410d48cfe9b89b7e4585ac333a0b3a7d3dba7195058842a1b00be15891e029e8d93f96e4400cf1cc617ba0869b3aded600dadcef3b290621dab5f9a09354e8f8a5901dec3fbecf1daaddc1d708af17f88dd8e36f8140920038fcf84a607b3cc3935945ac4a53414cc14eeaf66aa4f2ce4a41aa1c7430c271d4a9946d733d89fbdaf0cadf0203010001",
+      "2b929e25a659de8421ececdf7ad9c552a6e39674a960d1556faf8443d4720fe7841adfdd8f19e14ba75fbd6e693ca8102d9e9696c5559e468f1205b46129acff55bc15c5bd03a41eeedbdd36c38dd69dc72c8c2898d5145c79db1cfe6c46a5063bc1e11a4a866f46c1ebfe5e7535263bba5438f00bbd4816ba6b968b623473d7933e2f8d98c8143955091f011365fc63d439b25a584da9d55fd243139f3859e8aea8aeb430a2d66ea05e41bdaedfa16955915d2b88ac4734fce8b0c09180cd5956e92d4a5a084ce4a25b37afe7ca8a84b31ecfba507774525652d17cf665f83a78bc13eacce27f74b9426b7ae17cbef87a6ca56eca5f5c32085a0b5ce931fc1d"],
+  ];
   try {
     for (const [algorithm, key, nonce, aad, plain, sealed, expectTag] of vectors) {
       const data = hex(plain);
       const tag = new Uint8Array(16);
-      aead.seal(algorithm, hex(key), hex(nonce), hex(aad), data, tag);
+      crypto.seal(algorithm, hex(key), hex(nonce), hex(aad), data, tag);
       if (toHex(data) !== sealed || toHex(tag) !== expectTag) return null;
-      if (!aead.open(algorithm, hex(key), hex(nonce), hex(aad), data, tag) || toHex(data) !== plain) return null;
+      if (!crypto.open(algorithm, hex(key), hex(nonce), hex(aad), data, tag) || toHex(data) !== plain) return null;
       tag[0] ^= 1;
-      if (aead.open(algorithm, hex(key), hex(nonce), hex(aad), hex(sealed), tag) !== false) return null;
+      if (crypto.open(algorithm, hex(key), hex(nonce), hex(aad), hex(sealed), tag) !== false) return null;
     }
-    return aead;
+    for (const [algorithm, key, signature] of signed) {
+      const sig = hex(signature);
+      if (crypto.verify(algorithm, hex(key), message, sig) !== true) return null;
+      sig[sig.length - 1] ^= 1;
+      if (crypto.verify(algorithm, hex(key), message, sig) === true) return null;
+      if (crypto.verify(algorithm, hex(key), message.subarray(1), hex(signature)) === true) return null;
+    }
+    keys.clear();
+    return crypto;
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 //! Signature verification for certificates and handshake signatures: ECDSA P-256/P-384 with
-//! SHA-256/384, Ed25519, RSA PKCS#1 v1.5 and RSA-PSS with SHA-256/384/512.
+//! SHA-256/384, Ed25519, RSA PKCS#1 v1.5 and RSA-PSS with SHA-256/384/512. ECDSA and RSA go to
+//! the platform's verifier where a binding installed one ([`platform::install_verifier`]).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -8,6 +9,8 @@ use pki_types::{alg_id, AlgorithmIdentifier, InvalidSignature, SignatureVerifica
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::SignatureScheme;
 use signature::Verifier;
+
+use crate::platform;
 
 /// RSA moduli we accept, in bits (the same bounds webpki applies with its own backends).
 const RSA_MIN_BITS: usize = 2048;
@@ -176,7 +179,17 @@ struct Ecdsa {
 
 impl SignatureVerificationAlgorithm for Ecdsa {
     fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
+        use platform::Signature as S;
         use signature::hazmat::PrehashVerifier;
+        let code = match (self.curve, self.hash) {
+            (Curve::P256, Hash::Sha256) => S::EcdsaP256Sha256,
+            (Curve::P256, _) => S::EcdsaP256Sha384,
+            (Curve::P384, Hash::Sha256) => S::EcdsaP384Sha256,
+            (Curve::P384, _) => S::EcdsaP384Sha384,
+        };
+        if let Some(verdict) = platform::verify(code, key, message, sig) {
+            return verdict.then_some(()).ok_or(InvalidSignature);
+        }
         let prehash = self.hash.digest(message);
         match self.curve {
             Curve::P256 => {
@@ -242,10 +255,23 @@ impl SignatureVerificationAlgorithm for Rsa {
     fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use rsa::traits::PublicKeyParts;
-        let key = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|_| InvalidSignature)?;
+        let der = key;
+        let key = rsa::RsaPublicKey::from_pkcs1_der(der).map_err(|_| InvalidSignature)?;
         let bits = key.n().bits() as usize;
         if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
             return Err(InvalidSignature);
+        }
+        use platform::Signature as S;
+        let code = match (self.padding, self.hash) {
+            (Padding::Pkcs1, Hash::Sha256) => S::RsaPkcs1Sha256,
+            (Padding::Pkcs1, Hash::Sha384) => S::RsaPkcs1Sha384,
+            (Padding::Pkcs1, Hash::Sha512) => S::RsaPkcs1Sha512,
+            (Padding::Pss, Hash::Sha256) => S::RsaPssSha256,
+            (Padding::Pss, Hash::Sha384) => S::RsaPssSha384,
+            (Padding::Pss, Hash::Sha512) => S::RsaPssSha512,
+        };
+        if let Some(verdict) = platform::verify(code, der, message, sig) {
+            return verdict.then_some(()).ok_or(InvalidSignature);
         }
         macro_rules! check {
             ($module:ident, $digest:ty) => {{

@@ -244,15 +244,16 @@ impl Engine {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The host's synchronous AEADs (`npm/src`: `node:crypto`), shaped like
-    /// `tlswire_crypto::platform::Aead`, with the algorithm as its code (1 AES-128-GCM,
-    /// 2 AES-256-GCM, 3 ChaCha20-Poly1305): `seal` and `open` return whether they did it, and
-    /// `open` returns `null` when it could not try.
-    pub type PlatformAead;
+    /// The host's synchronous ciphers and signature verification (`npm/src`: `node:crypto`),
+    /// shaped like `tlswire_crypto::platform::{Aead, Verifier}` with algorithms as their codes
+    /// (AEADs: 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305; signatures: see
+    /// `platform::Signature`): `seal` returns whether it sealed; `open` and `verify` return the
+    /// verdict, or `null` when they could not try.
+    pub type PlatformCrypto;
 
     #[wasm_bindgen(method, catch)]
     fn seal(
-        this: &PlatformAead,
+        this: &PlatformCrypto,
         algorithm: u8,
         key: &[u8],
         nonce: &[u8],
@@ -263,7 +264,7 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn open(
-        this: &PlatformAead,
+        this: &PlatformCrypto,
         algorithm: u8,
         key: &[u8],
         nonce: &[u8],
@@ -271,9 +272,18 @@ extern "C" {
         data: &mut [u8],
         tag: &[u8],
     ) -> Result<Option<bool>, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn verify(
+        this: &PlatformCrypto,
+        algorithm: u8,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<Option<bool>, JsValue>;
 }
 
-struct Platform(PlatformAead);
+struct Platform(PlatformCrypto);
 
 impl platform::Aead for Platform {
     fn seal(
@@ -301,10 +311,25 @@ impl platform::Aead for Platform {
     }
 }
 
-/// Installs the host's synchronous AEADs for records of at least 1 KiB (`null` removes them).
-#[wasm_bindgen(js_name = setPlatformAead)]
-pub fn set_platform_aead(aead: Option<PlatformAead>) {
-    platform::install(aead.map(|a| std::rc::Rc::new(Platform(a)) as std::rc::Rc<dyn platform::Aead>));
+impl platform::Verifier for Platform {
+    fn verify(
+        &self,
+        algorithm: platform::Signature,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<bool> {
+        self.0.verify(algorithm as u8, public_key, message, signature).ok().flatten()
+    }
+}
+
+/// Installs the host's synchronous ciphers (for records of at least 1 KiB) and signature
+/// verification; `null` removes them.
+#[wasm_bindgen(js_name = setPlatformCrypto)]
+pub fn set_platform_crypto(crypto: Option<PlatformCrypto>) {
+    let platform = crypto.map(|c| std::rc::Rc::new(Platform(c)));
+    platform::install(platform.clone().map(|p| p as std::rc::Rc<dyn platform::Aead>));
+    platform::install_verifier(platform.map(|p| p as std::rc::Rc<dyn platform::Verifier>));
 }
 
 fn code(s: Status<()>) -> u8 {

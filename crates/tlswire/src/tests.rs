@@ -908,3 +908,39 @@ fn the_platform_aes_gcm_protects_large_records_both_ways_and_its_verdict_stands(
     assert_eq!(pair.read_all(false), data);
     platform::install(None);
 }
+
+/// A platform verifier for tests: counts what it is asked, and answers `verdict`.
+struct AskedVerifier {
+    asked: std::cell::RefCell<Vec<tlswire_crypto::platform::Signature>>,
+    verdict: Option<bool>,
+}
+
+impl tlswire_crypto::platform::Verifier for AskedVerifier {
+    fn verify(&self, algorithm: tlswire_crypto::platform::Signature, _: &[u8], _: &[u8], _: &[u8]) -> Option<bool> {
+        self.asked.borrow_mut().push(algorithm);
+        self.verdict
+    }
+}
+
+#[test]
+fn the_platform_verifier_is_asked_for_ecdsa_and_rsa_and_its_no_stands() {
+    use std::rc::Rc;
+    use tlswire_crypto::platform::{install_verifier, Signature};
+    // The test CA is P-256; the RSA server signs CertificateVerify with RSA-PSS (SHA-512 here).
+    for (identity, expect) in [(ECDSA, Signature::EcdsaP256Sha256), (RSA, Signature::RsaPssSha512)] {
+        // Cannot tell: the engine checks the signatures itself and the handshake completes.
+        let unsure = Rc::new(AskedVerifier { asked: Default::default(), verdict: None });
+        install_verifier(Some(unsure.clone()));
+        let mut pair = Pair::new(&client_config(), &server_config(identity));
+        pair.handshake().unwrap();
+        assert!(unsure.asked.borrow().contains(&expect), "{:?}", unsure.asked.borrow());
+
+        // Says no: the handshake fails as with a forged CertificateVerify.
+        let no = Rc::new(AskedVerifier { asked: Default::default(), verdict: Some(false) });
+        install_verifier(Some(no.clone()));
+        let (client_err, _) = handshake_error(&client_config(), &server_config(identity));
+        assert_eq!(client_err.alert_sent(), Some(AlertDescription::DecryptError), "{client_err:?}");
+        assert!(!no.asked.borrow().is_empty());
+    }
+    install_verifier(None);
+}

@@ -381,6 +381,7 @@ export class TlsConnection extends EventTarget {
   #opening = null; // promise: every record out for decryption has been handed back to the engine
   #openingRecords = 0;
   #filling = null; // the channel read in progress
+  #channelDone = false; // the channel has ended (its end was fed to the engine)
 
   constructor(engine, transport, onMessage) {
     super();
@@ -512,7 +513,8 @@ export class TlsConnection extends EventTarget {
         if (this.#opening) {
           // Records are out for decryption: read the channel ahead meanwhile (more records at
           // once), but hand the engine nothing to read until they are back.
-          await (this.#openingRecords < OPENING_MAX ? Promise.race([this.#opening, this.#fill()]) : this.#opening);
+          const readAhead = !this.#channelDone && this.#openingRecords < OPENING_MAX;
+          await (readAhead ? Promise.race([this.#opening, this.#fill()]) : this.#opening);
           continue;
         }
         const r = this.#call(() => this.#engine.read());
@@ -603,7 +605,10 @@ export class TlsConnection extends EventTarget {
       throw this.#failure;
     }
     if (!this.#engine) return; // closed meanwhile
-    if (chunk.done) this.#call(() => this.#engine.feedEof());
+    if (chunk.done) {
+      this.#channelDone = true;
+      this.#call(() => this.#engine.feedEof());
+    }
     else {
       this.#call(() => this.#engine.feed(chunk.value));
       this.#openElsewhere();

@@ -17,7 +17,7 @@ scenarios=("$@")
 mkdir -p "$work/npm/dist"
 cp -r "$root/npm/src" "$work/npm/"
 wasm-bindgen --target web --out-dir "$work/npm/dist/wasm" --out-name tlswire \
-  "$root/target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
+  "${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
 "$root/npm/node_modules/.bin/wasm-opt" ${WASM_OPT_FLAGS:--Oz} -g --detect-features --strip-producers \
   "$work/npm/dist/wasm/tlswire_bg.wasm" -o "$work/npm/dist/wasm/tlswire_bg.wasm"
 

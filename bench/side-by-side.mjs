@@ -22,11 +22,12 @@ import zlib from "node:zlib";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
+const targetDir = path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target");
 const quick = process.argv.includes("--quick");
 const option = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 // --baseline DIR: another checkout's built npm/ (e.g. the last commit's), benched as "before".
 const baseline = option("--baseline");
-const jsonOut = process.argv.includes("--json") ? process.argv[process.argv.indexOf("--json") + 1] : path.join(root, "target/side-by-side.json");
+const jsonOut = process.argv.includes("--json") ? process.argv[process.argv.indexOf("--json") + 1] : path.join(targetDir, "side-by-side.json");
 
 const ROUNDS = quick ? 1 : 3;
 const HANDSHAKES = quick ? 60 : 300;
@@ -34,7 +35,7 @@ const BULK = (quick ? 32 : 128) << 20;
 const pki = mkdtempSync(path.join(tmpdir(), "tlswire-bench-"));
 execFileSync("bash", [path.join(root, "tests/scripts/gen-certs.sh"), pki]);
 const ca = path.join(pki, "ca.pem");
-const native = path.join(root, "target/release/native-client");
+const native = path.join(targetDir, "release/native-client");
 
 // --- servers -------------------------------------------------------------------------------
 const children = [];
@@ -74,7 +75,7 @@ const ports = await startChild("node", [path.join(here, "side-by-side/server.mjs
 // tlswire's own server for the post-quantum rows (Node 20's OpenSSL 3.0 has no ML-KEM).
 // (Its stderr is dropped: it reports every client that leaves without close_notify.)
 const pqPort = await freePort();
-await startChild(path.join(root, "target/release/tlswire"), ["s_server", "-accept", `127.0.0.1:${pqPort}`, "-cert", path.join(pki, "server-ecdsa.pem"), "-key", path.join(pki, "server-ecdsa.key"), "-quiet"], (out) =>
+await startChild(path.join(targetDir, "release/tlswire"), ["s_server", "-accept", `127.0.0.1:${pqPort}`, "-cert", path.join(pki, "server-ecdsa.pem"), "-key", path.join(pki, "server-ecdsa.key"), "-quiet"], (out) =>
   out.includes("ACCEPT") ? true : undefined, "ignore",
 );
 

@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 {
   scripts/setup.sh
-  (cd bench && npm install --no-audit --no-fund --loglevel=error)
-  (cd npm && npm install --no-audit --no-fund --loglevel=error && npm run build)
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  (cd npm && npm ci --no-audit --no-fund --loglevel=error && npm run build)
   cargo build -q --locked --release -p tlswire-bench -p tlswire-cli
 } >&2 # stdout is the tables only
 exec node bench/side-by-side.mjs "$@"

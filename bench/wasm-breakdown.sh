@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v twiggy >/dev/null || cargo install -q twiggy --version 0.7.0 --locked
 CARGO_PROFILE_WASM_SIZE_STRIP=false \
   cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size
-twiggy top -n 1000000 -f csv target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm | python3 -c '
+twiggy top -n 1000000 -f csv "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm" | python3 -c '
 import collections, csv, re, sys
 by = collections.Counter()
 for row in csv.DictReader(sys.stdin):

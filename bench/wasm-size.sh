@@ -12,7 +12,7 @@ for target in wasm32-unknown-unknown wasm32-wasip2; do
     features=()
     [ "$variant" = "bundled roots" ] && features=(--features webpki-roots)
     cargo build -q --locked --profile wasm-size --target "$target" -p tlswire-wasm-probe "${features[@]}"
-    wasm="target/$target/wasm-size/tlswire_wasm_probe.wasm"
+    wasm="${CARGO_TARGET_DIR:-target}/$target/wasm-size/tlswire_wasm_probe.wasm"
     python3 - "$wasm" "$target" "$variant" <<'PY'
 import brotli, gzip, sys
 path, target, variant = sys.argv[1:]

@@ -20,5 +20,5 @@ for _ in $(seq 50); do
 done
 # -rev answers each line reversed; a CLOSE line makes it close the connection with close_notify.
 echo "\$ printf 'hello, tls\\nCLOSE\\n' | tlswire s_client -connect 127.0.0.1:$port -CAfile ca.pem -msg -ign_eof"
-printf 'hello, tls\nCLOSE\n' | target/release/tlswire s_client -connect "127.0.0.1:$port" \
+printf 'hello, tls\nCLOSE\n' | "${CARGO_TARGET_DIR:-target}/release/tlswire" s_client -connect "127.0.0.1:$port" \
   -CAfile "$work/ca.pem" -msg -ign_eof 2>&1

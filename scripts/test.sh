@@ -14,9 +14,16 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
 echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
-(cd npm && npm install --no-audit --no-fund --loglevel=error && npm run build && npm test) 2>&1 | tee -a "$log"
+# `npm ci`: exactly the lockfiles' packages, and the lockfiles are left as they are.
+(cd npm && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test) 2>&1 | tee -a "$log"
 echo "== wasm component: transpiled by jco, Node tests (the wasmtime host ran in cargo test)"
-(cd tests/jco && npm install --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$log"
+(cd tests/jco && npm ci --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary, node --test its own).
 awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"
+# The tests leave the work tree as they found it (builds and scratch files are git-ignored).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -n "$(git status --porcelain)" ]; then
+  echo "tlswire: the tests changed the work tree:" >&2
+  git status --short >&2
+  exit 1
+fi

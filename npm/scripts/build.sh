@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wasm engine into dist/: cargo (wasm32-unknown-unknown, size profile) → wasm-bindgen
-# (pinned to the crate's version, installed if missing) → wasm-opt -Oz (npm binaryen).
+# (pinned to the crate's version, installed if missing) → wasm-opt -Oz (npm binaryen); then
+# dist/roots.js, and the license files next to package.json. `npm pack` runs it (prepack), so a
+# package packed from a clean clone is complete. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$here/.." && pwd)
@@ -9,16 +11,18 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ];
   echo "build: cargo install wasm-bindgen-cli $version" >&2
   cargo install -q wasm-bindgen-cli --version "$version"
 fi
-[ -x "$here/node_modules/.bin/wasm-opt" ] || (cd "$here" && npm install --no-audit --no-fund --silent)
+[ -x "$here/node_modules/.bin/wasm-opt" ] || (cd "$here" && npm ci --no-audit --no-fund --silent)
 cd "$root"
+target=${CARGO_TARGET_DIR:-$root/target}
 # Unstripped, so wasm-bindgen and wasm-opt can read the target-features section; wasm-opt strips.
 CARGO_PROFILE_WASM_SIZE_STRIP=false \
   cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size
 rm -rf "$here/dist/wasm"
 wasm-bindgen --target web --out-dir "$here/dist/wasm" --out-name tlswire \
-  "target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
+  "$target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
 "$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
   "$here/dist/wasm/tlswire_bg.wasm" -o "$here/dist/wasm/tlswire_bg.wasm"
 # tlswire/roots: Mozilla's roots (webpki-roots in Cargo.lock) as packed trust anchors.
 cargo run -q --locked -p tlswire --example pack-roots > "$here/dist/roots.js"
+cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$here/"
 ls -l "$here/dist/wasm/tlswire_bg.wasm" "$here/dist/roots.js" >&2

@@ -19,6 +19,8 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 const pkiDir = mkdtempSync(path.join(tmpdir(), "tlswire-npm-pki-"));
 execFileSync("bash", [path.join(root, "tests/scripts/gen-certs.sh"), pkiDir]);
+/** Cargo's target directory (`CARGO_TARGET_DIR`, else `target/`). */
+export const targetDir = path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target");
 export const pki = (name) => path.join(pkiDir, name);
 export const pem = (name) => readFileSync(pki(name), "utf8");
 
@@ -101,7 +103,7 @@ export async function cuttingRelay(target) {
  */
 export function tlswireBin() {
   execFileSync("cargo", ["build", "-q", "--workspace"], { cwd: root });
-  return path.join(root, "target/debug/tlswire");
+  return path.join(targetDir, "debug/tlswire");
 }
 
 /** `tlswire s_server` (a byte-exact echo). */

@@ -118,7 +118,7 @@ test("jco: unknown CA and host-name mismatch are typed errors with their codes",
 });
 
 test("jco wit: the component exports tlswire:tls types and connections, and imports only WASI", () => {
-  const component = path.join(root, "target/wasm32-wasip2/wasm-size/tlswire_component.wasm");
+  const component = path.join(path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target"), "wasm32-wasip2/wasm-size/tlswire_component.wasm");
   const wit = execFileSync(path.join(import.meta.dirname, "node_modules/.bin/jco"), ["wit", component], { encoding: "utf8" });
   const exports = wit.match(/^\s*export .*;$/gm).map((l) => l.trim());
   assert.deepEqual(exports, ["export tlswire:tls/types@0.1.0;", "export tlswire:tls/connections@0.1.0;"]);

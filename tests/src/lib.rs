@@ -17,11 +17,16 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the root) if set, else `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), |dir| root().join(dir))
+}
+
 /// The test PKI (see tests/scripts/gen-certs.sh), generated once per test binary.
 pub fn pki() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = root().join("target").join(format!("interop-pki-{}", std::process::id()));
+        let dir = target_dir().join(format!("interop-pki-{}", std::process::id()));
         let status = Command::new("bash")
             .arg(root().join("tests/scripts/gen-certs.sh"))
             .arg(&dir)
@@ -178,7 +183,7 @@ pub fn cargo_build(args: &[&str], artifact: &str) -> PathBuf {
         .status()
         .unwrap_or_else(|e| panic!("cargo build {args:?}: {e}"));
     assert!(status.success(), "cargo build {args:?} failed");
-    root().join(artifact)
+    target_dir().join(artifact)
 }
 
 /// tlswire's CLI binary (built on demand). Built with the whole workspace, so that it is the
@@ -186,7 +191,7 @@ pub fn cargo_build(args: &[&str], artifact: &str) -> PathBuf {
 /// differently and would compile a second copy of everything.
 pub fn tlswire_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| cargo_build(&["--workspace"], "target/debug/tlswire")).clone()
+    BIN.get_or_init(|| cargo_build(&["--workspace"], "debug/tlswire")).clone()
 }
 
 /// A client context trusting the test CA, adjusted by `f`.

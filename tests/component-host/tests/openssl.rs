@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use tlswire_component_host::*;
-use tlswire_interop::{cargo_build, openssl_server, read, root};
+use tlswire_interop::{cargo_build, openssl_server, read, root, target_dir};
 
 /// The component, built once (`wasm32-wasip2`, the size profile it ships with).
 fn component() -> PathBuf {
@@ -14,7 +14,7 @@ fn component() -> PathBuf {
     PATH.get_or_init(|| {
         cargo_build(
             &["-p", "tlswire-component", "--target", "wasm32-wasip2", "--profile", "wasm-size"],
-            "target/wasm32-wasip2/wasm-size/tlswire_component.wasm",
+            "wasm32-wasip2/wasm-size/tlswire_component.wasm",
         )
     })
     .clone()
@@ -128,7 +128,7 @@ fn the_readme_host_example_is_this_file_and_runs() {
     assert!(readme.contains(&format!("```rust\n{example}```")), "README shows examples/minimal.rs as written");
 
     let server = openssl_server("server-ecdsa", &[]);
-    let output = Command::new(root().join("target/debug/examples/minimal"))
+    let output = Command::new(target_dir().join("debug/examples/minimal"))
         .arg(component())
         .arg(tlswire_interop::file("ca.pem"))
         .arg(format!("127.0.0.1:{}", server.port))

@@ -30,8 +30,18 @@ export interface ConnectOptions extends ContextOptions {
    * (giving both is `MISUSE`).
    */
   context?: TlsContext | Promise<TlsContext>;
-  /** Called for every protocol message, from the first ClientHello on; also enables `message` events. */
+  /**
+   * Called for every protocol message, from the first ClientHello on; also enables `message`
+   * events. An exception it throws is reported like an event listener's (`reportError`, or an
+   * uncaught exception) and does not change what the connection does.
+   */
   onMessage?: (event: TlsMessageEvent) => void;
+  /**
+   * Keep the writing side open after the peer's close_notify ends `readable` (default `false`, as
+   * for WinterTC / Cloudflare sockets and Node's `tls`: tlswire answers with its own close_notify
+   * and closes the channel).
+   */
+  allowHalfOpen?: boolean;
 }
 
 /** The client settings: given per connection to {@link connect}, or once to {@link createContext}. */

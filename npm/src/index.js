@@ -261,6 +261,11 @@ export function formatMessage(event) {
   return event.line;
 }
 
+/** Reports an exception thrown by a caller's callback, as the platform does for event listeners. */
+const reportLater = (e) => (typeof globalThis.reportError === "function" ? globalThis.reportError(e) : queueMicrotask(() => {
+  throw e;
+}));
+
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
@@ -351,7 +356,7 @@ export async function connect(options) {
     } finally {
       if (!shared) context.free(); // the engine holds its own reference
     }
-    const conn = new TlsConnection(engine, transport, options.onMessage);
+    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true);
     await conn._handshake();
     return conn;
   } catch (e) {
@@ -405,10 +410,12 @@ export class TlsConnection extends EventTarget {
   #openingRecords = 0;
   #filling = null; // the channel read in progress
   #channelDone = false; // the channel has ended (its end was fed to the engine)
+  #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
 
-  constructor(engine, transport, onMessage) {
+  constructor(engine, transport, onMessage, allowHalfOpen = false) {
     super();
     this.#engine = engine;
+    this.#allowHalfOpen = allowHalfOpen;
     this.#closeTransport = () => (typeof transport.close === "function" ? Promise.resolve(transport.close()).catch(() => {}) : undefined);
     this.#reader = transport.readable.getReader();
     this.#writer = transport.writable.getWriter();
@@ -542,9 +549,13 @@ export class TlsConnection extends EventTarget {
         }
         const r = this.#call(() => this.#engine.read());
         const flushed = this.#flush();
+        flushed.catch(() => {}); // a failed flush is #fail's to report; the read goes on
         if (r instanceof Uint8Array) return controller.enqueue(r);
         if (r === null) {
           controller.close();
+          // The peer's close_notify: like a WinterTC / Cloudflare socket and Node's `tls` (unless
+          // allowHalfOpen), answer with ours and close the channel.
+          if (!this.#allowHalfOpen) return void this.close().catch(() => {});
           this.#readDone = true;
           if (this.#writeDone) this.#release();
           return this.#resolveClosed();
@@ -568,6 +579,7 @@ export class TlsConnection extends EventTarget {
       error = TlsError.from(e);
     }
     this.#dispatch();
+    if (error?.code === "MISUSE") throw error; // the call was refused; the connection goes on
     if (error) {
       this.#fail(error);
       throw this.#failure;
@@ -599,7 +611,12 @@ export class TlsConnection extends EventTarget {
     if (!this.#onMessage) return;
     for (const m of this.#engine.takeMessages()) {
       const event = new TlsMessageEvent(m);
-      this.#onMessage(event);
+      try {
+        this.#onMessage(event);
+      } catch (e) {
+        // As for an event listener: reported, and the connection's own handling goes on.
+        reportLater(e);
+      }
       this.dispatchEvent(event);
     }
   }

@@ -11,7 +11,7 @@ import { after, test } from "node:test";
 import WebSocket from "ws";
 
 import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, wisp } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -392,5 +392,139 @@ test("bulk data through the runtime's own ciphers (node:crypto) is byte-identica
       server.close();
       sockets.forEach((socket) => socket.destroy());
     }
+  }
+});
+
+/** A Node TLS server on 127.0.0.1 (OpenSSL underneath); `onSocket` gets each TLS socket. */
+async function nodeTlsServer(options, onSocket) {
+  const sockets = new Set();
+  const server = tls.createServer({ cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key"), ...options }, (socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    onSocket(socket);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: server.address().port, stop: () => (server.close(), sockets.forEach((s) => s.destroy())) };
+}
+
+/** Everything `socket` receives until its peer ends. */
+const received = (socket) => new Promise((resolve) => {
+  let text = "";
+  socket.on("data", (d) => (text += d));
+  socket.on("end", () => resolve(text));
+});
+
+test("the peer's close_notify is answered with ours and the channel closed; allowHalfOpen keeps writing", async () => {
+  // openssl s_server -www serves one connection at a time: the second gets its page only if the
+  // first was closed properly.
+  const www = track(await opensslServer(["-www"]));
+  for (let i = 0; i < 2; i++) {
+    const conn = await connect({ transport: await tcp(www.port), serverName: "localhost", ca: pem("ca.pem") });
+    await conn.write("GET / HTTP/1.0\r\n\r\n");
+    let page = "";
+    for await (const chunk of conn) page += new TextDecoder().decode(chunk);
+    assert.match(page, /^HTTP\/1\.0 200 ok/);
+    await conn.closed;
+  }
+
+  // Node's TLS server ends its side after the first line, and reports what came after.
+  let after;
+  const server = await nodeTlsServer({ allowHalfOpen: true }, (socket) => {
+    socket.once("data", () => {
+      after = received(socket);
+      socket.end("bye\n");
+    });
+  });
+  try {
+    for (const allowHalfOpen of [false, true]) {
+      const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), allowHalfOpen });
+      await conn.write("hello\n");
+      assert.equal(await readLine(conn), "bye\n");
+      assert.equal(await conn.read(), null);
+      if (allowHalfOpen) {
+        await conn.write("after the peer's close_notify\n");
+        await conn.close();
+        assert.equal(await after, "after the peer's close_notify\n");
+      } else {
+        await conn.closed;
+        assert.equal(await after, "", "our close_notify and the channel's end reach the server");
+        await assert.rejects(conn.write("too late"), { code: "MISUSE" });
+      }
+    }
+  } finally {
+    server.stop();
+  }
+});
+
+test("a channel that dies while a KeyUpdate reply is pending fails the connection, with no unhandled rejection", async () => {
+  const port = await freePort();
+  const server = track(await start("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki("server-ecdsa.pem"), "-key", pki("server-ecdsa.key"), "-tls1_3"], port));
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    const inner = await tcp(port);
+    let dead = false;
+    const writer = inner.writable.getWriter();
+    const transport = {
+      readable: inner.readable,
+      writable: new WritableStream({
+        write: (chunk) => (dead ? Promise.reject(new Error("the channel died")) : writer.write(chunk)),
+        close: () => writer.close(),
+      }),
+    };
+    const conn = await connect({ transport, serverName: "localhost", ca: pem("ca.pem") });
+    const reading = conn.read(); // waits on the channel
+    await new Promise((r) => setTimeout(r, 100));
+    dead = true;
+    server.child.stdin.write("K\n"); // s_server: send a KeyUpdate that requests ours
+    await assert.rejects(reading, { code: "CHANNEL_ERROR" });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});
+
+test("a refused call (write after writable.close()) is a MISUSE rejection; reading goes on", async () => {
+  const server = track(await opensslServer(["-tls1_3"]));
+  const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+  await conn.write("hello\n");
+  await conn.writable.close();
+  await assert.rejects(conn.write("x"), { code: "MISUSE" });
+  assert.equal(await readLine(conn), "olleh\n");
+});
+
+test("an onMessage handler that throws is reported; the failure it interrupted still sends its alert and closes the channel", async () => {
+  const server = track(await opensslServer(["-tls1_3"]));
+  const inner = await tcp(server.port);
+  let channelClosed = false;
+  const writer = inner.writable.getWriter();
+  const transport = {
+    readable: inner.readable,
+    writable: new WritableStream({
+      write: (chunk) => writer.write(chunk),
+      close: () => ((channelClosed = true), writer.close()),
+      abort: () => ((channelClosed = true), writer.abort()),
+    }),
+  };
+  const reported = [];
+  const reportError = globalThis.reportError;
+  globalThis.reportError = (e) => reported.push(e);
+  try {
+    const sent = [];
+    await assert.rejects(
+      connect({ transport, serverName: "localhost", ca: pem("other-ca.pem"), onMessage: (e) => {
+        sent.push(e.direction);
+        throw new Error("handler bug");
+      } }),
+      { code: "CERT_UNKNOWN_ISSUER", alertSent: "unknown_ca" },
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(channelClosed, "the channel is closed");
+    assert.ok(reported.length >= sent.length && reported.every((e) => e.message === "handler bug"));
+    assert.ok(sent.length > 2, "every message reached the handler");
+  } finally {
+    globalThis.reportError = reportError;
   }
 });

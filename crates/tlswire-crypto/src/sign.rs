@@ -40,7 +40,7 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
             if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(Ed25519(Arc::new(key))));
             }
-            if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_der(bytes) {
+            if let Ok(key) = rsa::PrivateKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(Rsa(Arc::new(key))));
             }
             Err("unsupported PKCS#8 key (want ECDSA P-256/P-384, Ed25519 or RSA)")
@@ -57,7 +57,7 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
         }
         PrivateKeyDer::Pkcs1(k) => {
             use rsa::pkcs1::DecodeRsaPrivateKey;
-            rsa::RsaPrivateKey::from_pkcs1_der(k.secret_pkcs1_der())
+            rsa::PrivateKey::from_pkcs1_der(k.secret_pkcs1_der())
                 .map(|key| Arc::new(Rsa(Arc::new(key))) as Arc<dyn SigningKey>)
                 .map_err(|_| "invalid PKCS#1 RSA key")
         }
@@ -130,10 +130,10 @@ impl Signer for Ed25519 {
     }
 }
 
-struct Rsa(Arc<rsa::RsaPrivateKey>);
+struct Rsa(Arc<rsa::PrivateKey>);
 
 struct RsaSigner {
-    key: Arc<rsa::RsaPrivateKey>,
+    key: Arc<rsa::PrivateKey>,
     scheme: SignatureScheme,
 }
 
@@ -258,7 +258,7 @@ mod tests {
     fn rsa_key_signs_pss_and_pkcs1_from_pkcs8_and_pkcs1() {
         use pkcs8::EncodePrivateKey;
         use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
-        let key = rsa::RsaPrivateKey::new(&mut crate::rand_core_rng(), 2048).unwrap();
+        let key = rsa::PrivateKey::new(&mut crate::rand_core_rng(), 2048).unwrap();
         let public = key.to_public_key().to_pkcs1_der().unwrap().as_bytes().to_vec();
         let pkcs8 = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
         sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, RSA_SCHEMES);

@@ -256,8 +256,8 @@ impl SignatureVerificationAlgorithm for Rsa {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use rsa::traits::PublicKeyParts;
         let der = key;
-        let key = rsa::RsaPublicKey::from_pkcs1_der(der).map_err(|_| InvalidSignature)?;
-        let bits = key.n().bits() as usize;
+        let key = rsa::PublicKey::from_pkcs1_der(der).map_err(|_| InvalidSignature)?;
+        let bits = key.n().bit_width() as usize;
         if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
             return Err(InvalidSignature);
         }
@@ -460,7 +460,7 @@ mod tests {
         use signature::{SignatureEncoding, Signer};
         let mut rng = crate::rand_core_rng();
         for (bits, accepted) in [(1024, false), (2048, true)] {
-            let key = rsa::RsaPrivateKey::new(&mut rng, bits).unwrap();
+            let key = rsa::PrivateKey::new(&mut rng, bits).unwrap();
             let public = key.to_public_key().to_pkcs1_der().unwrap();
             let sig = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).sign(b"msg").to_vec();
             let ok = RSA_PKCS1_SHA256.verify_signature(public.as_bytes(), b"msg", &sig).is_ok();

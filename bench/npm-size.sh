@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Size of the npm package as a browser downloads it: the wasm engine, wasm-bindgen's glue and
-# src/index.js, raw / gzip -9 / brotli -11 (Node's zlib), without and with `tlswire/roots`.
+# the API's modules (src/), raw / gzip -9 / brotli -11 (Node's zlib), without and with `tlswire/roots`.
 # Builds the package first (npm/scripts/build.sh: size profile, wasm-bindgen, wasm-opt -Oz).
 set -euo pipefail
 cd "$(dirname "$0")/../npm"
 bash scripts/build.sh >/dev/null 2>&1 || bash scripts/build.sh
 node --input-type=module - <<'JS'
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+// The API's modules: every .js under src/ (workerd.js, the Workers entry, is not downloaded by a browser).
+const api = readdirSync("src", { recursive: true }).filter((f) => f.endsWith(".js") && f !== "workerd.js").sort().map((f) => `src/${f}`);
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 const files = [
   ["engine  dist/wasm/tlswire_bg.wasm", "dist/wasm/tlswire_bg.wasm"],
   ["glue    dist/wasm/tlswire.js", "dist/wasm/tlswire.js"],
-  ["api     src/index.js", "src/index.js"],
+  ["api     src/**/*.js", api],
   ["roots   dist/roots.js (tlswire/roots)", "dist/roots.js"],
 ];
 const size = (data) => [
@@ -22,7 +24,7 @@ const size = (data) => [
 const row = (name, [raw, gz, br]) => console.log(`${name.padEnd(40)} ${String(raw).padStart(9)} ${String(gz).padStart(9)} ${String(br).padStart(9)}`);
 console.log(`${"file".padEnd(40)} ${"raw".padStart(9)} ${"gzip".padStart(9)} ${"brotli".padStart(9)}`);
 const sizes = files.map(([name, path]) => {
-  const s = size(readFileSync(path));
+  const s = size(Buffer.concat([path].flat().map((p) => readFileSync(p))));
   row(name, s);
   return s;
 });

@@ -277,10 +277,12 @@ function sizes(files, dir = root) {
   };
 }
 const forgeLib = path.join(root, "bench/node_modules/node-forge/lib");
-const tlswireFiles = ["dist/wasm/tlswire_bg.wasm", "dist/wasm/tlswire.js", "src/index.js"];
+// The engine, its glue and every API module (src/**/*.js but the Workers entry).
+const tlswireFiles = (dir) => ["dist/wasm/tlswire_bg.wasm", "dist/wasm/tlswire.js",
+  ...readdirSync(path.join(dir, "src"), { recursive: true }).filter((f) => f.endsWith(".js") && f !== "workerd.js").sort().map((f) => `src/${f}`)];
 results.rows.size = {
-  ...(baseline ? { before: sizes(tlswireFiles, baseline) } : {}),
-  tlswire: sizes(tlswireFiles, path.join(root, "npm")),
+  ...(baseline ? { before: sizes(tlswireFiles(baseline), baseline) } : {}),
+  tlswire: sizes(tlswireFiles(path.join(root, "npm")), path.join(root, "npm")),
   subtls: sizes(["bench/node_modules/subtls/index.js"]),
   "epoxy-tls": sizes(["bench/node_modules/@mercuryworkshop/epoxy-tls/pkg/epoxy.wasm", "bench/node_modules/@mercuryworkshop/epoxy-tls/pkg/epoxy.js"]),
   // The npm package ships no bundle: its whole lib/, unminified (an upper bound).

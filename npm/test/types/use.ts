@@ -8,3 +8,14 @@ const info = await tls.opened; console.log(info.remoteAddress, tls.info.peerSubj
 tls.addEventListener("message", (e) => console.log(e.contentType));
 await initWasm();
 await connect({ transport: socket, serverName: "x", ca: "pem" }).catch((e: TlsError) => e.code);
+// The transports' subpaths, the platform ciphers switch and allowHalfOpen.
+import { webSocket } from "../../src/transports/websocket.js";
+import { wisp } from "../../src/transports/wisp.js";
+import { webTransport } from "../../src/transports/webtransport.js";
+import { platformCrypto } from "../../src/index.js";
+const which: "node:crypto" | "webcrypto" | null = platformCrypto(false);
+await connect({ transport: webSocket("wss://bridge.example/"), serverName: "x", ca: "pem", allowHalfOpen: true });
+await connect({ transport: wisp("wss://wisp.example/", "db", 5432), serverName: "db", ca: "pem" });
+declare const session: WebTransport;
+await connect({ transport: webTransport(session), serverName: "x", ca: "pem" });
+console.log(which);

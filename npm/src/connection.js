@@ -1,0 +1,397 @@
+// A TLS connection: moves bytes between the wasm engine and a {readable, writable} channel and
+// turns the engine's states into promises, streams and events. Every TLS decision is the engine's.
+
+import { Engine } from "../dist/wasm/tlswire.js";
+import { CONTEXT_OPTIONS, asBytes, buildContext, contexts } from "./context.js";
+import { initWasm, platformCrypto } from "./engine.js";
+import { TlsError } from "./errors.js";
+import { TlsMessageEvent } from "./events.js";
+
+const WANT_READ = 1;
+// Plaintext handed to the engine per call by write(): four full records.
+const WRITE_SLICE = 4 * 16384;
+// Received records out for decryption by the platform's AES-GCM at once, at most: the channel is
+// read ahead while they decrypt, up to this many (16 KiB each).
+const OPENING_MAX = 64;
+
+/** Reports an exception thrown by a caller's callback, as the platform does for event listeners. */
+const reportLater = (e) => (typeof globalThis.reportError === "function" ? globalThis.reportError(e) : queueMicrotask(() => {
+  throw e;
+}));
+
+/**
+ * Connects over `options.transport` and completes the handshake.
+ * @returns {Promise<TlsConnection>}
+ */
+export async function connect(options) {
+  await initWasm();
+  const transport = await options.transport;
+  if (!transport?.readable || !transport?.writable) {
+    throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");
+  }
+  // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
+  Promise.resolve(transport.opened).catch(() => {});
+  const serverName = options.serverName ?? options.expectedServerHostname;
+  try {
+    if (typeof serverName !== "string") throw new TlsError("MISUSE", "options.serverName is required");
+    const shared = await options.context;
+    let context;
+    if (shared) {
+      const misplaced = CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
+      if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createContext() when options.context is given`);
+      context = contexts.get(shared);
+      if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, or not from createContext())");
+    } else {
+      context = buildContext(options);
+    }
+    let engine;
+    try {
+      const offload = platformCrypto() === "webcrypto";
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload);
+    } finally {
+      if (!shared) context.free(); // the engine holds its own reference
+    }
+    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true);
+    await conn._handshake();
+    return conn;
+  } catch (e) {
+    // A connection that failed its handshake has released the channel; a bad configuration
+    // fails before one exists, so release the channel here.
+    if (!transport.readable.locked) transport.readable.cancel().catch(() => {});
+    if (!transport.writable.locked) transport.writable.abort().catch(() => {});
+    throw TlsError.from(e);
+  }
+}
+
+/**
+ * TLS on an open Cloudflare Workers `Socket` (`connect(address, { secureTransport: "off" })`) or
+ * any {readable, writable} pair. Resolves after the handshake to a {@link TlsConnection}, which has
+ * a Socket's shape (`readable`, `writable`, `opened`, `closed`, `close()`), so code written for
+ * `connect()` sockets works with it.
+ * @returns {Promise<TlsConnection>}
+ */
+export function startTls(socket, options) {
+  return connect({ ...options, transport: socket });
+}
+
+/**
+ * An established TLS connection: streams, promises and `message` events.
+ *
+ * The wasm engine behind it is freed as soon as the connection is over (`close()`, a fatal error,
+ * or close_notify both ways), not left to the garbage collector: isolates that serve many requests
+ * get their memory back per connection.
+ */
+export class TlsConnection extends EventTarget {
+  #engine;
+  #info = null;
+  #reader;
+  #writer;
+  #onMessage;
+  #opened;
+  #resolveOpened;
+  #closed;
+  #resolveClosed;
+  #rejectClosed;
+  #failure = null;
+  #plainReader = null;
+  #writeShutdown = null; // promise of our close_notify being handed to the channel
+  #writeDone = false;
+  #readDone = false;
+  #closing = null;
+  #closeTransport; // a Cloudflare Socket's own close(), after its streams are done
+  #rxGeneration = -1; // the engine's offload key generation that #rxKey holds
+  #rxKey = null; // promise of that key, imported into the platform's AES-GCM
+  #opening = null; // promise: every record out for decryption has been handed back to the engine
+  #openingRecords = 0;
+  #filling = null; // the channel read in progress
+  #channelDone = false; // the channel has ended (its end was fed to the engine)
+  #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
+
+  constructor(engine, transport, onMessage, allowHalfOpen = false) {
+    super();
+    this.#engine = engine;
+    this.#allowHalfOpen = allowHalfOpen;
+    this.#closeTransport = () => (typeof transport.close === "function" ? Promise.resolve(transport.close()).catch(() => {}) : undefined);
+    this.#reader = transport.readable.getReader();
+    this.#writer = transport.writable.getWriter();
+    this.#onMessage = onMessage;
+    const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
+    this.#opened = new Promise((resolve) => (this.#resolveOpened = () => resolve(socketInfo)));
+    this.#closed = new Promise((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.#closed.catch(() => {});
+    this.readable = new ReadableStream({ pull: (c) => this.#pull(c) }, { highWaterMark: 0 });
+    this.writable = new WritableStream({
+      write: (chunk) => this.write(chunk),
+      close: () => this.#shutdownWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Resolves once the handshake is done, with the channel's own `opened` value if it has one
+   * (a Cloudflare Socket's `{remoteAddress, localAddress}`), else `{}`. */
+  get opened() {
+    return this.#opened;
+  }
+
+  /** Resolves when the connection has closed cleanly; rejects with the TlsError that ended it. */
+  get closed() {
+    return this.#closed;
+  }
+
+  /** {version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest} */
+  get info() {
+    return this.#info ?? this.#engine?.info() ?? null;
+  }
+
+  /** Sends all of `bytes`; resolves when the records are handed to the channel. */
+  async write(bytes) {
+    bytes = asBytes(bytes);
+    // The engine takes one slice per call and the next slice waits for the channel, so memory
+    // (wasm and JS) stays bounded by a slice, whatever the size of the write.
+    for (let at = 0; ; ) {
+      const slice = bytes.subarray(at, at + WRITE_SLICE);
+      const n = this.#call(() => this.#engine.write(slice));
+      const flushed = this.#flush();
+      if (n >= 0) {
+        at += slice.length;
+        if (at >= bytes.length) return flushed;
+        await flushed;
+      } else if (n === -1) await this.#fill();
+      else await flushed;
+    }
+  }
+
+  /** The next chunk of plaintext, or `null` once the peer has closed with close_notify. */
+  async read() {
+    this.#plainReader ??= this.readable.getReader();
+    const { value, done } = await this.#plainReader.read();
+    return done ? null : value;
+  }
+
+  async *[Symbol.asyncIterator]() {
+    for (let chunk; (chunk = await this.read()) !== null; ) yield chunk;
+  }
+
+  /**
+   * Closes both directions, like a Cloudflare Socket's `close()`: sends close_notify, closes the
+   * channel and ends `readable`. (`writable.close()` only half-closes: reading goes on.)
+   */
+  close() {
+    this.#closing ??= (async () => {
+      if (!this.#failure) await this.#shutdownWrite();
+      this.#readDone = true;
+      this.#reader.cancel().catch(() => {});
+      this.#release();
+      await this.#closeTransport();
+      this.#resolveClosed();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close();
+  }
+
+  async _handshake() {
+    for (;;) {
+      const status = this.#call(() => this.#engine.doHandshake());
+      if (this.#engine.handshakeDone) {
+        this.#info = this.#engine.info();
+        // Our last flight (the client Finished) stays in the engine until the caller's first
+        // write, in this turn, joins it in one channel write, or until the next task. Sent apart,
+        // Nagle's algorithm would hold the request until the server's delayed ACK (~40 ms on
+        // TCP), and nobody can set TCP_NODELAY on a bridge or a Workers socket.
+        setTimeout(() => this.#flush().catch(() => {}), 0);
+        return this.#resolveOpened();
+      }
+      await this.#flush();
+      if (status === WANT_READ) await this.#fill();
+    }
+  }
+
+  /** close_notify out, then the channel closed for writing. */
+  #shutdownWrite() {
+    this.#writeShutdown ??= (async () => {
+      this.#call(() => this.#engine.close());
+      await this.#flush();
+      try {
+        await this.#writer.close();
+      } catch {
+        // The channel may already be closed by the peer.
+      }
+      this.#writeDone = true;
+      if (this.#readDone) this.#release();
+    })();
+    return this.#writeShutdown;
+  }
+
+  async #pull(controller) {
+    try {
+      for (;;) {
+        if (!this.#engine) {
+          if (this.#failure) throw this.#failure;
+          return controller.close(); // close() was called
+        }
+        if (this.#opening) {
+          // Records are out for decryption: read the channel ahead meanwhile (more records at
+          // once), but hand the engine nothing to read until they are back.
+          const readAhead = !this.#channelDone && this.#openingRecords < OPENING_MAX;
+          await (readAhead ? Promise.race([this.#opening, this.#fill()]) : this.#opening);
+          continue;
+        }
+        const r = this.#call(() => this.#engine.read());
+        const flushed = this.#flush();
+        flushed.catch(() => {}); // a failed flush is #fail's to report; the read goes on
+        if (r instanceof Uint8Array) return controller.enqueue(r);
+        if (r === null) {
+          controller.close();
+          // The peer's close_notify: like a WinterTC / Cloudflare socket and Node's `tls` (unless
+          // allowHalfOpen), answer with ours and close the channel.
+          if (!this.#allowHalfOpen) return void this.close().catch(() => {});
+          this.#readDone = true;
+          if (this.#writeDone) this.#release();
+          return this.#resolveClosed();
+        }
+        if (r === WANT_READ) await this.#fill();
+        else await flushed;
+      }
+    } catch (e) {
+      controller.error(e);
+    }
+  }
+
+  /** One engine call: dispatches the messages it recorded; a failure becomes a TlsError. */
+  #call(fn) {
+    if (!this.#engine) throw this.#failure ?? new TlsError("MISUSE", "the connection is closed");
+    let result;
+    let error = null;
+    try {
+      result = fn();
+    } catch (e) {
+      error = TlsError.from(e);
+    }
+    this.#dispatch();
+    if (error?.code === "MISUSE") throw error; // the call was refused; the connection goes on
+    if (error) {
+      this.#fail(error);
+      throw this.#failure;
+    }
+    return result;
+  }
+
+  /** After a fatal error: send the alert the engine queued, release the channel and the engine. */
+  #fail(error) {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#rejectClosed(error);
+    const alert = this.#engine?.takeOutput() ?? new Uint8Array(0);
+    const writer = this.#writer;
+    (alert.length ? writer.write(alert) : Promise.resolve())
+      .then(() => writer.close())
+      .catch(() => writer.abort().catch(() => {}))
+      .then(this.#closeTransport);
+    this.#reader.cancel().catch(() => {});
+    this.#release();
+  }
+
+  #release() {
+    this.#engine?.free();
+    this.#engine = null;
+  }
+
+  #dispatch() {
+    if (!this.#onMessage) return;
+    for (const m of this.#engine.takeMessages()) {
+      const event = new TlsMessageEvent(m);
+      try {
+        this.#onMessage(event);
+      } catch (e) {
+        // As for an event listener: reported, and the connection's own handling goes on.
+        reportLater(e);
+      }
+      this.dispatchEvent(event);
+    }
+  }
+
+  /** Hands pending output to the channel (in order; the writer queues it). */
+  #flush() {
+    const out = this.#engine?.takeOutput();
+    if (!out?.length) return Promise.resolve();
+    return this.#writer.write(out).catch((e) => {
+      this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel write failed: ${e?.message ?? e}`, { cause: e }));
+      throw this.#failure;
+    });
+  }
+
+  /** Reads one chunk from the channel into the engine (end of channel included); one at a time. */
+  #fill() {
+    return (this.#filling ??= this.#fillOnce().finally(() => (this.#filling = null)));
+  }
+
+  async #fillOnce() {
+    let chunk;
+    try {
+      chunk = await this.#reader.read();
+    } catch (e) {
+      this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel read failed: ${e?.message ?? e}`, { cause: e }));
+      throw this.#failure;
+    }
+    if (!this.#engine) return; // closed meanwhile
+    if (chunk.done) {
+      this.#channelDone = true;
+      this.#call(() => this.#engine.feedEof());
+    }
+    else {
+      this.#call(() => this.#engine.feed(chunk.value));
+      this.#openElsewhere();
+    }
+  }
+
+  /**
+   * Sends the received records the engine hands out to the platform's AES-GCM (WebCrypto, native
+   * code), all at once, and hands back, in order, the plaintext of those that authenticated. The
+   * engine decrypts anything without a result itself, so a failure here only costs speed.
+   */
+  #openElsewhere() {
+    const jobs = this.#engine?.offloadJobs();
+    if (!jobs?.length) return;
+    const { subtle } = globalThis.crypto;
+    const view = new DataView(jobs.buffer, jobs.byteOffset, jobs.byteLength);
+    const generation = view.getUint32(0);
+    if (generation !== this.#rxGeneration) {
+      const raw = this.#engine.offloadKey(generation);
+      if (!raw) return;
+      this.#rxGeneration = generation;
+      this.#rxKey = Promise.resolve().then(() => subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"])).finally(() => raw.fill(0));
+    }
+    const records = [];
+    for (let at = 4; at < jobs.length; ) {
+      const seq = view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+      const iv = jobs.subarray(at + 8, at + 20);
+      const additionalData = jobs.subarray(at + 21, at + 21 + jobs[at + 20]);
+      at += 21 + additionalData.length;
+      const body = jobs.subarray(at + 4, at + 4 + view.getUint32(at));
+      at += 4 + body.length;
+      records.push({ seq, iv, additionalData, body });
+    }
+    const opened = this.#rxKey.then((key) =>
+      Promise.all(records.map(({ seq, iv, additionalData, body }) =>
+        subtle.decrypt({ name: "AES-GCM", iv, additionalData }, key, body).then((plain) => [seq, plain], () => null))));
+    this.#openingRecords += records.length;
+    const done = Promise.all([this.#opening, opened])
+      .then(([, results]) => {
+        for (const result of results) {
+          if (result && this.#engine) this.#engine.offloadOpened(generation, result[0], new Uint8Array(result[1]));
+        }
+      })
+      .catch(() => {}) // no platform AES-GCM after all (importKey refused): the engine decrypts
+      .finally(() => {
+        this.#openingRecords -= records.length;
+        if (this.#opening === done) this.#opening = null;
+      });
+    this.#opening = done;
+  }
+}

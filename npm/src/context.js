@@ -1,0 +1,64 @@
+// Client settings built once (the SSL_CTX) and shared by connections.
+
+import { Config } from "../dist/wasm/tlswire.js";
+import { initWasm } from "./engine.js";
+import { TlsError } from "./errors.js";
+
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+/** Text as UTF-8 bytes; bytes as they are. */
+export const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
+
+// The options that configure the client rather than one connection (they make a TlsContext).
+export const CONTEXT_OPTIONS = ["ca", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "dangerouslyDisableVerification"];
+export const contexts = new WeakMap(); // TlsContext → the engine's built Context
+
+/** Parses and builds client settings into the engine's Context (the caller frees it). */
+export function buildContext(options) {
+  const config = new Config();
+  try {
+    for (const ca of [options.ca ?? []].flat()) {
+      if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
+      else config.addCa(asBytes(ca));
+    }
+    for (const pin of [options.pins ?? []].flat()) config.addPin(fromBase64(pin));
+    if (options.alpn) config.alpn(options.alpn);
+    if (options.certificate || options.privateKey) config.clientAuth(asBytes(options.certificate ?? ""), asBytes(options.privateKey ?? ""));
+    if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
+    if (options.groups) config.groups(options.groups);
+    if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
+    return config.build();
+  } catch (e) {
+    throw TlsError.from(e);
+  } finally {
+    config.free();
+  }
+}
+
+/**
+ * Client settings parsed and built once, for any number of connections: OpenSSL's `SSL_CTX`.
+ * Made by {@link createContext}; pass it as `options.context`.
+ */
+export class TlsContext {
+  /** Frees the built settings. Connections already made with them keep working. */
+  free() {
+    contexts.get(this)?.free();
+    contexts.delete(this);
+  }
+
+  [Symbol.dispose]() {
+    this.free();
+  }
+}
+
+/**
+ * Parses and builds the client settings of {@link connect}'s options (CAs, pins, ALPN, client
+ * certificate and key, versions, groups) once. Connections given it as `options.context` skip that
+ * work: the CA and key parsing is most of a handshake's CPU time when a client key is used.
+ * @returns {Promise<TlsContext>}
+ */
+export async function createContext(options = {}) {
+  await initWasm();
+  const context = new TlsContext();
+  contexts.set(context, buildContext(options));
+  return context;
+}

@@ -1,0 +1,51 @@
+// A websockify-style bridge: one WebSocket = one TCP connection.
+
+import { TlsError } from "../errors.js";
+
+/**
+ * A websockify-style bridge (one WebSocket = one TCP connection) as a {readable, writable} pair.
+ * @param {string | URL | WebSocket} target
+ */
+export function webSocket(target, protocols) {
+  const ws = typeof target === "string" || target instanceof URL ? new WebSocket(target, protocols) : target;
+  ws.binaryType = "arraybuffer";
+  const opened = new Promise((resolve, reject) => {
+    if (ws.readyState === 1) return resolve();
+    ws.addEventListener("open", () => resolve(), { once: true });
+    ws.addEventListener("error", () => reject(new TlsError("CHANNEL_ERROR", "WebSocket failed to open")), { once: true });
+  });
+  opened.catch(() => {}); // reported through the streams; never an unhandled rejection
+  let cancelled = false;
+  const readable = new ReadableStream({
+    start(controller) {
+      ws.addEventListener("message", (e) => cancelled || controller.enqueue(new Uint8Array(e.data)));
+      ws.addEventListener("close", () => {
+        try {
+          controller.close();
+        } catch {}
+      });
+      ws.addEventListener("error", () => {
+        try {
+          controller.error(new TlsError("CHANNEL_ERROR", "WebSocket error"));
+        } catch {}
+      });
+    },
+    cancel() {
+      cancelled = true;
+      ws.close();
+    },
+  });
+  const writable = new WritableStream({
+    async write(chunk) {
+      await opened;
+      ws.send(chunk);
+    },
+    close() {
+      ws.close();
+    },
+    abort() {
+      ws.close();
+    },
+  });
+  return { readable, writable, opened };
+}

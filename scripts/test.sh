@@ -10,6 +10,8 @@ cargo build --locked --workspace
 # (below and in the tests); wasip1 (Fastly's Rust target) is only built here.
 echo "== build core and provider for wasm32-wasip1"
 cargo build --locked -p tlswire -p tlswire-crypto --target wasm32-wasip1
+echo "== the crates as crates.io would get them (cargo package: packs and builds each)"
+cargo package --locked -q -p tlswire-crypto -p tlswire -p tlswire-cli
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"

@@ -38,6 +38,8 @@ export function webSocket(target, protocols) {
   const writable = new WritableStream({
     async write(chunk) {
       await opened;
+      // A closed WebSocket drops what it is given (and a browser logs it): say so instead.
+      if (ws.readyState !== 1) throw new TlsError("CHANNEL_ERROR", "WebSocket is closed");
       ws.send(chunk);
     },
     close() {

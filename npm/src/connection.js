@@ -106,6 +106,7 @@ export class TlsConnection extends EventTarget {
   #filling = null; // the channel read in progress
   #channelDone = false; // the channel has ended (its end was fed to the engine)
   #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
+  #peerClosed = false; // the peer's close_notify has been read
 
   constructor(engine, transport, onMessage, allowHalfOpen = false) {
     super();
@@ -216,11 +217,13 @@ export class TlsConnection extends EventTarget {
   #shutdownWrite() {
     this.#writeShutdown ??= (async () => {
       this.#call(() => this.#engine.close());
-      await this.#flush();
       try {
+        await this.#flush(this.#peerClosed);
         await this.#writer.close();
-      } catch {
-        // The channel may already be closed by the peer.
+      } catch (e) {
+        // After the peer's close_notify the channel may be gone already: our answer is a
+        // courtesy then, not a failure. Otherwise the failure is the connection's (#flush).
+        if (!this.#peerClosed) throw e;
       }
       this.#writeDone = true;
       if (this.#readDone) this.#release();
@@ -247,6 +250,7 @@ export class TlsConnection extends EventTarget {
         flushed.catch(() => {}); // a failed flush is #fail's to report; the read goes on
         if (r instanceof Uint8Array) return controller.enqueue(r);
         if (r === null) {
+          this.#peerClosed = true;
           controller.close();
           // The peer's close_notify: like a WinterTC / Cloudflare socket and Node's `tls` (unless
           // allowHalfOpen), answer with ours and close the channel.
@@ -317,10 +321,11 @@ export class TlsConnection extends EventTarget {
   }
 
   /** Hands pending output to the channel (in order; the writer queues it). */
-  #flush() {
+  #flush(courtesy = false) {
     const out = this.#engine?.takeOutput();
     if (!out?.length) return Promise.resolve();
     return this.#writer.write(out).catch((e) => {
+      if (courtesy) throw e; // see #shutdownWrite
       this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel write failed: ${e?.message ?? e}`, { cause: e }));
       throw this.#failure;
     });

@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 
 import WebSocket from "ws";
 
-import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, wisp } from "../src/index.js";
+import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, webSocket, wisp } from "../src/index.js";
 import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
@@ -524,5 +524,29 @@ test("an onMessage handler that throws is reported; the failure it interrupted s
     assert.ok(sent.length > 2, "every message reached the handler");
   } finally {
     globalThis.reportError = reportError;
+  }
+});
+
+test("through a WebSocket, a large write waits for the socket to send (bufferedAmount stays bounded) and arrives whole", async () => {
+  // Node's TLS server counts what it receives and answers with the count at the end.
+  const server = await nodeTlsServer({ allowHalfOpen: true }, (socket) => {
+    let n = 0;
+    socket.on("data", (d) => (n += d.length));
+    socket.on("end", () => socket.end(`${n}\n`));
+  });
+  try {
+    const b = track(await bridge(server.port));
+    const socket = new WebSocket(`ws://127.0.0.1:${b.port}/`);
+    let most = 0;
+    const conn = await connect({ transport: webSocket(socket), serverName: "localhost", ca: pem("ca.pem"), allowHalfOpen: true });
+    const sampler = setInterval(() => (most = Math.max(most, socket.bufferedAmount)), 1);
+    const size = 16 << 20;
+    await conn.write(new Uint8Array(size).fill(0x61));
+    clearInterval(sampler);
+    await conn.writable.close(); // close_notify: the server's "end"
+    assert.equal(await readLine(conn), `${size}\n`);
+    assert.ok(most <= 256 * 1024 + 4 * 16384 + 1024, `the WebSocket held at most ${most} bytes unsent`);
+  } finally {
+    server.stop();
   }
 });

@@ -2,6 +2,9 @@
 
 import { TlsError } from "../errors.js";
 
+// Bytes a WebSocket may hold unsent before a write waits (see `write` below).
+const BUFFERED_MAX = 256 * 1024;
+
 /**
  * A websockify-style bridge (one WebSocket = one TCP connection) as a {readable, writable} pair.
  * @param {string | URL | WebSocket} target
@@ -41,9 +44,15 @@ export function webSocket(target, protocols) {
       // A closed WebSocket drops what it is given (and a browser logs it): say so instead.
       if (ws.readyState !== 1) throw new TlsError("CHANNEL_ERROR", "WebSocket is closed");
       ws.send(chunk);
+      // A WebSocket takes any amount and buffers it (bufferedAmount) with no backpressure of its
+      // own: a write resolves once the socket holds at most BUFFERED_MAX unsent.
+      while (ws.bufferedAmount > BUFFERED_MAX && ws.readyState === 1) await new Promise((resolve) => setTimeout(resolve, 2));
     },
     close() {
-      ws.close();
+      // A WebSocket cannot half-close: closing it would end the reading side too, before the
+      // peer's answer to our close_notify. It closes when reading stops (cancel) or the bridge
+      // closes it.
+      if (cancelled) ws.close();
     },
     abort() {
       ws.close();

@@ -18,10 +18,14 @@ cargo test --locked --workspace 2>&1 | tee "$log"
 echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
 # `npm ci`: exactly the lockfiles' packages, and the lockfiles are left as they are.
 (cd npm && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test) 2>&1 | tee -a "$log"
+echo "== npm package: the Node tests, unchanged, in Deno and Bun (npm's deno and bun packages)"
+(cd npm && NO_COLOR=1 npm run test:deno && npm run test:bun) 2>&1 | tee -a "$log"
 echo "== wasm component: transpiled by jco, Node tests (the wasmtime host ran in cargo test)"
 (cd tests/jco && npm ci --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary, node --test its own).
+# (Deno: "ok | N passed | M failed"; Bun: " N pass" / " M fail".)
 awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
+     /^(ok|FAILED) \| [0-9]+ passed/ { p += $3; f += $6 } /^ [0-9]+ pass$/ { p += $1 } /^ [0-9]+ fail$/ { f += $1 }
      END { printf "tlswire: %d passed, %d failed\n", p, f }' "$log"
 # The tests leave the work tree as they found it (builds and scratch files are git-ignored).
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -n "$(git status --porcelain)" ]; then

@@ -382,7 +382,11 @@ test("bulk data through the runtime's own ciphers (node:crypto) is byte-identica
         platformCrypto(platform);
         const conn = await connect({ transport: await tcp(server.address().port), serverName: "localhost", ca: pem("ca.pem") });
         assert.equal(conn.info.version, version);
-        assert.match(conn.info.cipherSuite, tls13 ? new RegExp(`^${suite}$`) : suite.includes("CHACHA") ? /CHACHA20/ : /AES_128_GCM/);
+        // Deno's `node:tls` server (rustls) ignores `ciphers`, Bun's (BoringSSL) ignores it for
+        // TLS 1.3: there those rows run with the suite the server chooses (Node runs each suite).
+        if (!process.versions.deno && !(tls13 && process.versions.bun)) {
+          assert.match(conn.info.cipherSuite, tls13 ? new RegExp(`^${suite}$`) : suite.includes("CHACHA") ? /CHACHA20/ : /AES_128_GCM/);
+        }
         const [, received] = await Promise.all([conn.write(data), readBytes(conn, data.length)]);
         assert.deepEqual(received, data, `${suite}, platform ciphers ${platform}`);
         await conn.close();

@@ -9,16 +9,20 @@ import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { freePort, opensslServer, pem, root, start, targetDir } from "./peers.mjs";
+import { freePort, opensslServer, pem, root, start, targetDir, wispServer } from "./peers.mjs";
 
 const shots = path.join(targetDir, "inspector");
-let context, page, url;
+let context, page, url, tlsPort, wispUrl;
 const errors = [];
 const peers = [];
 
 before(async () => {
   const server = await opensslServer(["-tls1_3"]);
   peers.push(server);
+  tlsPort = server.port;
+  const wisp = await wispServer();
+  peers.push(wisp);
+  wispUrl = wisp.url;
   const port = await freePort();
   peers.push(await start("websockify", ["--web", root, `127.0.0.1:${port}`, `127.0.0.1:${server.port}`], port));
   url = `http://127.0.0.1:${port}/www/?server=localhost`;
@@ -103,5 +107,16 @@ test("inspector: an unknown CA shows the typed error and the alert we sent, in r
   assert.equal(r.ladder.at(-1), ">>> Alert: fatal unknown_ca");
   assert.ok(await page.$eval("#ladder li.alert", (li) => getComputedStyle(li.querySelector(".arrow")).color === "rgb(179, 38, 30)"));
   await page.screenshot({ path: path.join(shots, "inspector-unknown-ca.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test("inspector: through a Wisp server to host:port", async () => {
+  await page.selectOption("select[name=kind]", "wisp");
+  await page.fill("input[name=bridge]", wispUrl);
+  await page.fill("input[name=target]", `127.0.0.1:${tlsPort}`);
+  const r = await connectWith(pem("ca.pem"));
+  assert.equal(r.state, "connected");
+  assert.deepEqual(r.ladder.slice(0, 2), [">>> ClientHello", "<<< ServerHello"]);
+  assert.equal(r.ladder.at(-1), ">>> Finished");
   assert.deepEqual(errors, []);
 });

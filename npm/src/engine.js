@@ -67,11 +67,19 @@ export function platformCrypto(enabled) {
  * engine hands received AES-GCM records out instead (`#openElsewhere`).
  */
 async function nodeCrypto() {
-  let node;
+  let load;
   try {
     if (typeof globalThis.process?.versions?.node !== "string") return null;
     const name = "node:crypto"; // not a static import: bundlers leave it alone
-    node = globalThis.process.getBuiltinModule?.(name) ?? (await import(/* @vite-ignore */ name));
+    const getBuiltinModule = globalThis.process.getBuiltinModule;
+    if (typeof getBuiltinModule === "function") {
+      // Loading node:crypto takes ~6 ms in a fresh Node process: done on first use, not at load.
+      let node;
+      load = () => (node ??= getBuiltinModule(name));
+    } else {
+      const node = await import(/* @vite-ignore */ name);
+      load = () => node;
+    }
   } catch {
     return null;
   }
@@ -92,8 +100,8 @@ async function nodeCrypto() {
     else if (curve !== "rsa") {
       const n = curve === "P-256" ? 32 : 48;
       if (bytes.length !== 1 + 2 * n || bytes[0] !== 4) return null; // uncompressed points only
-      key = node.createPublicKey({ key: { kty: "EC", crv: curve, x: b64url(bytes.subarray(1, 1 + n)), y: b64url(bytes.subarray(1 + n)) }, format: "jwk" });
-    } else key = node.createPublicKey({ key: bytes, format: "der", type: "pkcs1" });
+      key = load().createPublicKey({ key: { kty: "EC", crv: curve, x: b64url(bytes.subarray(1, 1 + n)), y: b64url(bytes.subarray(1 + n)) }, format: "jwk" });
+    } else key = load().createPublicKey({ key: bytes, format: "der", type: "pkcs1" });
     keys.set(id, key);
     if (keys.size > 16) keys.delete(keys.keys().next().value);
     return key;
@@ -115,7 +123,7 @@ async function nodeCrypto() {
   const crypto = {
     seal(algorithm, key, nonce, aad, data, tag) {
       if (!usable(algorithm)) return false;
-      const cipher = node.createCipheriv(aeads[algorithm], key, nonce, TAG);
+      const cipher = load().createCipheriv(aeads[algorithm], key, nonce, TAG);
       cipher.setAAD(aad);
       const sealed = cipher.update(data);
       cipher.final();
@@ -125,7 +133,7 @@ async function nodeCrypto() {
     },
     open(algorithm, key, nonce, aad, data, tag) {
       if (!usable(algorithm)) return null;
-      const decipher = node.createDecipheriv(aeads[algorithm], key, nonce, TAG);
+      const decipher = load().createDecipheriv(aeads[algorithm], key, nonce, TAG);
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
       const opened = decipher.update(data);
@@ -144,8 +152,8 @@ async function nodeCrypto() {
         const key = publicKey(typeof shape === "string" ? shape : "rsa", keyBytes);
         if (!key) return null;
         const options = typeof shape === "string" ? { key, dsaEncoding: "der" }
-          : shape ? { key, padding: node.constants.RSA_PKCS1_PSS_PADDING, saltLength: shape } : { key };
-        return node.verify(hash, message, options, signature);
+          : shape ? { key, padding: load().constants.RSA_PKCS1_PSS_PADDING, saltLength: shape } : { key };
+        return load().verify(hash, message, options, signature);
       } catch {
         return null; // malformed input: the engine's own verifier decides
       }

@@ -13,7 +13,7 @@
 //   idle       `count` open idle connections: memory per connection
 //   bigwrite   one write() of `bytes`: the engine's wasm memory after it
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -48,7 +48,9 @@ function tcp(port) {
 const impls = {
   async tlswire() {
     const t0 = performance.now();
-    const api = await import(pathToFileURL(path.join(npmDir, "src/index.js")));
+    // The package's entry for Node (its "node" export condition), as `import "tlswire"` loads it.
+    const entry = ["dist/index.js", "src/index.js"].find((f) => existsSync(path.join(npmDir, f)));
+    const api = await import(pathToFileURL(path.join(npmDir, entry)));
     await api.initWasm();
     // TLSWIRE_PLATFORM_CRYPTO=0: the engine's own ciphers only (the bench's "wasm ciphers" row).
     if (process.env.TLSWIRE_PLATFORM_CRYPTO === "0") api.platformCrypto(false);

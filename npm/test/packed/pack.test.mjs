@@ -29,7 +29,7 @@ test("npm pack from a clean clone builds a complete package; an empty app instal
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: path.join(clone, "npm"), env, stdio: ["ignore", "pipe", "pipe"] }));
   const files = packed[0].files.map((f) => f.path).sort();
   for (const expected of ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "package.json", "src/index.js", "src/index.d.ts", "src/roots.d.ts",
-    "src/workerd.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/roots.js"]) {
+    "src/workerd.js", "dist/index.js", "dist/websocket.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/roots.js"]) {
     assert.ok(files.includes(expected), `the package has ${expected}: ${files.join(", ")}`);
   }
   assert.deepEqual(files.filter((f) => /^(test|scripts|examples|node_modules)\//.test(f)), [], "no tests, scripts or examples");
@@ -45,8 +45,11 @@ test("npm pack from a clean clone builds a complete package; an empty app instal
   writeFileSync(path.join(app, "main.mjs"), `
 import net from "node:net";
 import { Duplex } from "node:stream";
-import { connect } from "tlswire";
+import { connect, TlsError, webSocket } from "tlswire";
+import { webSocket as webSocketSubpath } from "tlswire/websocket";
 import roots from "tlswire/roots";
+if (webSocket !== webSocketSubpath) throw new Error("tlswire/websocket is a second copy");
+if (!import.meta.resolve("tlswire").endsWith("/dist/index.js")) throw new Error("Node did not get the one-file entry");
 const socket = net.connect(${server.port}, "127.0.0.1");
 await new Promise((resolve) => socket.once("connect", resolve));
 const tls = await connect({ transport: Duplex.toWeb(socket), serverName: "localhost", ca: [roots, ${JSON.stringify(pem("ca.pem"))}] });

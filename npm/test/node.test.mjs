@@ -399,6 +399,22 @@ test("bulk data through the runtime's own ciphers (node:crypto) is byte-identica
   }
 });
 
+/**
+ * `inner` ({readable, writable}) with its writing side watched: `beforeWrite()` may return a
+ * rejected promise to fail a write (a channel that died); `onClose()` hears close and abort.
+ */
+function watched(inner, { beforeWrite = () => null, onClose = () => {} }) {
+  const writer = inner.writable.getWriter();
+  return {
+    readable: inner.readable,
+    writable: new WritableStream({
+      write: (chunk) => beforeWrite() || writer.write(chunk),
+      close: () => (onClose(), writer.close()),
+      abort: () => (onClose(), writer.abort()),
+    }),
+  };
+}
+
 /** A Node TLS server on 127.0.0.1 (OpenSSL underneath); `onSocket` gets each TLS socket. */
 async function nodeTlsServer(options, onSocket) {
   const sockets = new Set();
@@ -466,16 +482,8 @@ test("a channel that dies while a read flushes pending output fails the connecti
   const onUnhandled = (e) => unhandled.push(e);
   process.on("unhandledRejection", onUnhandled);
   try {
-    const inner = await tcp(server.port);
     let dead = false;
-    const writer = inner.writable.getWriter();
-    const transport = {
-      readable: inner.readable,
-      writable: new WritableStream({
-        write: (chunk) => (dead ? Promise.reject(new Error("the channel died")) : writer.write(chunk)),
-        close: () => writer.close(),
-      }),
-    };
+    const transport = watched(await tcp(server.port), { beforeWrite: () => dead && Promise.reject(new Error("the channel died")) });
     const conn = await connect({ transport, serverName: "localhost", ca: pem("ca.pem") });
     // Our last handshake flight waits for the first write or the next task; a read in this turn
     // flushes it, into a channel that has died.
@@ -499,17 +507,8 @@ test("a refused call (write after writable.close()) is a MISUSE rejection; readi
 
 test("an onMessage handler that throws is reported; the failure it interrupted still sends its alert and closes the channel", async () => {
   const server = track(await opensslServer(["-tls1_3"]));
-  const inner = await tcp(server.port);
   let channelClosed = false;
-  const writer = inner.writable.getWriter();
-  const transport = {
-    readable: inner.readable,
-    writable: new WritableStream({
-      write: (chunk) => writer.write(chunk),
-      close: () => ((channelClosed = true), writer.close()),
-      abort: () => ((channelClosed = true), writer.abort()),
-    }),
-  };
+  const transport = watched(await tcp(server.port), { onClose: () => (channelClosed = true) });
   const reported = [];
   const reportError = globalThis.reportError;
   globalThis.reportError = (e) => reported.push(e);

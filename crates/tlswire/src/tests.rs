@@ -671,6 +671,14 @@ fn open_elsewhere(conn: &mut Connection) -> (usize, usize) {
     (jobs.len(), opened)
 }
 
+/// The AES-GCM suites (what the platform's AES-GCM can take over), with their versions.
+const AES_GCM_SUITES: [(&str, Version); 4] = [
+    ("TLS13_AES_128_GCM_SHA256", Version::Tls13),
+    ("TLS13_AES_256_GCM_SHA384", Version::Tls13),
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Version::Tls12),
+    ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Version::Tls12),
+];
+
 fn offload_pair(suite: &str, version: Version) -> Pair {
     let mut client = client_config();
     client.cipher_suites(&[suite]).unwrap();
@@ -684,12 +692,7 @@ fn offload_pair(suite: &str, version: Version) -> Pair {
 #[test]
 fn offloaded_records_read_the_same_and_are_used() {
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 13 + i / 97) as u8).collect();
-    for (suite, version) in [
-        ("TLS13_AES_128_GCM_SHA256", Version::Tls13),
-        ("TLS13_AES_256_GCM_SHA384", Version::Tls13),
-        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Version::Tls12),
-        ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Version::Tls12),
-    ] {
+    for (suite, version) in AES_GCM_SUITES {
         let mut pair = offload_pair(suite, version);
         assert_eq!(pair.client.info().unwrap().version, version);
         pair.server.write(&data).unwrap();
@@ -862,12 +865,7 @@ fn the_platform_aes_gcm_protects_large_records_both_ways_and_its_verdict_stands(
     use std::rc::Rc;
     use tlswire_crypto::platform;
     let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 + i / 7) as u8).collect();
-    for (suite, version) in [
-        ("TLS13_AES_128_GCM_SHA256", Version::Tls13),
-        ("TLS13_AES_256_GCM_SHA384", Version::Tls13),
-        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Version::Tls12),
-        ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Version::Tls12),
-    ] {
+    for (suite, version) in AES_GCM_SUITES {
         let aes = Rc::new(CountingAesGcm::default());
         platform::install(Some(aes.clone()));
         let mut client = client_config();

@@ -5,15 +5,13 @@
 // that grows with the size of a transfer shows. Run after `npm run build` in npm/:
 //   node bench/memory.mjs [--json FILE]
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");

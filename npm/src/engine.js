@@ -4,7 +4,7 @@ import init, { initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
 
 let ready;
 let wasmMemory;
-let platformAead = null; // the runtime's synchronous ciphers and verifier, if it has them (nodeCrypto)
+let nodePlatform = null; // node:crypto's ciphers and verifier, where the runtime has them (nodeCrypto)
 let platformEnabled = true;
 
 /**
@@ -32,8 +32,8 @@ export function initWasm(source) {
     const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
     const exports = sync ? initSync({ module: source }) : await init({ module_or_path: source });
     wasmMemory = exports.memory;
-    platformAead = await nodeCrypto();
-    if (platformAead && platformEnabled) setPlatformCrypto(platformAead);
+    nodePlatform = await nodeCrypto();
+    if (nodePlatform && platformEnabled) setPlatformCrypto(nodePlatform);
   })();
   return ready;
 }
@@ -52,10 +52,10 @@ export function initWasm(source) {
 export function platformCrypto(enabled) {
   if (enabled !== undefined) {
     platformEnabled = Boolean(enabled);
-    if (wasmMemory) setPlatformCrypto(platformEnabled ? platformAead : null);
+    if (wasmMemory) setPlatformCrypto(platformEnabled ? nodePlatform : null);
   }
   if (!platformEnabled || !wasmMemory) return null;
-  if (platformAead) return "node:crypto";
+  if (nodePlatform) return "node:crypto";
   return typeof globalThis.crypto?.subtle?.decrypt === "function" ? "webcrypto" : null;
 }
 

@@ -3,7 +3,7 @@
 
 import { Engine } from "../dist/wasm/tlswire.js";
 import { CONTEXT_OPTIONS, asBytes, buildContext, contexts } from "./context.js";
-import { initWasm, platformCrypto } from "./engine.js";
+import { initWasm, platformCrypto, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 import { TlsMessageEvent } from "./events.js";
 
@@ -25,6 +25,7 @@ const reportLater = (e) => (typeof globalThis.reportError === "function" ? globa
  */
 export async function connect(options) {
   await initWasm();
+  usePlatform();
   const transport = await options.transport;
   if (!transport?.readable || !transport?.writable) {
     throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");

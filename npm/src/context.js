@@ -1,7 +1,7 @@
 // Client settings built once (the SSL_CTX) and shared by connections.
 
 import { Config } from "../dist/wasm/tlswire.js";
-import { initWasm } from "./engine.js";
+import { initWasm, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -58,6 +58,7 @@ export class TlsContext {
  */
 export async function createContext(options = {}) {
   await initWasm();
+  usePlatform();
   const context = new TlsContext();
   contexts.set(context, buildContext(options));
   return context;

@@ -4,7 +4,8 @@ import init, { initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
 
 let ready;
 let wasmMemory;
-let nodePlatform = null; // node:crypto's ciphers and verifier, where the runtime has them (nodeCrypto)
+let nodeLoader = null; // loads node:crypto, where the runtime has it (nodeCryptoLoader)
+let nodePlatform; // node:crypto's ciphers and verifier (nodeCrypto), made on first use: usePlatform()
 let platformEnabled = true;
 
 /**
@@ -31,11 +32,21 @@ export function initWasm(source) {
     // eagerly what the sync path compiles on first call), more than the first handshakes win.
     const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
     const exports = sync ? initSync({ module: source }) : await init({ module_or_path: source });
+    nodeLoader = await nodeCryptoLoader();
     wasmMemory = exports.memory;
-    nodePlatform = await nodeCrypto();
-    if (nodePlatform && platformEnabled) setPlatformCrypto(nodePlatform);
   })();
   return ready;
+}
+
+/**
+ * Hands the engine the runtime's ciphers, once, when the first connection or context is made
+ * rather than at load: setting them up (and the engine's first call) is ~1.3 ms of Node's start.
+ * Called only after {@link initWasm} has resolved.
+ */
+export function usePlatform() {
+  if (nodePlatform !== undefined) return;
+  nodePlatform = nodeLoader ? nodeCrypto(nodeLoader) : null;
+  if (nodePlatform && platformEnabled) setPlatformCrypto(nodePlatform);
 }
 
 /**
@@ -50,6 +61,7 @@ export function initWasm(source) {
  * @returns {"node:crypto" | "webcrypto" | null}
  */
 export function platformCrypto(enabled) {
+  if (wasmMemory) usePlatform();
   if (enabled !== undefined) {
     platformEnabled = Boolean(enabled);
     if (wasmMemory) setPlatformCrypto(platformEnabled ? nodePlatform : null);
@@ -60,14 +72,10 @@ export function platformCrypto(enabled) {
 }
 
 /**
- * The runtime's synchronous ciphers and signature verification (`node:crypto`: Node, Deno, Bun),
- * for the engine to protect full-size records with and check ECDSA and RSA signatures with
- * (crates/tlswire-crypto/src/platform.rs), or `null` where there is no `node:crypto` or it fails a
- * known-answer check. Browsers and Workers have only WebCrypto, which is asynchronous: there the
- * engine hands received AES-GCM records out instead (`#openElsewhere`).
+ * A function that returns the `node:crypto` module (Node, Deno, Bun), or `null` where the runtime
+ * has none (browsers, Workers).
  */
-async function nodeCrypto() {
-  let load;
+async function nodeCryptoLoader() {
   try {
     if (typeof globalThis.process?.versions?.node !== "string") return null;
     const name = "node:crypto"; // not a static import: bundlers leave it alone
@@ -75,14 +83,23 @@ async function nodeCrypto() {
     if (typeof getBuiltinModule === "function") {
       // Loading node:crypto takes ~6 ms in a fresh Node process: done on first use, not at load.
       let node;
-      load = () => (node ??= getBuiltinModule(name));
-    } else {
-      const node = await import(/* @vite-ignore */ name);
-      load = () => node;
+      return () => (node ??= getBuiltinModule(name));
     }
+    const node = await import(/* @vite-ignore */ name);
+    return () => node;
   } catch {
     return null;
   }
+}
+
+/**
+ * The runtime's synchronous ciphers and signature verification (`node:crypto`, from `load`), for
+ * the engine to protect full-size records with and check ECDSA and RSA signatures with
+ * (crates/tlswire-crypto/src/platform.rs). Each algorithm is used only once it has passed a
+ * known-answer check. Browsers and Workers have only WebCrypto, which is asynchronous: there the
+ * engine hands received AES-GCM records out instead (`#openElsewhere`).
+ */
+function nodeCrypto(load) {
   // The engine's codes. AEADs: 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305.
   const aeads = [, "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"];
   const TAG = { authTagLength: 16 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything tlswire's build, demo and tests need on a fresh Debian machine with Rust,
 # Python, Node and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), chromium, tlslite-ng +
-# kyber-py, websockify, aioquic. (npm packages come from npm/package-lock.json via `npm ci`.)
+# kyber-py, websockify, aioquic, PostgreSQL, Redis, Mosquitto, aiosmtpd. (npm packages come from npm/package-lock.json via `npm ci`.)
 # Idempotent: skips what is already there.
 set -euo pipefail
 
@@ -20,6 +20,10 @@ command -v openssl >/dev/null || apt_packages+=(openssl)
 command -v gnutls-serv >/dev/null || apt_packages+=(gnutls-bin)
 # Headless browser tests of the npm package (driven by playwright-core, never its own download).
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium fonts-liberation)
+# The servers the database and broker clients' tests talk to (none is started by the install).
+[ -x /usr/lib/postgresql/15/bin/postgres ] || apt_packages+=(postgresql)
+command -v redis-server >/dev/null || apt_packages+=(redis-server)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_packages+=(mosquitto)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -44,5 +48,10 @@ fi
 if ! python3 -c 'import aioquic' 2>/dev/null; then
   log "pip install aioquic"
   python3 -m pip install -q --disable-pip-version-check "aioquic==1.7.2"
+fi
+# aiosmtpd: the SMTP server (with STARTTLS) of the mail client's tests.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  log "pip install aiosmtpd"
+  python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
 fi
 log "ok"

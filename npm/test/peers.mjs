@@ -46,9 +46,12 @@ async function waitPort(port, child, name) {
   throw new Error(`${name} did not listen on ${port}`);
 }
 
-/** Starts `program args` (environment `env`) listening on `port`; returns {port, stop()}. */
-export async function start(program, args, port, env = process.env) {
-  const child = spawn(program, args, { stdio: ["pipe", "ignore", "pipe"], env });
+/**
+ * Starts `program args` (environment `env`, more spawn options `spawnOptions`: uid, gid) listening
+ * on `port`; returns {port, stop()}.
+ */
+export async function start(program, args, port, env = process.env, spawnOptions = {}) {
+  const child = spawn(program, args, { stdio: ["pipe", "ignore", "pipe"], env, ...spawnOptions });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   child.on("error", (e) => (stderr += String(e)));

@@ -1,0 +1,120 @@
+// The clients apps use, over tlswire, against the real servers: pg and postgres.js against
+// PostgreSQL 15, ioredis against Redis 7, mqtt.js against Mosquitto 2, nodemailer against aiosmtpd
+// (STARTTLS), each server with the test CA and client certificates required. test/clients/app.mjs
+// is bundled as an app would be (esbuild, `tls` aliased to tlswire/node) and run in Node, Deno and
+// Bun. Also: the wrong CA and a missing client certificate reach each client as its own error,
+// carrying tlswire's code, and nothing hangs.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { build } from "esbuild";
+
+import { pki, root } from "./peers.mjs";
+import * as servers from "./servers.mjs";
+
+const npm = path.join(root, "npm");
+// Beside src/ and dist/ (one level under npm/), so the engine's URL, ../dist/wasm/, holds.
+const bundle = path.join(npm, ".bundles/clients.mjs");
+const RUNTIMES = {
+  node: [process.execPath],
+  deno: [path.join(npm, "node_modules/.bin/deno"), "run", "-A"],
+  bun: [path.join(npm, "node_modules/.bin/bun")],
+};
+const CLIENTS = { pg: "postgres", postgres: "postgres", ioredis: "redis", mqtt: "mosquitto", nodemailer: "smtp" };
+
+/** The alias an app's bundler config needs (README: "With your database or broker client"). */
+export const ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  alias: { tls: "tlswire/node", "node:tls": "tlswire/node" },
+  // CommonJS clients (pg, ioredis, mqtt) require() Node's built-ins: give the ES module a require.
+  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  logLevel: "warning",
+};
+
+const running = {};
+before(async () => {
+  await build({ ...ESBUILD_OPTIONS, entryPoints: [path.join(npm, "test/clients/app.mjs")], outfile: bundle, absWorkingDir: npm });
+  for (const name of new Set(Object.values(CLIENTS))) running[name] = await servers[name]();
+});
+after(() => Object.values(running).forEach((s) => s.stop()));
+
+/** Runs the bundle in `runtime` for `job`; resolves to its one line of JSON. */
+function run(runtime, job) {
+  const [program, ...args] = RUNTIMES[runtime];
+  return new Promise((resolve, reject) => {
+    execFile(program, [...args, bundle, JSON.stringify(job)], { cwd: npm, timeout: 45000, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) => {
+      const line = stdout.split("\n").find((l) => l.startsWith("{"));
+      if (!line) return reject(new Error(`${runtime} ${job.client}: no result (${error?.message}): ${stderr.slice(-3000)}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
+const job = (client, extra = {}) => ({ client, port: running[CLIENTS[client]].port, ca: pki("ca.pem"), cert: pki("client.pem"), key: pki("client.key"), ...extra });
+
+for (const runtime of Object.keys(RUNTIMES)) {
+  describe(`${runtime}: the clients over tlswire/node`, () => {
+    test("pg runs a query over TLS 1.3 with a client certificate (PostgreSQL's SSLRequest, then TLS)", async () => {
+      const r = await run(runtime, job("pg"));
+      assert.deepEqual(r, { ok: true, tls: "tlswire", ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
+    });
+    test("postgres.js runs a query over TLS 1.3 with a client certificate", async () => {
+      const r = await run(runtime, job("postgres"));
+      assert.deepEqual(r, { ok: true, tls: "tlswire", ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
+    });
+    test("ioredis SET then GET", async () => {
+      const r = await run(runtime, job("ioredis"));
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.tls, "tlswire");
+      assert.equal(r.read, r.value);
+    });
+    test("mqtt.js publishes and receives its own message (QoS 1)", async () => {
+      const r = await run(runtime, job("mqtt"));
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.tls, "tlswire");
+      assert.deepEqual([r.topic, r.payload], ["tlswire/test", r.sent]);
+    });
+    test("nodemailer sends a message after STARTTLS; the server saw the client certificate", async () => {
+      const before = running.smtp.messages().length;
+      const r = await run(runtime, job("nodemailer"));
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.tls, "tlswire");
+      assert.match(r.response, /^250 /);
+      const deadline = Date.now() + 5000;
+      while (running.smtp.messages().length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      const seen = running.smtp.messages().at(-1);
+      assert.ok(seen?.data.includes(r.text), "the server has the message");
+      assert.equal(seen.peercert.commonName, servers.CLIENT_USER);
+    });
+
+    for (const client of Object.keys(CLIENTS)) {
+      test(`${client}: an unknown CA is the client's error with tlswire's CERT_UNKNOWN_ISSUER`, async () => {
+        const r = await run(runtime, job(client, { ca: pki("other-ca.pem") }));
+        assert.equal(r.ok, false);
+        assert.equal(r.error.name, "TlsError", JSON.stringify(r));
+        // nodemailer puts its own step code in `code` and keeps the one it found in `originalCode`.
+        assert.equal(client === "nodemailer" ? r.error.originalCode : r.error.code, "CERT_UNKNOWN_ISSUER", JSON.stringify(r));
+      });
+      test(`${client}: without a client certificate the server's refusal reaches the client`, async () => {
+        const r = await run(runtime, job(client, { cert: undefined, key: undefined }));
+        assert.equal(r.ok, false, JSON.stringify(r));
+        const expected = {
+          // PostgreSQL asks for a certificate without requiring one, then refuses the login.
+          pg: (e) => e.code === "28000",
+          postgres: (e) => e.code === "28000",
+          // Redis, Mosquitto, aiosmtpd require one in the handshake: TLS 1.3 lets the client finish
+          // first, then the server's alert (or its close) arrives with the client's first read or write.
+          ioredis: (e) => ["ALERT_RECEIVED", "TRUNCATED", "ECONNRESET", "EPIPE"].includes(e.code),
+          mqtt: (e) => ["ALERT_RECEIVED", "TRUNCATED", "ECONNRESET", "EPIPE"].includes(e.code),
+          nodemailer: (e) => ["ALERT_RECEIVED", "TRUNCATED", "ECONNRESET", "EPIPE"].includes(e.originalCode),
+        }[client];
+        assert.ok(expected(r.error), JSON.stringify(r));
+      });
+    }
+  });
+}

@@ -108,6 +108,7 @@ export class TlsConnection extends EventTarget {
   #channelDone = false; // the channel has ended (its end was fed to the engine)
   #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
   #peerClosed = false; // the peer's close_notify has been read
+  #early = []; // plaintext read by #peerReason, for #pull to hand out first
 
   constructor(engine, transport, onMessage, allowHalfOpen = false) {
     super();
@@ -235,6 +236,7 @@ export class TlsConnection extends EventTarget {
   async #pull(controller) {
     try {
       for (;;) {
+        if (this.#early.length) return controller.enqueue(this.#early.shift());
         if (!this.#engine) {
           if (this.#failure) throw this.#failure;
           return controller.close(); // close() was called
@@ -325,11 +327,39 @@ export class TlsConnection extends EventTarget {
   #flush(courtesy = false) {
     const out = this.#engine?.takeOutput();
     if (!out?.length) return Promise.resolve();
-    return this.#writer.write(out).catch((e) => {
+    return this.#writer.write(out).catch(async (e) => {
       if (courtesy) throw e; // see #shutdownWrite
+      await this.#peerReason();
       this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel write failed: ${e?.message ?? e}`, { cause: e }));
       throw this.#failure;
     });
+  }
+
+  /**
+   * After a failed channel write: reads what the peer sent before the break (for up to 250 ms),
+   * so that its alert (a server refusing our certificate after a TLS 1.3 handshake, then
+   * closing: our next write gets EPIPE) is the connection's error rather than "write failed".
+   * Plaintext read on the way is kept for `readable`, in order.
+   */
+  async #peerReason() {
+    const deadline = Date.now() + 250;
+    let timer;
+    const expired = new Promise((resolve) => (timer = setTimeout(resolve, 250, false)));
+    try {
+      while (this.#engine && !this.#failure && Date.now() < deadline) {
+        const r = this.#call(() => this.#engine.read());
+        if (r instanceof Uint8Array) {
+          this.#early.push(r);
+          continue;
+        }
+        if (r !== WANT_READ || this.#channelDone) break;
+        if (!(await Promise.race([this.#fill().then(() => true), expired]))) break;
+      }
+    } catch {
+      // #call has failed the connection: with the peer's alert, if that is what it read
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Reads one chunk from the channel into the engine (end of channel included); one at a time. */

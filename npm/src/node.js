@@ -300,37 +300,53 @@ function openTcp(port, host) {
 
 /**
  * A Node socket (or any Duplex) as a {readable, writable} pair of bytes. Whatever the socket holds
- * unread (bytes after a STARTTLS reply) comes first; a paused pair pauses the socket.
+ * unread (bytes after a STARTTLS reply) comes first. Bytes received before a socket error (a
+ * peer's alert, then EPIPE on our next write) are read before the error is: Node's
+ * `Duplex.toWeb` drops them. Reading stops (the socket pauses) while 64 KiB wait unread.
  */
 export function fromNodeSocket(socket) {
-  let done = false; // the pair's readable side is closed, errored or cancelled
-  const stop = () => {
-    done = true;
-    socket.off("data", onData);
+  const HIGH_WATER = 64 * 1024;
+  const queue = [];
+  let queued = 0;
+  let ended = false;
+  let failure = null;
+  let wake = null;
+  const notify = () => (wake?.(), (wake = null));
+  const onData = (data) => {
+    const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    queue.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    queued += bytes.byteLength;
+    if (queued >= HIGH_WATER) socket.pause();
+    notify();
   };
-  let onData;
+  const onEnd = () => ((ended = true), notify());
+  // Kept for the socket's life: a later error event must not be an uncaught one.
+  const onError = (e) => ((failure ??= e), (ended = true), notify());
+  socket.on("data", onData);
+  socket.once("end", onEnd);
+  socket.once("close", onEnd);
+  socket.on("error", onError);
+  socket.resume();
   const readable = new ReadableStream(
     {
-      start(controller) {
-        onData = (data) => {
-          const bytes = typeof data === "string" ? Buffer.from(data) : data;
-          controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-          if (controller.desiredSize <= 0) socket.pause();
-        };
-        const end = () => done || (stop(), controller.close());
-        socket.on("data", onData);
-        socket.once("end", end);
-        socket.once("close", end);
-        // Kept for the socket's life: a later error event must not be an uncaught one.
-        socket.on("error", (e) => done || (stop(), controller.error(e)));
-        socket.resume();
+      async pull(controller) {
+        while (!queue.length && !ended) await new Promise((resolve) => (wake = resolve));
+        if (queue.length) {
+          const bytes = queue.shift();
+          queued -= bytes.byteLength;
+          if (queued < HIGH_WATER && !ended) socket.resume();
+          return controller.enqueue(bytes);
+        }
+        socket.off("data", onData);
+        if (failure) controller.error(failure);
+        else controller.close();
       },
-      pull() {
-        socket.resume();
+      cancel() {
+        socket.off("data", onData);
+        queue.length = 0;
       },
-      cancel: stop,
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    { highWaterMark: 0 },
   );
   const writable = new WritableStream({
     write(chunk) {

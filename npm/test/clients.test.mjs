@@ -1,18 +1,27 @@
 // The clients apps use, over tlswire, against the real servers: pg and postgres.js against
 // PostgreSQL 15, ioredis against Redis 7, mqtt.js against Mosquitto 2, nodemailer against aiosmtpd
-// (STARTTLS), each server with the test CA and client certificates required. test/clients/app.mjs
-// is bundled as an app would be (esbuild, `tls` aliased to tlswire/node) and run in Node, Deno and
-// Bun. Also: the wrong CA and a missing client certificate reach each client as its own error,
+// (STARTTLS), each server with the test CA and client certificates required.
+// - Node, Deno, Bun: test/clients/app.mjs bundled as an app would be (esbuild, `tls` aliased to
+//   tlswire/node), every client.
+// - workerd: test/clients/worker.mjs bundled as wrangler would (`cloudflare:sockets` aliased to
+//   tlswire/sockets, nodejs_compat), pg and postgres.js over the platform's connect().
+// - Chromium: test/clients/browser.mjs, postgres.js through a Wisp server (tlswire/sockets with
+//   setTransport).
+// Also: the wrong CA and a missing client certificate reach each client as its own error,
 // carrying tlswire's code, and nothing hangs.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { build } from "esbuild";
+import { chromium } from "playwright-core";
 
-import { pki, root } from "./peers.mjs";
+import { freePort, pem, pki, root, start, wispServer, workerd } from "./peers.mjs";
 import * as servers from "./servers.mjs";
 
 const npm = path.join(root, "npm");
@@ -36,9 +45,56 @@ export const ESBUILD_OPTIONS = {
   logLevel: "warning",
 };
 
+/**
+ * What wrangler does for a Worker with nodejs_compat, in esbuild terms: `cloudflare:sockets` is
+ * tlswire/sockets (the README's `alias`), Node's built-ins are the runtime's `node:` modules, and
+ * a CommonJS `require()` of one gets the module's default export.
+ */
+const builtins = new Set(builtinModules);
+const WORKER_OPTIONS = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  conditions: ["workerd", "worker", "browser"],
+  alias: { "cloudflare:sockets": "tlswire/sockets" },
+  external: ["cloudflare:*", "*.wasm"],
+  logLevel: "warning",
+  plugins: [{
+    name: "node-builtins",
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+        const name = args.path.replace(/^node:/, "");
+        if (!builtins.has(name)) return undefined;
+        if (args.kind === "require-call") return { path: name, namespace: "node-require" };
+        return { path: `node:${name}`, external: true };
+      });
+      b.onLoad({ filter: /.*/, namespace: "node-require" }, (args) => ({ contents: `import m from "node:${args.path}"; module.exports = m;`, loader: "js" }));
+    },
+  }],
+};
+
+/** A web page's bundle: postgres.js's Workers build with npm's buffer, events and readable-stream. */
+const BROWSER_OPTIONS = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  alias: {
+    "cloudflare:sockets": "tlswire/sockets",
+    postgres: path.join(npm, "node_modules/postgres/cf/src/index.js"),
+    "node:buffer": "buffer",
+    "node:events": "events",
+    "node:stream": "readable-stream",
+  },
+  logLevel: "warning",
+};
+
 const running = {};
 before(async () => {
-  await build({ ...ESBUILD_OPTIONS, entryPoints: [path.join(npm, "test/clients/app.mjs")], outfile: bundle, absWorkingDir: npm });
+  await Promise.all([
+    build({ ...ESBUILD_OPTIONS, entryPoints: ["test/clients/app.mjs"], outfile: bundle, absWorkingDir: npm }),
+    build({ ...WORKER_OPTIONS, entryPoints: ["test/clients/worker.mjs"], outfile: ".bundles/worker.js", absWorkingDir: npm }),
+    build({ ...BROWSER_OPTIONS, entryPoints: ["test/clients/browser.mjs"], outfile: ".bundles/browser.js", absWorkingDir: npm }),
+  ]);
   for (const name of new Set(Object.values(CLIENTS))) running[name] = await servers[name]();
 });
 after(() => Object.values(running).forEach((s) => s.stop()));
@@ -118,3 +174,55 @@ for (const runtime of Object.keys(RUNTIMES)) {
     }
   });
 }
+
+describe("workerd: pg and postgres.js in a Worker, over the platform's connect(), with mutual TLS", () => {
+  let w;
+  before(async () => {
+    w = await workerd(path.join(npm, "test/clients/worker.capnp"), { CA: pem("ca.pem"), OTHER_CA: pem("other-ca.pem"), CLIENT_CERT: pem("client.pem"), CLIENT_KEY: pem("client.key") });
+  });
+  after(() => w?.stop());
+  const query = (params) => fetch(`${w.url}/?${new URLSearchParams({ ...params, port: running.postgres.port })}`, { signal: AbortSignal.timeout(30000) }).then((r) => r.json());
+
+  for (const client of ["pg", "postgres"]) {
+    test(`${client}: a query over TLS 1.3 with a private CA and a client certificate`, async () => {
+      assert.deepEqual(await query({ client }), { ok: true, ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
+    });
+    test(`${client}: an unknown CA is the client's error with CERT_UNKNOWN_ISSUER`, async () => {
+      const r = await query({ client, ca: "other" });
+      assert.equal(r.ok, false);
+      assert.deepEqual([r.error.name, r.error.code], ["TlsError", "CERT_UNKNOWN_ISSUER"], JSON.stringify(r));
+    });
+  }
+});
+
+describe("Chromium: postgres.js in a page, through Wisp, with mutual TLS end to end", () => {
+  let context, page, wispPeer, web;
+  before(async () => {
+    wispPeer = await wispServer();
+    const port = await freePort();
+    // websockify --web: a static server for the page (its bridge is not used here).
+    web = await start("websockify", ["--web", npm, `127.0.0.1:${port}`, `127.0.0.1:${running.postgres.port}`], port);
+    context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "tlswire-chromium-")), {
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/test/clients/browser.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+  });
+  after(async () => {
+    await context?.close();
+    web?.stop();
+    wispPeer?.stop();
+  });
+  const query = (ca) => page.evaluate((job) => window.query(job), { wispUrl: wispPeer.url, port: running.postgres.port, ca: pem(ca), certificate: pem("client.pem"), privateKey: pem("client.key") });
+
+  test("postgres.js: a query over TLS 1.3; PostgreSQL saw the client certificate", async () => {
+    assert.deepEqual(await query("ca.pem"), { ok: true, ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
+  });
+  test("postgres.js: an unknown CA is its error with CERT_UNKNOWN_ISSUER", async () => {
+    const r = await query("other-ca.pem");
+    assert.deepEqual([r.ok, r.error.name, r.error.code], [false, "TlsError", "CERT_UNKNOWN_ISSUER"], JSON.stringify(r));
+  });
+});

@@ -3,8 +3,9 @@
 // (STARTTLS), each server with the test CA and client certificates required.
 // - Node, Deno, Bun: test/clients/app.mjs bundled as an app would be (esbuild, `tls` aliased to
 //   tlswire/node), every client.
-// - workerd: test/clients/worker.mjs bundled as wrangler would (`cloudflare:sockets` aliased to
-//   tlswire/sockets, nodejs_compat), pg and postgres.js over the platform's connect().
+// - workerd: the example worker (examples/workerd-postgres) bundled as wrangler would
+//   (`cloudflare:sockets` aliased to tlswire/sockets, nodejs_compat), pg and postgres.js over the
+//   platform's connect().
 // - Chromium: test/clients/browser.mjs, postgres.js through a Wisp server (tlswire/sockets with
 //   setTransport).
 // Also: the wrong CA and a missing client certificate reach each client as its own error,
@@ -13,7 +14,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,6 +21,7 @@ import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 
+import { bundleWorker } from "../examples/workerd-postgres/bundle.mjs";
 import { freePort, pem, pki, root, start, wispServer, workerd } from "./peers.mjs";
 import * as servers from "./servers.mjs";
 
@@ -45,34 +46,6 @@ export const ESBUILD_OPTIONS = {
   logLevel: "warning",
 };
 
-/**
- * What wrangler does for a Worker with nodejs_compat, in esbuild terms: `cloudflare:sockets` is
- * tlswire/sockets (the README's `alias`), Node's built-ins are the runtime's `node:` modules, and
- * a CommonJS `require()` of one gets the module's default export.
- */
-const builtins = new Set(builtinModules);
-const WORKER_OPTIONS = {
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  conditions: ["workerd", "worker", "browser"],
-  alias: { "cloudflare:sockets": "tlswire/sockets" },
-  external: ["cloudflare:*", "*.wasm"],
-  logLevel: "warning",
-  plugins: [{
-    name: "node-builtins",
-    setup(b) {
-      b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
-        const name = args.path.replace(/^node:/, "");
-        if (!builtins.has(name)) return undefined;
-        if (args.kind === "require-call") return { path: name, namespace: "node-require" };
-        return { path: `node:${name}`, external: true };
-      });
-      b.onLoad({ filter: /.*/, namespace: "node-require" }, (args) => ({ contents: `import m from "node:${args.path}"; module.exports = m;`, loader: "js" }));
-    },
-  }],
-};
-
 /** A web page's bundle: postgres.js's Workers build with npm's buffer, events and readable-stream. */
 const BROWSER_OPTIONS = {
   bundle: true,
@@ -92,7 +65,7 @@ const running = {};
 before(async () => {
   await Promise.all([
     build({ ...ESBUILD_OPTIONS, entryPoints: ["test/clients/app.mjs"], outfile: bundle, absWorkingDir: npm }),
-    build({ ...WORKER_OPTIONS, entryPoints: ["test/clients/worker.mjs"], outfile: ".bundles/worker.js", absWorkingDir: npm }),
+    bundleWorker(),
     build({ ...BROWSER_OPTIONS, entryPoints: ["test/clients/browser.mjs"], outfile: ".bundles/browser.js", absWorkingDir: npm }),
   ]);
   for (const name of new Set(Object.values(CLIENTS))) running[name] = await servers[name]();
@@ -175,21 +148,24 @@ for (const runtime of Object.keys(RUNTIMES)) {
   });
 }
 
-describe("workerd: pg and postgres.js in a Worker, over the platform's connect(), with mutual TLS", () => {
-  let w;
+describe("workerd: pg and postgres.js in the example Worker, over the platform's connect(), with mutual TLS", () => {
+  const config = path.join(npm, "examples/workerd-postgres/config.capnp");
+  const env = (ca) => ({ PG_HOST: "127.0.0.1", PG_PORT: String(running.postgres.port), PG_USER: servers.CLIENT_USER, PG_SERVER_NAME: "localhost", CA: pem(ca), CLIENT_CERT: pem("client.pem"), CLIENT_KEY: pem("client.key") });
+  const workers = {};
   before(async () => {
-    w = await workerd(path.join(npm, "test/clients/worker.capnp"), { CA: pem("ca.pem"), OTHER_CA: pem("other-ca.pem"), CLIENT_CERT: pem("client.pem"), CLIENT_KEY: pem("client.key") });
+    workers.ca = await workerd(config, env("ca.pem"));
+    workers.other = await workerd(config, env("other-ca.pem"));
   });
-  after(() => w?.stop());
-  const query = (params) => fetch(`${w.url}/?${new URLSearchParams({ ...params, port: running.postgres.port })}`, { signal: AbortSignal.timeout(30000) }).then((r) => r.json());
+  after(() => Object.values(workers).forEach((w) => w.stop()));
+  const query = (w, client) => fetch(`${w.url}/?client=${client}`, { signal: AbortSignal.timeout(30000) }).then(async (r) => ({ status: r.status, ...(await r.json()) }));
 
   for (const client of ["pg", "postgres"]) {
     test(`${client}: a query over TLS 1.3 with a private CA and a client certificate`, async () => {
-      assert.deepEqual(await query({ client }), { ok: true, ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
+      assert.deepEqual(await query(workers.ca, client), { status: 200, ok: true, ssl: true, version: "TLSv1.3", user: servers.CLIENT_USER });
     });
     test(`${client}: an unknown CA is the client's error with CERT_UNKNOWN_ISSUER`, async () => {
-      const r = await query({ client, ca: "other" });
-      assert.equal(r.ok, false);
+      const r = await query(workers.other, client);
+      assert.equal(r.status, 502);
       assert.deepEqual([r.error.name, r.error.code], ["TlsError", "CERT_UNKNOWN_ISSUER"], JSON.stringify(r));
     });
   }

@@ -7,10 +7,10 @@ import { test } from "node:test";
 
 import { root } from "./peers.mjs";
 
-test("index.d.ts and a typed use of it compile under tsc --strict", () => {
+test("the .d.ts files and a typed use of them compile under tsc --strict", () => {
   const npm = path.join(root, "npm");
   execFileSync(path.join(npm, "node_modules/.bin/tsc"), [
     "--noEmit", "--strict", "--target", "es2022", "--module", "es2022", "--moduleResolution", "bundler",
-    "--lib", "es2022,dom,esnext.disposable", "src/index.d.ts", "src/roots.d.ts", "src/transports/websocket.d.ts", "src/transports/wisp.d.ts", "src/transports/webtransport.d.ts", "test/types/use.ts",
+    "--lib", "es2022,dom,esnext.disposable", "src/index.d.ts", "src/roots.d.ts", "src/transports/websocket.d.ts", "src/transports/wisp.d.ts", "src/transports/webtransport.d.ts", "src/node.d.ts", "src/sockets.d.ts", "test/types/use.ts",
   ], { cwd: npm, stdio: "pipe" });
 });

@@ -29,7 +29,7 @@ test("npm pack from a clean clone builds a complete package; an empty app instal
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: path.join(clone, "npm"), env, stdio: ["ignore", "pipe", "pipe"] }));
   const files = packed[0].files.map((f) => f.path).sort();
   for (const expected of ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "package.json", "src/index.js", "src/index.d.ts", "src/roots.d.ts",
-    "src/workerd.js", "dist/index.js", "dist/websocket.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/roots.js"]) {
+    "src/workerd.js", "src/node.js", "src/node.d.ts", "src/sockets.js", "src/sockets.d.ts", "src/workerd-sockets.js", "dist/index.js", "dist/node.js", "dist/websocket.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/roots.js"]) {
     assert.ok(files.includes(expected), `the package has ${expected}: ${files.join(", ")}`);
   }
   assert.deepEqual(files.filter((f) => /^(test|scripts|examples|node_modules)\//.test(f)), [], "no tests, scripts or examples");
@@ -57,8 +57,17 @@ await tls.write("packed\\n");
 let reply = "";
 while (!reply.endsWith("\\n")) reply += new TextDecoder().decode(await tls.read());
 await tls.close();
-console.log(JSON.stringify({ version: tls.info.version, reply }));
+// Node's tls shape (tlswire/node), as a bundler's alias of \`tls\` gives it to client libraries.
+import nodeTls from "tlswire/node";
+import { setTlsDefaults } from "tlswire/sockets";
+if (typeof setTlsDefaults !== "function") throw new Error("tlswire/sockets");
+const shaped = nodeTls.connect({ port: ${server.port}, host: "127.0.0.1", servername: "localhost", ca: ${JSON.stringify(pem("ca.pem"))} });
+await new Promise((resolve, reject) => (shaped.once("secureConnect", resolve), shaped.once("error", reject)));
+shaped.write("shaped\n");
+const shapedReply = await new Promise((resolve) => shaped.once("data", (d) => resolve(String(d))));
+shaped.destroy();
+console.log(JSON.stringify({ version: tls.info.version, reply, shapedReply, protocol: shaped.getProtocol() }));
 `);
   const out = execFileSync("node", ["main.mjs"], { cwd: app, encoding: "utf8", timeout: 30_000 });
-  assert.deepEqual(JSON.parse(out), { version: "TLSv1.3", reply: "dekcap\n" });
+  assert.deepEqual(JSON.parse(out), { version: "TLSv1.3", reply: "dekcap\n", shapedReply: "depahs\n", protocol: "TLSv1.3" });
 });

@@ -19,3 +19,15 @@ await connect({ transport: wisp("wss://wisp.example/", "db", 5432), serverName: 
 declare const session: WebTransport;
 await connect({ transport: webTransport(session), serverName: "x", ca: "pem" });
 console.log(which);
+// tlswire/node, as a bundler's alias of `tls` gives it to client libraries, and tlswire/sockets.
+import nodeTls, { connect as nodeConnect, type TLSSocket } from "../../src/node.js";
+const shaped: TLSSocket = nodeTls.connect({ host: "db.internal", port: 5432, ca: "pem", cert: "c", key: "k", ALPNProtocols: ["postgresql"] });
+shaped.once("secureConnect", () => console.log(shaped.getProtocol(), shaped.getCipher()?.name, shaped.getPeerCertificate().fingerprint256, shaped.alpnProtocol));
+nodeConnect(6380, "127.0.0.1", { servername: "redis", rejectUnauthorized: false }, () => {});
+import { connect as cfConnect, setTlsDefaults, setTransport } from "../../src/sockets.js";
+setTlsDefaults({ ca: "pem", certificate: "c", privateKey: "k" });
+setTransport((hostname, port) => wisp("wss://wisp.example/", hostname, port));
+const plain = cfConnect("db.internal:5432", { secureTransport: "starttls" });
+const upgraded = plain.startTls({ expectedServerHostname: "db.internal" });
+await upgraded.opened;
+setTransport(null);

@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -201,4 +201,20 @@ describe("Chromium: postgres.js in a page, through Wisp, with mutual TLS end to 
     const r = await query("other-ca.pem");
     assert.deepEqual([r.ok, r.error.name, r.error.code], [false, "TlsError", "CERT_UNKNOWN_ISSUER"], JSON.stringify(r));
   });
+});
+
+test("README: each block of \"With your database or broker client\" is code that these tests run", () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/<!-- from (\S+) -->\n```\w*\n([\s\S]*?)```/g)];
+  assert.ok(blocks.length >= 5, `the section's blocks are marked (${blocks.length})`);
+  for (const [, file, block] of blocks) {
+    // Every line of the block is a line of the file, in the file's order.
+    const lines = readFileSync(path.join(root, file), "utf8").split("\n").map((l) => l.trim());
+    let at = 0;
+    for (const line of block.split("\n").map((l) => l.trim()).filter(Boolean)) {
+      const found = lines.indexOf(line, at);
+      assert.ok(found >= 0, `${file} has, in this order: ${line}`);
+      at = found + 1;
+    }
+  }
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds every crate (host and the wasm targets),
-# and runs all tests: unit, in-memory protocol, Wycheproof, real-peer interop, the npm package in
-# Node and Chromium, and the wasm component in wasmtime and (through jco) in Node.
+# and runs all tests: unit, in-memory protocol, Wycheproof, real-peer interop, BoGo, the npm
+# package in Node, Deno, Bun, workerd and Chromium (with the database and broker clients against
+# real servers), and the wasm component in wasmtime and (through jco) in Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,6 +21,8 @@ echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
 (cd npm && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test) 2>&1 | tee -a "$log"
 echo "== npm package: the Node tests, unchanged, in Deno and Bun (npm's deno and bun packages)"
 (cd npm && NO_COLOR=1 npm run test:deno && npm run test:bun) 2>&1 | tee -a "$log"
+echo "== BoGo: BoringSSL's TLS conformance suite against tlswire's shim (tests/bogo)"
+tests/bogo/run.sh
 echo "== wasm component: transpiled by jco, Node tests (the wasmtime host ran in cargo test)"
 (cd tests/jco && npm ci --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary, node --test its own).

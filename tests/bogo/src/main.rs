@@ -1,0 +1,472 @@
+//! tlswire's shim for BoGo, BoringSSL's TLS conformance runner (`tests/bogo/README.md`).
+//!
+//! The runner starts this program once per test with command-line flags; it connects to the
+//! runner, does one handshake per connection (more with `-resume-count`), echoes application data
+//! back with every byte XOR 0xFF until the peer closes, and exits 0 when the test's expectations
+//! held. Everything goes through tlswire's public API: the same `Connection`, configs and errors
+//! as the CLI and the bindings. A flag for a feature tlswire does not have exits 89
+//! ("unimplemented"), which the runner counts apart from failures. A failure prints
+//! `tlswire error CODE: message` (and the alert sent) on stderr, which `config.json`'s `ErrorMap`
+//! matches against BoringSSL's error names.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
+use std::process::exit;
+use std::time::Duration;
+
+use tlswire::{ClientAuth, ClientConfig, Connection, Error, ServerConfig, Status, TransportError, Version};
+
+/// The runner's "this shim does not implement that" exit status.
+const UNIMPLEMENTED: i32 = 89;
+/// Longer than any legitimate wait in a test, shorter than the runner's 15 s idle timeout: a shim
+/// that waits forever is a failure the runner reports, not a hang.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Flags that take a value (with or without an `-on-initial-` / `-on-resume-` / `-on-retry-` prefix).
+const VALUED: &[&str] = &[
+    "-port",
+    "-shim-id",
+    "-key-file",
+    "-cert-file",
+    "-trust-cert",
+    "-min-version",
+    "-max-version",
+    "-host-name",
+    "-advertise-alpn",
+    "-select-alpn",
+    "-expect-alpn",
+    "-curves",
+    "-expect-curve-id",
+    "-expect-version",
+    "-resume-count",
+    "-read-size",
+    "-expect-peer-cert-file",
+];
+/// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
+const DEFAULTS: &[&str] = &[
+    "-no-tls11",
+    "-no-tls1",
+    "-no-ssl3",
+    "-enable-all-curves",
+    "-async",
+    "-implicit-handshake",
+    "-handoff",
+    "-use-old-client-cert-callback",
+    "-decline-alpn",
+];
+
+#[derive(Clone, Debug, Default)]
+struct Options {
+    port: u16,
+    shim_id: u64,
+    ipv6: bool,
+    server: bool,
+    key_file: Option<String>,
+    cert_file: Option<String>,
+    trust_cert: Option<String>,
+    verify_peer: bool,
+    require_any_client_certificate: bool,
+    min_version: Option<u16>,
+    max_version: Option<u16>,
+    no_tls13: bool,
+    no_tls12: bool,
+    host_name: Option<String>,
+    advertise_alpn: Vec<Vec<u8>>,
+    select_alpn: Option<String>,
+    expect_alpn: Option<String>,
+    curves: Vec<u16>,
+    expect_curve_id: Option<u16>,
+    expect_version: Option<u16>,
+    expect_hrr: Option<bool>,
+    expect_peer_cert_file: Option<String>,
+    resume_count: usize,
+    read_size: Option<usize>,
+    shim_writes_first: bool,
+    shim_shuts_down: bool,
+    check_close_notify: bool,
+    key_update: bool,
+    no_ticket: bool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("-is-handshaker-supported") {
+        println!("No");
+        return;
+    }
+    // Connection 0 sees the base flags and `-on-initial-`; later ones (resumptions) `-on-resume-`.
+    let initial = parse(&args, "-on-initial-");
+    let resumed = parse(&args, "-on-resume-");
+    let run = Run::new(&initial);
+    for i in 0..=initial.resume_count {
+        let opts = if i == 0 { &initial } else { &resumed };
+        if let Err(e) = run.connection(opts) {
+            eprintln!("{e}");
+            exit(1);
+        }
+    }
+}
+
+/// The flags for one connection: the base ones and those with `prefix` (others' are skipped).
+fn parse(args: &[String], prefix: &str) -> Options {
+    let mut o = Options::default();
+    let mut i = 0;
+    while i < args.len() {
+        let raw = args[i].as_str();
+        let (flag, mine) = match ["-on-initial-", "-on-resume-", "-on-retry-"].iter().find(|p| raw.starts_with(**p)) {
+            Some(p) => (format!("-{}", &raw[p.len()..]), *p == prefix),
+            None => (raw.to_string(), true),
+        };
+        let value = if VALUED.contains(&flag.as_str()) {
+            i += 1;
+            Some(args.get(i).cloned().unwrap_or_else(|| unimplemented_flag(raw)))
+        } else {
+            None
+        };
+        i += 1;
+        if !mine {
+            continue;
+        }
+        let v = || value.clone().unwrap_or_default();
+        let num = || v().parse::<u64>().unwrap_or_else(|_| unimplemented_flag(raw));
+        match flag.as_str() {
+            "-port" => o.port = num() as u16,
+            "-shim-id" => o.shim_id = num(),
+            "-ipv6" => o.ipv6 = true,
+            "-server" => o.server = true,
+            "-key-file" => o.key_file = Some(v()),
+            "-cert-file" => o.cert_file = Some(v()),
+            "-trust-cert" => o.trust_cert = Some(v()),
+            "-verify-peer" => o.verify_peer = true,
+            "-require-any-client-certificate" => o.require_any_client_certificate = true,
+            "-min-version" => o.min_version = Some(num() as u16),
+            "-max-version" => o.max_version = Some(num() as u16),
+            "-no-tls13" => o.no_tls13 = true,
+            "-no-tls12" => o.no_tls12 = true,
+            "-host-name" => o.host_name = Some(v()),
+            "-advertise-alpn" => o.advertise_alpn = split_alpn(v().as_bytes()),
+            "-select-alpn" => o.select_alpn = Some(v()),
+            "-expect-alpn" => o.expect_alpn = Some(v()),
+            "-curves" => o.curves.push(num() as u16),
+            "-expect-curve-id" => o.expect_curve_id = Some(num() as u16),
+            "-expect-version" => o.expect_version = Some(num() as u16),
+            "-expect-hrr" => o.expect_hrr = Some(true),
+            "-expect-no-hrr" => o.expect_hrr = Some(false),
+            "-expect-peer-cert-file" => o.expect_peer_cert_file = Some(v()),
+            "-resume-count" => o.resume_count = num() as usize,
+            "-read-size" => o.read_size = Some(num() as usize),
+            "-shim-writes-first" => o.shim_writes_first = true,
+            "-shim-shuts-down" => o.shim_shuts_down = true,
+            "-check-close-notify" => o.check_close_notify = true,
+            "-key-update" => o.key_update = true,
+            "-no-ticket" => o.no_ticket = true,
+            f if DEFAULTS.contains(&f) => {}
+            _ => unimplemented_flag(raw),
+        }
+    }
+    o
+}
+
+fn unimplemented_flag(flag: &str) -> ! {
+    println!("unimplemented: {flag}");
+    exit(UNIMPLEMENTED)
+}
+
+/// ALPN's wire format (length-prefixed names) as a list.
+fn split_alpn(mut wire: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some((&len, rest)) = wire.split_first() {
+        let len = usize::from(len).min(rest.len());
+        out.push(rest[..len].to_vec());
+        wire = &rest[len..];
+    }
+    out
+}
+
+/// BoGo's version numbers as tlswire's range; anything outside TLS 1.2–1.3 is unimplemented.
+fn versions(o: &Options) -> (Version, Version) {
+    let wire = |v: Version| v.wire();
+    let lo = o.min_version.unwrap_or(0).max(wire(Version::Tls12));
+    let hi = o.max_version.unwrap_or(u16::MAX).min(wire(Version::Tls13));
+    let allowed = |v: Version| {
+        (lo..=hi).contains(&wire(v)) && !(v == Version::Tls13 && o.no_tls13) && !(v == Version::Tls12 && o.no_tls12)
+    };
+    match (allowed(Version::Tls12), allowed(Version::Tls13)) {
+        (true, true) => (Version::Tls12, Version::Tls13),
+        (true, false) => (Version::Tls12, Version::Tls12),
+        (false, true) => (Version::Tls13, Version::Tls13),
+        (false, false) => unimplemented_flag("-min-version/-max-version outside TLS 1.2-1.3"),
+    }
+}
+
+const GROUPS: &[(u16, &str)] = &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384")];
+
+fn group_name(id: u16) -> Option<&'static str> {
+    GROUPS.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)
+}
+
+fn group_id(name: &str) -> Option<u16> {
+    let name = match name {
+        "secp256r1" => "P-256",
+        "secp384r1" => "P-384",
+        other => other,
+    };
+    GROUPS.iter().find(|(_, n)| *n == name).map(|(i, _)| *i)
+}
+
+fn read_file(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| {
+        eprintln!("cannot read {path}: {e}");
+        exit(1)
+    })
+}
+
+/// The contexts shared by a test's connections (so later ones can resume).
+enum Run {
+    Client(tlswire::ClientContext),
+    Server(tlswire::ServerContext),
+}
+
+impl Run {
+    fn new(o: &Options) -> Self {
+        let (min, max) = versions(o);
+        let groups: Vec<&str> = o.curves.iter().filter_map(|id| group_name(*id)).collect();
+        if !o.curves.is_empty() && groups.is_empty() {
+            unimplemented_flag("-curves (none that tlswire has)");
+        }
+        let built = if o.server {
+            let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) else {
+                unimplemented_flag("-server without a credential")
+            };
+            let mut c = ServerConfig::new(&read_file(cert), &read_file(key)).unwrap_or_else(|e| config_error(&e));
+            c.versions(min, max);
+            if !groups.is_empty() {
+                c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+            }
+            if let Some(alpn) = &o.select_alpn {
+                c.alpn(&[alpn.as_bytes()]);
+            }
+            if o.no_ticket {
+                c.tickets(0);
+            }
+            if o.verify_peer || o.require_any_client_certificate {
+                // Client certificates are verified against a CA: the runner's self-made ones
+                // are not, and tlswire has no "accept any client certificate" mode.
+                let Some(ca) = &o.trust_cert else { unimplemented_flag("-verify-peer without -trust-cert") };
+                let mode = if o.require_any_client_certificate { ClientAuth::Required } else { ClientAuth::Optional };
+                c.client_auth(mode, &read_file(ca)).unwrap_or_else(|e| config_error(&e));
+            }
+            Self::Server(c.build().unwrap_or_else(|e| config_error(&e)))
+        } else {
+            let mut c = ClientConfig::new();
+            c.versions(min, max);
+            if !groups.is_empty() {
+                c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+            }
+            c.alpn(&o.advertise_alpn);
+            if o.verify_peer {
+                // The runner's certificates name no host we could check: unimplemented.
+                unimplemented_flag("-verify-peer (client)");
+            }
+            // The runner's server certificates chain to no CA: BoringSSL's shim does not check
+            // them unless told to, and neither does this one.
+            c.dangerous_disable_verification();
+            if let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) {
+                c.client_auth(&read_file(cert), &read_file(key)).unwrap_or_else(|e| config_error(&e));
+            }
+            Self::Client(c.build().unwrap_or_else(|e| config_error(&e)))
+        };
+        built
+    }
+
+    /// One connection to the runner: handshake, checks, echo until the peer closes.
+    fn connection(&self, o: &Options) -> Result<(), String> {
+        let ip = if o.ipv6 {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, o.port))
+        } else {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, o.port))
+        };
+        let mut tcp = TcpStream::connect(ip).map_err(|e| format!("connect: {e}"))?;
+        tcp.set_read_timeout(Some(READ_TIMEOUT)).ok();
+        tcp.set_nodelay(true).ok();
+        tcp.write_all(&o.shim_id.to_le_bytes()).map_err(|e| format!("write: {e}"))?;
+        let conn = match self {
+            // No -host-name: no SNI, as BoringSSL's shim (an IP address is never sent as SNI).
+            Self::Client(ctx) => Connection::client(ctx, o.host_name.as_deref().unwrap_or("127.0.0.1")),
+            Self::Server(ctx) => Connection::server(ctx),
+        }
+        .unwrap_or_else(|e| match e {
+            Error::Config(c) => config_error(&c),
+            other => {
+                eprintln!("{}", failure(&other));
+                exit(1)
+            }
+        });
+        let mut s = Shim { conn, tcp, read_size: o.read_size.unwrap_or(16384).max(1) };
+        s.run(o)
+    }
+}
+
+fn config_error(e: &tlswire::ConfigError) -> ! {
+    let message = failure(&Error::Config(e.clone()));
+    // A key or name tlswire does not take (P-521, an over-long host name) is a feature it lacks.
+    if message.contains("unsupported") || message.contains("bad server name") {
+        unimplemented_flag(&message);
+    }
+    eprintln!("{message}");
+    exit(1)
+}
+
+/// How a failure reads on stderr: the stable code, then the message (which names the alert sent
+/// and rustls's reason); `config.json`'s `ErrorMap` matches either.
+fn failure(e: &Error) -> String {
+    format!("tlswire error {}: {e}", e.code())
+}
+
+/// A status without its value (the answers that matter to `step`).
+fn unit<T>(status: Status<T>) -> Status<()> {
+    match status {
+        Status::Done(_) => Status::Done(()),
+        Status::WantRead => Status::WantRead,
+        Status::WantWrite => Status::WantWrite,
+    }
+}
+
+struct Shim {
+    conn: Connection,
+    tcp: TcpStream,
+    read_size: usize,
+}
+
+impl Shim {
+    fn run(&mut self, o: &Options) -> Result<(), String> {
+        while !self.conn.is_handshake_done() {
+            let status = self.conn.do_handshake();
+            self.step(status)?;
+        }
+        self.check(o)?;
+        if o.shim_writes_first {
+            self.write_all(b"hello")?;
+        }
+        if o.key_update {
+            self.conn.key_update().map_err(|e| self.fail(&e))?;
+            self.flush()?;
+        }
+        if o.shim_shuts_down {
+            self.conn.close().map_err(|e| self.fail(&e))?;
+            self.flush()?;
+        }
+        // Echo, XOR 0xFF, until close_notify (answered with ours) or the end of the stream.
+        let mut buf = vec![0u8; self.read_size];
+        loop {
+            match self.conn.read(&mut buf) {
+                Ok(Status::Done(0)) => {
+                    self.conn.close().map_err(|e| self.fail(&e))?;
+                    self.flush()?;
+                    let _ = self.tcp.shutdown(Shutdown::Write);
+                    return Ok(());
+                }
+                Ok(Status::Done(n)) => {
+                    let echo: Vec<u8> = buf[..n].iter().map(|b| b ^ 0xff).collect();
+                    if !o.shim_shuts_down {
+                        self.write_all(&echo)?;
+                    }
+                }
+                Err(Error::Transport(TransportError::Truncated)) if !o.check_close_notify => return Ok(()),
+                other => self.step(other.map(unit))?,
+            }
+        }
+    }
+
+    /// After an engine call: send what it queued, read more if it wants input; on failure, send
+    /// the alert, close our side and report.
+    fn step(&mut self, status: Result<Status<()>, Error>) -> Result<(), String> {
+        match status {
+            Ok(Status::WantRead) => {
+                self.flush()?;
+                self.fill()
+            }
+            Ok(_) => self.flush(),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn fail(&mut self, e: &Error) -> String {
+        let _ = self.flush();
+        let _ = self.tcp.shutdown(Shutdown::Write);
+        // Let the runner read the alert before the connection goes: wait for its end.
+        let mut sink = [0u8; 4096];
+        while matches!(self.tcp.read(&mut sink), Ok(1..)) {}
+        failure(e)
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        let out = self.conn.take_output();
+        if !out.is_empty() {
+            self.tcp.write_all(&out).map_err(|e| format!("write: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn fill(&mut self) -> Result<(), String> {
+        let mut buf = vec![0u8; self.read_size.max(16 * 1024 + 5)];
+        match self.tcp.read(&mut buf) {
+            Ok(0) => {
+                self.conn.feed_eof();
+                Ok(())
+            }
+            Ok(n) => self.conn.feed(&buf[..n]).map_err(|e| self.fail(&e)),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                self.conn.feed_eof();
+                Ok(())
+            }
+            Err(e) => Err(format!("read: {e}")),
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
+        loop {
+            match self.conn.write(data) {
+                Ok(Status::Done(_)) => return self.flush(),
+                other => self.step(other.map(unit))?,
+            }
+        }
+    }
+
+    /// The test's expectations of the finished handshake.
+    fn check(&self, o: &Options) -> Result<(), String> {
+        let info = self.conn.info().ok_or("no handshake info")?;
+        if let Some(v) = o.expect_version {
+            let got = info.version.wire();
+            if got != v {
+                return Err(format!("expected version {v:#06x}, got {got:#06x}"));
+            }
+        }
+        if let Some(want) = &o.expect_alpn {
+            let got = info.alpn.as_deref().map(String::from_utf8_lossy);
+            if got.as_deref() != Some(want.as_str()) {
+                return Err(format!("expected ALPN {want:?}, got {got:?}"));
+            }
+        }
+        if let Some(want) = o.expect_curve_id {
+            let got = info.group.as_deref().and_then(group_id);
+            if got != Some(want) {
+                return Err(format!("expected group {want}, got {:?}", info.group));
+            }
+        }
+        if let Some(want) = o.expect_hrr {
+            if info.hello_retry_request != want {
+                return Err(format!("expected HelloRetryRequest {want}, got {}", info.hello_retry_request));
+            }
+        }
+        if let Some(file) = &o.expect_peer_cert_file {
+            let want = tlswire::certificates_from(&read_file(file)).map_err(|e| format!("{file}: {e}"))?;
+            let want: Vec<&[u8]> = want.iter().map(|c| c.as_ref()).collect();
+            let got: Vec<&[u8]> = info.peer_certificates.iter().map(Vec::as_slice).collect();
+            if want != got {
+                return Err(format!("peer chain differs from {file}"));
+            }
+        }
+        Ok(())
+    }
+}

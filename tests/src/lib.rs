@@ -94,6 +94,11 @@ impl Peer {
         peer
     }
 
+    /// The peer's standard input (`openssl s_server` reads commands there: `R` renegotiates).
+    pub fn stdin(&mut self) -> &mut std::process::ChildStdin {
+        self.child.stdin.as_mut().expect("stdin is piped")
+    }
+
     fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

@@ -134,3 +134,38 @@ fn pinning_against_a_real_server() {
     .unwrap();
     assert_eq!(err.code(), "CERT_PIN_MISMATCH");
 }
+
+#[test]
+fn a_tls12_renegotiation_request_ends_the_connection_with_no_renegotiation() {
+    use std::io::Write;
+    // s_server's default mode (not -quiet) reads commands from stdin: "R" sends a HelloRequest.
+    let port = free_port();
+    let args: Vec<String> = [
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-cert",
+        &file("server-ecdsa.pem"),
+        "-key",
+        &file("server-ecdsa.key"),
+        "-tls1_2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut peer = Peer::start("openssl", &args, port);
+    let ctx = client(|c| {
+        c.add_ca(&read("ca.pem")).unwrap();
+    });
+    let mut s = connect(&ctx, "localhost", port).unwrap();
+    s.write(b"before\n");
+    peer.stdin().write_all(b"R\n").unwrap();
+    peer.stdin().flush().unwrap();
+    // rustls answers with a warning no_renegotiation, which RFC 5246 allows, and would then wait
+    // for data while the server waits for a new handshake: tlswire ends the connection instead.
+    let err = s.read_exact(usize::MAX).unwrap_err();
+    assert_eq!(err.code(), "HANDSHAKE_INCOMPATIBLE", "{err}");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::NoRenegotiation));
+    assert!(err.to_string().contains("renegotiate"), "{err}");
+    s.flush();
+}

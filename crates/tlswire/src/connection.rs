@@ -12,7 +12,7 @@ use tlswire_crypto::offload::{self, RxKey, Window};
 use tlswire_crypto::tap;
 
 use crate::config::{ClientContext, ServerContext, Version};
-use crate::error::{ConfigError, Error, Misuse, TransportError};
+use crate::error::{ConfigError, Error, Misuse, ProtocolError, TransportError};
 use crate::observer::{Callback, Observer, OwnedMessage};
 
 /// Largest plaintext in one record (RFC 8446 §5.1).
@@ -565,6 +565,7 @@ impl Connection {
                 Ok(Step::Busy) => {}
                 Ok(Step::Idle) => match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
                     Some(n) => self.released += n,
+                    None if alerts.iter().any(is_no_renegotiation) => return Err(self.refuse_renegotiation()),
                     None => return Ok(()),
                 },
             }
@@ -584,6 +585,20 @@ impl Connection {
             self.incoming.drain(..self.incoming_start);
             self.incoming_start = 0;
         }
+    }
+
+    /// The TLS 1.2 peer asked to renegotiate (a HelloRequest to a client, a ClientHello to a
+    /// server) and rustls answered with a warning no_renegotiation, which RFC 5246 allows, then
+    /// went on waiting for data. A peer that asked usually waits for the new handshake instead:
+    /// both would wait forever. tlswire does not renegotiate, so the refusal ends the connection,
+    /// as in BoringSSL: the alert is already queued; the error is sticky.
+    fn refuse_renegotiation(&mut self) -> Error {
+        let error = Error::Protocol {
+            error: ProtocolError::Incompatible("the peer asked to renegotiate; tlswire does not renegotiate".into()),
+            alert_sent: Some(AlertDescription::NoRenegotiation),
+        };
+        self.failed = Some(error.clone());
+        error
     }
 
     /// Records a rustls failure: sends the alert rustls queued for it, and makes the error sticky.
@@ -627,6 +642,11 @@ impl Connection {
         self.failed = Some(error.clone());
         error
     }
+}
+
+/// A warning no_renegotiation alert we sealed (rustls's answer to a renegotiation request).
+fn is_no_renegotiation(record: &tap::TappedRecord) -> bool {
+    record.plaintext == [1, u8::from(AlertDescription::NoRenegotiation)]
 }
 
 /// An action to take once rustls offers the WriteTraffic state.

@@ -12,6 +12,7 @@ use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
 
 use crate::offload::{self, RxKey};
 use crate::platform;
+use crate::sealer;
 use crate::tap::{self, Flow, TappedRecord};
 use std::sync::Arc;
 
@@ -84,7 +85,8 @@ where
     A: AeadInOut + KeyInit + Send + Sync + 'static,
 {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None })
+        let encrypter = Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None };
+        sealer::announce(Box::new(encrypter), true)
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
@@ -116,13 +118,8 @@ where
             }
         }
         let platform_key = self.kind.platform_key(&key);
-        Box::new(Tls12Cipher {
-            cipher,
-            platform_key,
-            iv: Iv::new(full_iv),
-            gcm: self.kind != Kind::ChaCha20Poly1305,
-            rx: None,
-        })
+        let gcm = self.kind != Kind::ChaCha20Poly1305;
+        sealer::announce(Box::new(Tls12Cipher { cipher, platform_key, iv: Iv::new(full_iv), gcm, rx: None }), false)
     }
 
     fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {

@@ -21,6 +21,7 @@ mod hmac;
 mod kx;
 pub mod offload;
 pub mod platform;
+pub mod sealer;
 mod sign;
 pub mod tap;
 mod verify;

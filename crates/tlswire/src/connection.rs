@@ -9,7 +9,7 @@ use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus};
 use rustls::{AlertDescription, HandshakeKind};
 use tlswire_crypto::offload::{self, RxKey, Window};
-use tlswire_crypto::tap;
+use tlswire_crypto::{sealer, tap};
 
 use crate::config::{ClientContext, ServerContext, Version};
 use crate::error::{ConfigError, Error, Misuse, ProtocolError, TransportError};
@@ -117,6 +117,9 @@ pub struct Connection {
     max_version: Version,
     /// Set by [`Connection::set_record_offload`].
     offload: Option<Offload>,
+    /// The encrypter rustls protects its records with now, and any it made since (see
+    /// [`Connection::seal_missing_alert`]).
+    sealers: Vec<sealer::Sealer>,
 }
 
 /// Decryption handed out to the caller: the current receive key, if it is AES-GCM.
@@ -169,6 +172,7 @@ impl Connection {
             output_limit: DEFAULT_OUTPUT_LIMIT,
             max_version,
             offload: None,
+            sealers: Vec::new(),
         }
     }
 
@@ -514,6 +518,13 @@ impl Connection {
 
     /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
+        let _sealers = sealer::listen();
+        let result = self.pump_offloaded(want);
+        self.note_sealers();
+        result
+    }
+
+    fn pump_offloaded(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
         let Some(_) = self.offload else {
             return self.pump_records(want);
         };
@@ -587,6 +598,29 @@ impl Connection {
         }
     }
 
+    /// Collects the encrypters rustls made during the call, dropping those it no longer uses.
+    fn note_sealers(&mut self) {
+        self.sealers.extend(sealer::take());
+        if let Some(current) = self.sealers.iter().rposition(sealer::Sealer::in_use) {
+            self.sealers.drain(..current);
+        }
+    }
+
+    /// rustls failed the connection without an alert although RFC 8446 names one for the failure
+    /// (a TLS 1.3 record with no content type, a record inside a fragmented handshake message,
+    /// too many empty records, ...): puts that alert on the wire, protected as rustls would have
+    /// protected it (plaintext before any encrypter is in use). Returns the alert sent.
+    fn seal_missing_alert(&mut self, err: &rustls::Error) -> Option<u8> {
+        let description = u8::from(missing_alert(err, matches!(self.tls, Tls::Client(_)))?);
+        self.note_sealers();
+        let record = match self.sealers.iter().rev().find(|s| s.in_use()) {
+            Some(sealer) => sealer.seal_fatal_alert(description)?,
+            None => vec![21, 3, 3, 0, 2, 2, description],
+        };
+        self.outgoing.extend_from_slice(&record);
+        Some(description)
+    }
+
     /// The TLS 1.2 peer asked to renegotiate (a HelloRequest to a client, a ClientHello to a
     /// server) and rustls answered with a warning no_renegotiation, which RFC 5246 allows, then
     /// went on waiting for data. A peer that asked usually waits for the new handshake instead:
@@ -629,11 +663,15 @@ impl Connection {
                 break;
             }
         }
-        let tapped = capture.take();
-        drop(capture);
+        let mut tapped = capture.take();
         sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
+        let mut alert = find_alert(&self.outgoing[start..], &sealed_alerts);
+        if alert.is_none() {
+            alert = self.seal_missing_alert(&err);
+            tapped.extend(capture.take());
+        }
+        drop(capture);
         let sent = &self.outgoing[start..];
-        let alert = find_alert(sent, &sealed_alerts);
         if let Some(obs) = &mut self.observer {
             obs.add_tapped(tapped);
             obs.report_sent(sent);
@@ -642,6 +680,35 @@ impl Connection {
         self.failed = Some(error.clone());
         error
     }
+}
+
+/// The alert for a failure that is the peer's doing (RFC 8446 §6.2 and the sections it cites),
+/// or `None` where none is due (the peer's own fatal alert, a local failure).
+fn missing_alert(err: &rustls::Error, client: bool) -> Option<AlertDescription> {
+    use rustls::{Error as E, PeerMisbehaved as M};
+    Some(match err {
+        E::InvalidMessage(_) => AlertDescription::DecodeError,
+        E::PeerMisbehaved(
+            M::IllegalTlsInnerPlaintext
+            | M::MessageInterleavedWithHandshakeMessage
+            | M::TooManyEmptyFragments
+            | M::TooManyWarningAlertsReceived
+            | M::KeyEpochWithPendingFragment
+            | M::IllegalMiddleboxChangeCipherSpec,
+        )
+        | E::InappropriateMessage { .. }
+        | E::InappropriateHandshakeMessage { .. } => AlertDescription::UnexpectedMessage,
+        E::PeerMisbehaved(_) => AlertDescription::IllegalParameter,
+        E::PeerIncompatible(_) => AlertDescription::HandshakeFailure,
+        E::DecryptError => AlertDescription::BadRecordMac,
+        E::PeerSentOversizedRecord => AlertDescription::RecordOverflow,
+        E::InvalidCertificate(_) => AlertDescription::BadCertificate,
+        // A server's empty Certificate is a decode_error to its client (§4.4.2.4).
+        E::NoCertificatesPresented if client => AlertDescription::DecodeError,
+        E::NoCertificatesPresented => AlertDescription::CertificateRequired,
+        E::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
+        _ => return None,
+    })
 }
 
 /// A warning no_renegotiation alert we sealed (rustls's answer to a renegotiation request).

@@ -1,0 +1,114 @@
+//! The write side's current record protection, for the core to send the one alert rustls did not.
+//!
+//! rustls fails some connections without sending any alert (a TLS 1.3 record with no content
+//! type, records interleaved with a fragmented handshake message, ...), although RFC 8446 names
+//! the alert for each. The core puts that alert on the wire itself, protected as rustls would
+//! have: with the encrypter rustls uses for its next record, at its next sequence number. Our
+//! encrypters are shared with the core for that ([`Sealer`]): each is announced, while the core
+//! listens ([`listen`]), when rustls makes it, and keeps the sequence number after the last
+//! record it protected.
+//!
+//! A TLS 1.3 encrypter is in use from the moment rustls makes it (rustls installs it at once); a
+//! TLS 1.2 one is made ahead of the ChangeCipherSpec that starts it, so it counts only once it
+//! protected a record.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustls::crypto::cipher::{MessageEncrypter, OutboundChunks, OutboundOpaqueMessage, OutboundPlainMessage};
+use rustls::{ContentType, ProtocolVersion};
+
+/// An encrypter rustls owns and the core may use once more, for a final alert.
+#[derive(Clone)]
+pub struct Sealer {
+    state: Arc<Mutex<State>>,
+    tls13: bool,
+}
+
+struct State {
+    encrypter: Box<dyn MessageEncrypter>,
+    next_seq: u64,
+    used: bool,
+}
+
+impl Sealer {
+    /// Whether rustls protects its records with this encrypter now (or did last).
+    pub fn in_use(&self) -> bool {
+        self.tls13 || self.lock().used
+    }
+
+    /// A fatal alert record (`description`), protected at the next sequence number, with its
+    /// record header: ready for the wire. `None` if the AEAD refused (exhausted sequence numbers).
+    pub fn seal_fatal_alert(&self, description: u8) -> Option<Vec<u8>> {
+        let mut state = self.lock();
+        let seq = state.next_seq;
+        let payload = [2u8, description];
+        let message =
+            OutboundPlainMessage { typ: ContentType::Alert, version: ProtocolVersion::TLSv1_2, payload: OutboundChunks::Single(&payload) };
+        let sealed = state.encrypter.encrypt(message, seq).ok()?;
+        state.next_seq = seq.checked_add(1)?;
+        state.used = true;
+        Some(sealed.encode())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The encrypter handed to rustls: the shared one, which notes each sequence number it protects.
+struct Shared(Sealer);
+
+impl MessageEncrypter for Shared {
+    fn encrypt(&mut self, msg: OutboundPlainMessage<'_>, seq: u64) -> Result<OutboundOpaqueMessage, rustls::Error> {
+        let mut state = self.0.lock();
+        let sealed = state.encrypter.encrypt(msg, seq)?;
+        state.next_seq = seq.wrapping_add(1);
+        state.used = true;
+        Ok(sealed)
+    }
+
+    fn encrypted_payload_len(&self, payload_len: usize) -> usize {
+        self.0.lock().encrypter.encrypted_payload_len(payload_len)
+    }
+}
+
+thread_local! {
+    static LISTENING: RefCell<Option<Vec<Sealer>>> = const { RefCell::new(None) };
+}
+
+/// Listens on this thread for the encrypters rustls makes while it is open. Dropping it stops.
+#[must_use = "listening stops when dropped"]
+pub struct Listener {
+    outer: Option<Vec<Sealer>>,
+}
+
+/// Starts listening for encrypters on this thread.
+pub fn listen() -> Listener {
+    Listener { outer: LISTENING.with(|l| l.borrow_mut().replace(Vec::new())) }
+}
+
+/// The encrypters made since the listener opened or this was last called, oldest first.
+pub fn take() -> Vec<Sealer> {
+    LISTENING.with(|l| l.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        LISTENING.with(|l| *l.borrow_mut() = outer);
+    }
+}
+
+/// Wraps a new encrypter so that the core can seal a final alert with it, if the core listens;
+/// else returns it as it is (no cost when nobody listens).
+pub(crate) fn announce(encrypter: Box<dyn MessageEncrypter>, tls13: bool) -> Box<dyn MessageEncrypter> {
+    LISTENING.with(|l| match l.borrow_mut().as_mut() {
+        Some(made) => {
+            let sealer = Sealer { state: Arc::new(Mutex::new(State { encrypter, next_seq: 0, used: false })), tls13 };
+            made.push(sealer.clone());
+            Box::new(Shared(sealer)) as Box<dyn MessageEncrypter>
+        }
+        None => encrypter,
+    })
+}

@@ -85,7 +85,8 @@ where
     A: AeadInOut + KeyInit + Send + Sync + 'static,
 {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        let encrypter = Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None };
+        let encrypter =
+            Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None };
         sealer::announce(Box::new(encrypter), true)
     }
 

@@ -37,14 +37,18 @@ impl Sealer {
         self.tls13 || self.lock().used
     }
 
-    /// A fatal alert record (`description`), protected at the next sequence number, with its
-    /// record header: ready for the wire. `None` if the AEAD refused (exhausted sequence numbers).
-    pub fn seal_fatal_alert(&self, description: u8) -> Option<Vec<u8>> {
+    /// An alert record (`level` 1 warning or 2 fatal, `description`), protected at the next
+    /// sequence number, with its record header: ready for the wire. `None` if the AEAD refused
+    /// (exhausted sequence numbers).
+    pub fn seal_alert(&self, level: u8, description: u8) -> Option<Vec<u8>> {
         let mut state = self.lock();
         let seq = state.next_seq;
-        let payload = [2u8, description];
-        let message =
-            OutboundPlainMessage { typ: ContentType::Alert, version: ProtocolVersion::TLSv1_2, payload: OutboundChunks::Single(&payload) };
+        let payload = [level, description];
+        let message = OutboundPlainMessage {
+            typ: ContentType::Alert,
+            version: ProtocolVersion::TLSv1_2,
+            payload: OutboundChunks::Single(&payload),
+        };
         let sealed = state.encrypter.encrypt(message, seq).ok()?;
         state.next_seq = seq.checked_add(1)?;
         state.used = true;

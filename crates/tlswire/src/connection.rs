@@ -314,6 +314,9 @@ impl Connection {
 
     /// Received bytes, in order, in any chunking.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
         if self.eof {
             return Err(Misuse::InputAfterEof.into());
         }
@@ -357,6 +360,7 @@ impl Connection {
 
     /// `SSL_do_handshake`: drives the handshake as far as the input allows.
     pub fn do_handshake(&mut self) -> Result<Status<()>, Error> {
+        self.check_not_abandoned()?;
         self.pump(&mut Want::Nothing)?;
         if !self.outgoing.is_empty() {
             return Ok(Status::WantWrite);
@@ -425,6 +429,7 @@ impl Connection {
     /// (close_notify); the other answers are `read`'s. For bindings that copy the plaintext out
     /// anyway (into a JavaScript array, say): one copy and one call per batch of records.
     pub fn read_available(&mut self) -> Result<Status<&[u8]>, Error> {
+        self.check_not_abandoned()?;
         if self.plaintext_read == self.plaintext.len() {
             self.plaintext.clear();
             self.plaintext_read = 0;
@@ -444,16 +449,41 @@ impl Connection {
     }
 
     /// Queues close_notify (`SSL_shutdown`). Reading goes on until the peer's close_notify.
-    /// Before the handshake completes there is nothing to close cleanly; the caller just drops
-    /// the transport.
+    /// Before the handshake completes, a warning user_canceled goes first (RFC 8446 §6.1) and
+    /// the connection ends: later handshake steps are [`Misuse::HandshakeAfterClose`]. After a
+    /// failure, returns that failure (errors are sticky).
     pub fn close(&mut self) -> Result<(), Error> {
-        if self.close_sent || self.failed.is_some() {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.close_sent {
             return Ok(());
         }
         self.pump(&mut Want::Nothing)?;
         self.close_sent = true;
         if self.handshake_done {
             self.pump(&mut Want::CloseNotify)?;
+        } else if self.started {
+            let mut capture = tap::open(tap::Scope::All);
+            let start = self.outgoing.len();
+            let warning = 1;
+            for description in [AlertDescription::UserCanceled, AlertDescription::CloseNotify] {
+                self.seal_alert(warning, u8::from(description));
+            }
+            let tapped = capture.take();
+            drop(capture);
+            if let Some(obs) = &mut self.observer {
+                obs.add_tapped(tapped);
+                obs.report_sent(&self.outgoing[start..]);
+            }
+        }
+        Ok(())
+    }
+
+    /// After `close` ended the connection mid-handshake, the handshake goes no further.
+    fn check_not_abandoned(&self) -> Result<(), Error> {
+        if self.close_sent && !self.handshake_done {
+            return Err(Misuse::HandshakeAfterClose.into());
         }
         Ok(())
     }
@@ -612,13 +642,22 @@ impl Connection {
     /// protected it (plaintext before any encrypter is in use). Returns the alert sent.
     fn seal_missing_alert(&mut self, err: &rustls::Error) -> Option<u8> {
         let description = u8::from(missing_alert(err, matches!(self.tls, Tls::Client(_)))?);
+        let fatal = 2;
+        self.seal_alert(fatal, description).then_some(description)
+    }
+
+    /// Queues an alert of our own, protected as rustls protects its records now (plaintext
+    /// before any encrypter is in use). False if the AEAD refused. The caller reports it to the
+    /// message observer (with the tap's record of it, for a protected one).
+    fn seal_alert(&mut self, level: u8, description: u8) -> bool {
         self.note_sealers();
         let record = match self.sealers.iter().rev().find(|s| s.in_use()) {
-            Some(sealer) => sealer.seal_fatal_alert(description)?,
-            None => vec![21, 3, 3, 0, 2, 2, description],
+            Some(sealer) => sealer.seal_alert(level, description),
+            None => Some(vec![21, 3, 3, 0, 2, level, description]),
         };
+        let Some(record) = record else { return false };
         self.outgoing.extend_from_slice(&record);
-        Some(description)
+        true
     }
 
     /// The TLS 1.2 peer asked to renegotiate (a HelloRequest to a client, a ClientHello to a

@@ -92,6 +92,8 @@ pub enum Misuse {
     ObserverTooLate,
     /// Record offload was switched after the connection had started.
     OffloadTooLate,
+    /// A handshake step after `close` ended the connection before its handshake completed.
+    HandshakeAfterClose,
 }
 
 /// An invalid configuration value.
@@ -249,6 +251,7 @@ impl fmt::Display for Misuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::WriteAfterClose => "write after close",
+            Self::HandshakeAfterClose => "the connection was closed before its handshake completed",
             Self::InputAfterEof => "input after end of stream",
             Self::ObserverTooLate => "message callback set after the connection started",
             Self::OffloadTooLate => "record offload set after the connection started",

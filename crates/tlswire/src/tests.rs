@@ -942,3 +942,44 @@ fn the_platform_verifier_is_asked_for_ecdsa_and_rsa_and_its_no_stands() {
     }
     install_verifier(None);
 }
+
+#[test]
+fn errors_are_sticky_for_close_and_feed() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.client.feed(&[23, 3, 3, 0, 1, 0]).unwrap(); // a record too short to be protected
+    let mut buf = [0u8; 16];
+    let err = pair.client.read(&mut buf).unwrap_err();
+    assert_eq!(pair.client.close(), Err(err.clone()));
+    assert_eq!(pair.client.feed(b"more"), Err(err.clone()));
+    assert_eq!(pair.client.do_handshake(), Err(err));
+}
+
+#[test]
+fn close_before_the_handshake_completes_sends_user_canceled_then_close_notify() {
+    // Before any key is in use (the ClientHello is out, no ServerHello yet): plaintext alerts.
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.client.do_handshake().unwrap();
+    pair.client.take_output();
+    pair.client.close().unwrap();
+    assert_eq!(pair.client.take_output(), [21, 3, 3, 0, 2, 1, 90, 21, 3, 3, 0, 2, 1, 0]);
+    assert_eq!(pair.client.do_handshake(), Err(Error::Misuse(Misuse::HandshakeAfterClose)));
+    assert_eq!(pair.client.read(&mut [0u8; 4]), Err(Error::Misuse(Misuse::HandshakeAfterClose)));
+
+    // The server after its first flight (its keys for application data already in use): protected
+    // alerts, which the client reads under those keys (a wrong key would be bad_record_mac) as a
+    // warning it passes over and then the peer's close.
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.client.do_handshake().unwrap();
+    pair.transfer();
+    pair.server.do_handshake().unwrap();
+    let flight = pair.server.take_output();
+    pair.server.close().unwrap();
+    let alerts = pair.server.take_output();
+    assert_eq!(alerts.len(), 2 * (5 + 2 + 1 + 16), "two protected alert records");
+    pair.client.feed(&flight).unwrap();
+    pair.client.feed(&alerts).unwrap();
+    assert_eq!(pair.client.do_handshake(), Ok(Status::WantWrite));
+    pair.client.take_output();
+    assert_eq!(pair.client.read(&mut [0u8; 4]), Ok(Status::Done(0)), "close_notify: a clean end");
+}

@@ -75,3 +75,15 @@ fn tlswire_client_against_tlswire_server_with_mlkem() {
     assert_eq!(s.read_exact(big.len()).unwrap(), big);
     s.close();
 }
+
+#[test]
+fn an_idle_connection_does_not_hold_up_other_clients() {
+    let server = tlswire_server(&[]);
+    // A client that connects and sends nothing (before, the server waited on it alone).
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let ctx = client(|c| {
+        c.add_ca(&read("ca.pem")).unwrap();
+    });
+    let info = round_trip(server.port, &ctx, b"next client\n", b"next client\n");
+    assert_eq!(info.version, tlswire::Version::Tls13);
+}

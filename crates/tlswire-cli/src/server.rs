@@ -1,4 +1,4 @@
-//! `tlswire s_server`: accepts connections one at a time and echoes each client's data back.
+//! `tlswire s_server`: serves each connection on its own thread and echoes its data back.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,19 +27,29 @@ pub fn run(args: ServerArgs) -> ExitCode {
     // Like OpenSSL: "ACCEPT" on stdout once listening, so scripts can wait for it.
     println!("ACCEPT");
     let _ = io::stdout().flush();
-    let mut served = 0;
-    for stream in listener.incoming() {
-        let Ok(mut sock) = stream else { continue };
-        if let Err(e) = serve(&args, &ctx, &mut sock) {
-            eprintln!("tlswire s_server: connection failed: {e}");
+    // One thread per connection: a client that connects and says nothing holds up no one else.
+    // With -naccept N, the server stops accepting after N and exits when they are all done.
+    std::thread::scope(|threads| {
+        let mut served = 0;
+        for stream in listener.incoming() {
+            let Ok(mut sock) = stream else { continue };
+            let (args, ctx) = (&args, &ctx);
+            threads.spawn(move || {
+                if let Err(e) = serve(args, ctx, &mut sock) {
+                    eprintln!("tlswire s_server: connection failed: {e}");
+                }
+            });
+            served += 1;
+            if args.naccept.is_some_and(|n| served >= n) {
+                break;
+            }
         }
-        served += 1;
-        if args.naccept.is_some_and(|n| served >= n) {
-            break;
-        }
-    }
+    });
     ExitCode::SUCCESS
 }
+
+/// How long a client may take over its part of the handshake before the server gives up on it.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result<(), Failure> {
     sock.set_nodelay(true)?;
@@ -47,7 +57,9 @@ fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result
     if args.common.msg {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }
+    sock.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     net::handshake(&mut conn, sock)?;
+    sock.set_read_timeout(None)?;
     if !args.common.quiet {
         if let Some(info) = conn.info() {
             let verification =

@@ -102,6 +102,8 @@ export interface TlsInfo {
   /** The server certificate's subject, RFC 4514 (e.g. `CN=db.internal,O=Example`). */
   peerSubject: string | null;
   helloRetryRequest: boolean;
+  /** Whether the session was resumed (a ticket or session ID the server accepted). */
+  resumed: boolean;
 }
 
 /**

@@ -85,7 +85,7 @@ export class TLSSocket extends Duplex {
   getEphemeralKeyInfo(): { type?: "ECDH"; name?: string };
   getPeerCertificate(detailed: true): DetailedPeerCertificate | Record<string, never>;
   getPeerCertificate(detailed?: false): PeerCertificate | Record<string, never>;
-  isSessionReused(): false;
+  isSessionReused(): boolean;
   getSession(): undefined;
 }
 

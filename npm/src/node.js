@@ -134,7 +134,7 @@ export class TLSSocket extends Duplex {
   }
 
   isSessionReused() {
-    return false;
+    return this.#conn?.info?.resumed ?? false;
   }
 
   getSession() {

@@ -117,6 +117,7 @@ pub fn print_summary(info: &Info, verification: &str) {
         eprintln!("Peer subject: {subject}");
     }
     eprintln!("HelloRetryRequest: {}", if info.hello_retry_request { "yes" } else { "no" });
+    eprintln!("Resumed: {}", if info.resumed { "yes" } else { "no" });
     eprintln!("Verification: {verification}");
     eprintln!("---");
 }

@@ -202,6 +202,7 @@ impl connections::GuestConnection for Conn {
             alpn: info.alpn.map(|p| String::from_utf8_lossy(&p).into_owned()),
             peer_certificates: info.peer_certificates,
             hello_retry_request: info.hello_retry_request,
+            resumed: info.resumed,
         })
     }
 

@@ -195,7 +195,7 @@ impl Engine {
         self.conn.close().map_err(|e| js_error(&e))
     }
 
-    /// `{version, cipherSuite, group, alpn, peerCertificates, helloRetryRequest}` after the
+    /// `{version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest, resumed}` after the
     /// handshake, else `null`.
     pub fn info(&self) -> JsValue {
         let Some(info) = self.conn.info() else {
@@ -215,6 +215,7 @@ impl Engine {
         set(&o, "peerCertificates", &certs);
         set(&o, "peerSubject", &subject.map_or(JsValue::NULL, JsValue::from));
         set(&o, "helloRetryRequest", &info.hello_retry_request.into());
+        set(&o, "resumed", &info.resumed.into());
         o.into()
     }
 

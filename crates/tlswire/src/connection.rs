@@ -49,8 +49,10 @@ pub struct Info {
     pub alpn: Option<Vec<u8>>,
     /// The peer's certificate chain (DER, leaf first); empty if it sent none.
     pub peer_certificates: Vec<Vec<u8>>,
-    /// Whether the server answered with a HelloRetryRequest.
+    /// Whether the server answered with a HelloRetryRequest (also on a resumed connection).
     pub hello_retry_request: bool,
+    /// Whether the session was resumed (a ticket or session ID the server accepted).
+    pub resumed: bool,
 }
 
 impl Info {
@@ -120,6 +122,9 @@ pub struct Connection {
     /// The encrypter rustls protects its records with now, and any it made since (see
     /// [`Connection::seal_missing_alert`]).
     sealers: Vec<sealer::Sealer>,
+    /// A HelloRetryRequest was sent or received. rustls reports one only until a resumption
+    /// replaces its handshake kind with "resumed", which always happens in a later call.
+    hello_retry_request: bool,
 }
 
 /// Decryption handed out to the caller: the current receive key, if it is AES-GCM.
@@ -173,6 +178,7 @@ impl Connection {
             max_version,
             offload: None,
             sealers: Vec::new(),
+            hello_retry_request: false,
         }
     }
 
@@ -519,7 +525,8 @@ impl Connection {
                 .peer_certificates()
                 .map(|c| c.iter().map(|d| d.as_ref().to_vec()).collect())
                 .unwrap_or_default(),
-            hello_retry_request: common.handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest),
+            hello_retry_request: self.hello_retry_request,
+            resumed: common.handshake_kind() == Some(HandshakeKind::Resumed),
         })
     }
 
@@ -551,6 +558,7 @@ impl Connection {
         let _sealers = sealer::listen();
         let result = self.pump_offloaded(want);
         self.note_sealers();
+        self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
         result
     }
 

@@ -983,3 +983,26 @@ fn close_before_the_handshake_completes_sends_user_canceled_then_close_notify() 
     pair.client.take_output();
     assert_eq!(pair.client.read(&mut [0u8; 4]), Ok(Status::Done(0)), "close_notify: a clean end");
 }
+
+#[test]
+fn resumption_is_reported() {
+    let (client, server) = (client_config().build().unwrap(), server_config(ECDSA).build().unwrap());
+    let connect = || {
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.handshake().unwrap();
+        // The client takes the server's tickets with its first read.
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        assert_eq!(pair.read_all(false), b"x");
+        (pair.client.info().unwrap(), pair.server.info().unwrap())
+    };
+    let (first, _) = connect();
+    assert!(!first.resumed);
+    let (client_info, server_info) = connect();
+    assert!(client_info.resumed && server_info.resumed, "{client_info:?}");
+    assert!(!client_info.hello_retry_request);
+}

@@ -86,6 +86,9 @@ struct Options {
     check_close_notify: bool,
     key_update: bool,
     no_ticket: bool,
+    expect_session_miss: bool,
+    /// Connection 1.. of `-resume-count`: the session must be resumed (unless `-expect-session-miss`).
+    resumption: bool,
 }
 
 fn main() {
@@ -96,7 +99,7 @@ fn main() {
     }
     // Connection 0 sees the base flags and `-on-initial-`; later ones (resumptions) `-on-resume-`.
     let initial = parse(&args, "-on-initial-");
-    let resumed = parse(&args, "-on-resume-");
+    let resumed = Options { resumption: true, ..parse(&args, "-on-resume-") };
     let run = Run::new(&initial);
     for i in 0..=initial.resume_count {
         let opts = if i == 0 { &initial } else { &resumed };
@@ -160,6 +163,7 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-check-close-notify" => o.check_close_notify = true,
             "-key-update" => o.key_update = true,
             "-no-ticket" => o.no_ticket = true,
+            "-expect-session-miss" => o.expect_session_miss = true,
             f if DEFAULTS.contains(&f) => {}
             _ => unimplemented_flag(raw),
         }
@@ -458,6 +462,13 @@ impl Shim {
             if info.hello_retry_request != want {
                 return Err(format!("expected HelloRetryRequest {want}, got {}", info.hello_retry_request));
             }
+        }
+        if o.resumption && info.resumed == o.expect_session_miss {
+            return Err(format!(
+                "expected the session {}, got {}",
+                if o.expect_session_miss { "not resumed" } else { "resumed" },
+                if info.resumed { "resumed" } else { "a full handshake" }
+            ));
         }
         if let Some(file) = &o.expect_peer_cert_file {
             let want = tlswire::certificates_from(&read_file(file)).map_err(|e| format!("{file}: {e}"))?;

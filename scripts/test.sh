@@ -12,7 +12,13 @@ cargo build --locked --workspace
 echo "== build core and provider for wasm32-wasip1"
 cargo build --locked -p tlswire -p tlswire-crypto --target wasm32-wasip1
 echo "== the crates as crates.io would get them (cargo package: packs and builds each)"
-cargo package --locked -q -p tlswire-crypto -p tlswire -p tlswire-cli
+# cargo unpacks the packed crates from a temporary registry under CARGO_HOME and builds them as
+# registry crates, which it never rebuilds: an unpacking or a build of the same name and version
+# from an earlier run would be checked instead of this one. So the unpackings (in registries
+# named "-<hash>") go first, and the check builds in a target directory of its own.
+package_target="${CARGO_TARGET_DIR:-target}/package-check"
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/tlswire*-[0-9]* "$package_target"
+CARGO_TARGET_DIR="$package_target" cargo package --locked -q -p tlswire-crypto -p tlswire -p tlswire-cli
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"

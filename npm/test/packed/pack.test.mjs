@@ -63,7 +63,7 @@ import { setTlsDefaults } from "tlswire/sockets";
 if (typeof setTlsDefaults !== "function") throw new Error("tlswire/sockets");
 const shaped = nodeTls.connect({ port: ${server.port}, host: "127.0.0.1", servername: "localhost", ca: ${JSON.stringify(pem("ca.pem"))} });
 await new Promise((resolve, reject) => (shaped.once("secureConnect", resolve), shaped.once("error", reject)));
-shaped.write("shaped\n");
+shaped.write("shaped\\n");
 const shapedReply = await new Promise((resolve) => shaped.once("data", (d) => resolve(String(d))));
 shaped.destroy();
 console.log(JSON.stringify({ version: tls.info.version, reply, shapedReply, protocol: shaped.getProtocol() }));

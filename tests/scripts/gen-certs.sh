@@ -5,6 +5,8 @@
 #   server-{rsa,ecdsa,ed25519}.{pem,key}   localhost / 127.0.0.1 leaf certificates (chain = leaf)
 #   expired.{pem,key}        a leaf that expired in the past
 #   client.{pem,key}         a client-auth certificate issued by ca.pem
+#   bad-*.{pem,key}          leaves each certificate-error class rejects (intermediates: bad-*.chain),
+#                            and ca.crl / other.crl (revoked: bad-revoked; other.crl by other-ca)
 set -euo pipefail
 # DAYS: leaf validity (default 825); committed unit-test fixtures use a long one.
 out=${1:?usage: gen-certs.sh DIR}
@@ -53,4 +55,57 @@ rm -f expired.csr expired.ext ca.cnf index.txt* serial* 1000.pem
 KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf client x "/CN=tlswire test client" \
   "extendedKeyUsage=clientAuth
 basicConstraints=CA:FALSE" -days "${DAYS:-825}"
+
+# One leaf per certificate-error class (tlswire's CERT_* codes); each served with `-cert_chain`
+# where it needs an intermediate.
+ecleaf="-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+KEYARGS="$ecleaf" mkleaf bad-key-usage x "/CN=localhost" "$leaf_ext
+keyUsage=critical,keyAgreement" -days 825
+KEYARGS="$ecleaf" mkleaf bad-client-key-usage x "/CN=tlswire test client" "extendedKeyUsage=clientAuth
+basicConstraints=CA:FALSE
+keyUsage=critical,keyAgreement" -days 825
+KEYARGS="-newkey rsa:2048" mkleaf bad-rsa-encipherment x "/CN=localhost" "$leaf_ext
+keyUsage=critical,keyEncipherment" -days 825
+KEYARGS="-newkey rsa:1024" mkleaf bad-weak-key x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="$ecleaf" mkleaf bad-purpose x "/CN=localhost" "$san
+extendedKeyUsage=clientAuth
+basicConstraints=CA:FALSE" -days 825
+KEYARGS="$ecleaf" mkleaf bad-ca-as-leaf x "/CN=localhost" "$san
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,digitalSignature,keyCertSign" -days 825
+KEYARGS="$ecleaf" mkleaf bad-sha1 x "/CN=localhost" "$leaf_ext" -days 825 -sha1
+KEYARGS="$ecleaf" mkleaf bad-revoked x "/CN=localhost" "$leaf_ext" -days 825
+# Intermediates: one with name constraints that exclude localhost, one with pathlen 0 that issues
+# another CA, and an end-entity certificate that issues a leaf.
+mkchild() { # name issuer subject ext
+  openssl req -new -nodes $ecleaf -keyout "$1.key" -out "$1.csr" -subj "$3" 2>/dev/null
+  printf '%s\n' "$4" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$1.pem" \
+    -extfile "$1.ext" -days 825 2>/dev/null
+  rm -f "$1.csr" "$1.ext"
+}
+mkchild nc-ca ca "/CN=tlswire constrained CA" "$ca_ext
+nameConstraints=critical,permitted;DNS:.example.com"
+mkchild bad-name-constraints nc-ca "/CN=localhost" "$leaf_ext"
+cp nc-ca.pem bad-name-constraints.chain
+mkchild len0-ca ca "/CN=tlswire pathlen-0 CA" "basicConstraints=critical,CA:TRUE,pathlen:0
+keyUsage=critical,keyCertSign,cRLSign"
+mkchild len0-sub len0-ca "/CN=tlswire sub-CA under pathlen 0" "$ca_ext"
+mkchild bad-path-length len0-sub "/CN=localhost" "$leaf_ext"
+cat len0-sub.pem len0-ca.pem > bad-path-length.chain
+mkchild ee-issuer ca "/CN=tlswire end entity" "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyCertSign"
+mkchild bad-ee-as-ca ee-issuer "/CN=localhost" "$leaf_ext"
+cp ee-issuer.pem bad-ee-as-ca.chain
+# CRLs: ca.crl revokes bad-revoked; other.crl is other-ca's (covers nothing here).
+crl() { # ca-name out [cert-to-revoke]
+  : > index.txt
+  printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\ndefault_crl_days=3650\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n' > crl.cnf
+  [ -z "${3:-}" ] || openssl ca -batch -config crl.cnf -cert "$1.pem" -keyfile "$1.key" -revoke "$3" 2>/dev/null
+  openssl ca -batch -config crl.cnf -cert "$1.pem" -keyfile "$1.key" -gencrl -out "$2" 2>/dev/null
+  rm -f crl.cnf index.txt*
+}
+crl ca ca.crl bad-revoked.pem
+crl other-ca other.crl
+rm -f ./*.srl
 touch .done

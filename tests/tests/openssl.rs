@@ -169,3 +169,66 @@ fn a_tls12_renegotiation_request_ends_the_connection_with_no_renegotiation() {
     assert!(err.to_string().contains("renegotiate"), "{err}");
     s.flush();
 }
+
+/// Each class of certificate rejection has its own code (tests/scripts/gen-certs.sh makes one
+/// server identity per class), in TLS 1.3 and 1.2, and an alert goes to the server.
+#[test]
+fn each_certificate_rejection_has_its_own_code() {
+    let cases = [
+        ("bad-key-usage", "CERT_KEY_USAGE"),
+        ("bad-rsa-encipherment", "CERT_KEY_USAGE"),
+        ("bad-weak-key", "CERT_WEAK_KEY"),
+        ("bad-purpose", "CERT_PURPOSE"),
+        ("bad-ca-as-leaf", "CERT_CA_AS_END_ENTITY"),
+        ("bad-sha1", "CERT_UNSUPPORTED_ALGORITHM"),
+        ("bad-name-constraints", "CERT_NAME_CONSTRAINTS"),
+        ("bad-path-length", "CERT_PATH_LENGTH"),
+        ("bad-ee-as-ca", "CERT_END_ENTITY_AS_CA"),
+    ];
+    let ctx = client(|_| {});
+    for (identity, code) in cases {
+        // OpenSSL will not sign a TLS 1.2 ServerKeyExchange with a key whose keyUsage forbids
+        // it (it sends handshake_failure itself), so those two are TLS 1.3 only here.
+        let flags: &[&str] = if code == "CERT_KEY_USAGE" { &["-tls1_3"] } else { &["-tls1_3", "-tls1_2"] };
+        for &flag in flags {
+            let chain = file(&format!("{identity}.chain"));
+            // SECLEVEL=0: OpenSSL itself refuses to serve the SHA-1 and 1024-bit certificates.
+            let mut extra = vec![flag, "-cipher", "DEFAULT@SECLEVEL=0"];
+            if std::path::Path::new(&chain).exists() {
+                extra.extend(["-cert_chain", &chain]);
+            }
+            let peer = openssl_server(identity, &extra);
+            let err = connect(&ctx, "localhost", peer.port).err().unwrap_or_else(|| panic!("{identity} {flag} accepted"));
+            assert_eq!(err.code(), code, "{identity} {flag}: {err}");
+            assert!(err.alert_sent().is_some(), "{identity} {flag}: no alert");
+            assert!(!err.to_string().contains("Other("), "{identity} {flag}: a debug dump: {err}");
+        }
+    }
+}
+
+/// Caller-supplied CRLs (OpenSSL's `-crl_check`): a revoked server certificate is CERT_REVOKED
+/// with certificate_revoked; an unrevoked one passes; a certificate no given CRL covers is
+/// CERT_REVOCATION_UNKNOWN.
+#[test]
+fn crls_revoke_and_an_uncovered_certificate_is_refused() {
+    let with_crl = |crl: &str| {
+        client(|c| {
+            c.add_crl(&read(crl)).unwrap();
+        })
+    };
+    let revoked = openssl_server("bad-revoked", &[]);
+    let err = connect(&with_crl("ca.crl"), "localhost", revoked.port).err().expect("revoked certificate accepted");
+    assert_eq!((err.code(), err.alert_sent()), ("CERT_REVOKED", Some(AlertDescription::CertificateRevoked)));
+    // Without the CRL the same server is accepted.
+    ping(&revoked, &client(|_| {}));
+
+    let good = openssl_server("server-ecdsa", &[]);
+    ping(&good, &with_crl("ca.crl"));
+    let err = connect(&with_crl("other.crl"), "localhost", good.port).err().expect("no CRL covers it, yet accepted");
+    assert_eq!(err.code(), "CERT_REVOCATION_UNKNOWN", "{err}");
+
+    // A CRL that does not parse is a configuration error, not a failed handshake.
+    let mut c = tlswire::ClientConfig::new();
+    assert!(matches!(c.add_crl(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"), Err(tlswire::ConfigError::BadCrl(_))));
+    assert!(matches!(c.add_crl(b"not a crl"), Err(tlswire::ConfigError::BadCrl(_))));
+}

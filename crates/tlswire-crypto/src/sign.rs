@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use pkcs8::DecodePrivateKey;
-use pki_types::PrivateKeyDer;
+use pki_types::{alg_id, PrivateKeyDer, SubjectPublicKeyInfoDer};
 use rustls::crypto::KeyProvider;
-use rustls::sign::{Signer, SigningKey};
+use rustls::sign::{public_key_to_spki, Signer, SigningKey};
 use rustls::{Error, SignatureAlgorithm, SignatureScheme};
 use signature::{RandomizedSigner, SignatureEncoding, Signer as _};
 
@@ -31,6 +31,12 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
     match der {
         PrivateKeyDer::Pkcs8(k) => {
             let bytes = k.secret_pkcs8_der();
+            if is_rsassa_pss(bytes) {
+                // An id-RSASSA-PSS key may only make rsa_pss_pss_* signatures (RFC 8446 4.2.3),
+                // which neither rustls nor common peers implement: refused rather than used as a
+                // plain RSA key for rsa_pss_rsae_* signatures.
+                return Err("RSASSA-PSS keys (id-RSASSA-PSS) are not supported; use an rsaEncryption RSA key");
+            }
             if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(EcdsaP256(Arc::new(key))));
             }
@@ -65,8 +71,15 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
     }
 }
 
+const ID_RSASSA_PSS: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+
+/// Whether a PKCS#8 PrivateKeyInfo's algorithm is id-RSASSA-PSS.
+fn is_rsassa_pss(pkcs8: &[u8]) -> bool {
+    pkcs8::PrivateKeyInfoRef::try_from(pkcs8).is_ok_and(|info| info.algorithm.oid == ID_RSASSA_PSS)
+}
+
 macro_rules! ecdsa_key {
-    ($key:ident, $curve:ident, $scheme:ident) => {
+    ($key:ident, $curve:ident, $scheme:ident, $alg:ident) => {
         struct $key(Arc<$curve::ecdsa::SigningKey>);
 
         impl core::fmt::Debug for $key {
@@ -82,6 +95,11 @@ macro_rules! ecdsa_key {
 
             fn algorithm(&self) -> SignatureAlgorithm {
                 SignatureAlgorithm::ECDSA
+            }
+
+            fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
+                let point = self.0.verifying_key().to_sec1_point(false);
+                Some(public_key_to_spki(&alg_id::$alg, point.as_bytes()))
             }
         }
 
@@ -99,8 +117,8 @@ macro_rules! ecdsa_key {
     };
 }
 
-ecdsa_key!(EcdsaP256, p256, ECDSA_NISTP256_SHA256);
-ecdsa_key!(EcdsaP384, p384, ECDSA_NISTP384_SHA384);
+ecdsa_key!(EcdsaP256, p256, ECDSA_NISTP256_SHA256, ECDSA_P256);
+ecdsa_key!(EcdsaP384, p384, ECDSA_NISTP384_SHA384, ECDSA_P384);
 
 struct Ed25519(Arc<ed25519_dalek::SigningKey>);
 
@@ -117,6 +135,10 @@ impl SigningKey for Ed25519 {
 
     fn algorithm(&self) -> SignatureAlgorithm {
         SignatureAlgorithm::ED25519
+    }
+
+    fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
+        Some(public_key_to_spki(&alg_id::ED25519, self.0.verifying_key().as_bytes()))
     }
 }
 
@@ -169,6 +191,12 @@ impl SigningKey for Rsa {
 
     fn algorithm(&self) -> SignatureAlgorithm {
         SignatureAlgorithm::RSA
+    }
+
+    fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        let der = self.0.to_public_key().to_pkcs1_der().ok()?;
+        Some(public_key_to_spki(&alg_id::RSA_ENCRYPTION, der.as_bytes()))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pki_types::pem::PemObject;
-use pki_types::{CertificateDer, Der, PrivateKeyDer, TrustAnchor};
+use pki_types::{CertificateDer, CertificateRevocationListDer, Der, PrivateKeyDer, TrustAnchor};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::WebPkiClientVerifier;
@@ -12,7 +12,7 @@ use rustls::time_provider::TimeProvider;
 use rustls::{CipherSuite, NamedGroup, RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
 
 use crate::error::ConfigError;
-use crate::verify::Verifier;
+use crate::verify::{ClientVerifier, Verifier};
 
 /// TLS protocol versions tlswire speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -104,6 +104,25 @@ pub fn certificates_from(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, C
     Ok(certs)
 }
 
+/// Certificate revocation lists from PEM (`X509 CRL` blocks) or a single DER CRL.
+pub fn crls_from(bytes: &[u8]) -> Result<Vec<CertificateRevocationListDer<'static>>, ConfigError> {
+    let crls = if bytes.first() == Some(&0x30) {
+        vec![CertificateRevocationListDer::from(bytes.to_vec())]
+    } else {
+        CertificateRevocationListDer::pem_slice_iter(bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::BadCrl(e.to_string()))?
+    };
+    if crls.is_empty() {
+        return Err(ConfigError::BadCrl("no X509 CRL block found".into()));
+    }
+    // Parsed now so that a malformed CRL is a configuration error, not a failed handshake.
+    for crl in &crls {
+        webpki::OwnedCertRevocationList::from_der(crl).map_err(|e| ConfigError::BadCrl(format!("{e:?}")))?;
+    }
+    Ok(crls)
+}
+
 /// A private key from PEM (PKCS#8, SEC1 or PKCS#1) or PKCS#8 DER.
 pub fn private_key_from(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, ConfigError> {
     if bytes.first() == Some(&0x30) {
@@ -121,6 +140,7 @@ struct Common {
     groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     alpn: Vec<Vec<u8>>,
     clock: Option<Arc<dyn TimeProvider>>,
+    crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
 impl Default for Common {
@@ -132,6 +152,7 @@ impl Default for Common {
             groups: None,
             alpn: Vec::new(),
             clock: None,
+            crls: Vec::new(),
         }
     }
 }
@@ -196,6 +217,15 @@ macro_rules! common_setters {
         pub fn alpn<P: AsRef<[u8]>>(&mut self, protocols: &[P]) -> &mut Self {
             self.common.alpn = protocols.iter().map(|p| p.as_ref().to_vec()).collect();
             self
+        }
+
+        /// Checks the peer's certificate against the CRLs in `pem_or_der` (`X509 CRL` PEM blocks,
+        /// or one DER CRL); call again to add more. As OpenSSL's `-crl_check`: the end-entity
+        /// certificate is checked, and one whose issuer has no CRL here is refused
+        /// (`CERT_REVOCATION_UNKNOWN`); a revoked one is `CERT_REVOKED`.
+        pub fn add_crl(&mut self, pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
+            self.common.crls.extend(crls_from(pem_or_der)?);
+            Ok(self)
         }
 
         /// The clock certificates are checked against (default: the platform clock).
@@ -307,14 +337,18 @@ impl ClientConfig {
                     "no trusted roots: add a CA, enable bundled roots, or disable verification".into(),
                 ));
             }
-            Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| ConfigError::Rejected(e.to_string()))?,
-            )
+            let mut verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            if !self.common.crls.is_empty() {
+                verifier = verifier.with_crls(self.common.crls.clone()).only_check_end_entity_revocation();
+            }
+            Some(verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?)
         };
-        let verifier =
-            Verifier { inner, pins: self.pins.clone(), algorithms: provider.signature_verification_algorithms };
+        let verifier = Verifier {
+            inner,
+            pins: self.pins.clone(),
+            algorithms: provider.signature_verification_algorithms,
+            groups: provider.kx_groups.iter().map(|g| g.name()).collect(),
+        };
         let builder = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
         let mut config = match &self.client_auth {
             Some((chain, key)) => builder
@@ -409,9 +443,13 @@ impl ServerConfig {
                 for ca in &self.client_roots {
                     roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
                 }
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+                let mut verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+                if !self.common.crls.is_empty() {
+                    verifier = verifier.with_crls(self.common.crls.clone()).only_check_end_entity_revocation();
+                }
                 let verifier = if mode == ClientAuth::Optional { verifier.allow_unauthenticated() } else { verifier };
-                builder.with_client_cert_verifier(verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?)
+                let inner = verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?;
+                builder.with_client_cert_verifier(Arc::new(ClientVerifier { inner }))
             }
         };
         let mut config = builder

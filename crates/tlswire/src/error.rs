@@ -46,7 +46,30 @@ pub enum CertificateError {
     PinMismatch,
     /// The peer sent no certificate although one is required.
     Missing,
-    /// Any other rejection, with rustls's description.
+    /// A certificate does not parse: bad DER, an unsupported version, malformed extensions, or a
+    /// critical extension tlswire does not process.
+    Malformed(String),
+    /// A name in the chain is outside a CA's name constraints.
+    NameConstraints,
+    /// The certificate's keyUsage does not allow what its key did (signing the handshake).
+    KeyUsage,
+    /// The certificate's extendedKeyUsage does not allow TLS server (or client) authentication.
+    Purpose,
+    /// A signature algorithm in the chain is unsupported or too weak (e.g. SHA-1), or the key's
+    /// type or curve cannot be used here.
+    UnsupportedAlgorithm(String),
+    /// A key too weak to trust: an RSA key below 2048 bits.
+    WeakKey(String),
+    /// A CA certificate was presented as the end entity.
+    CaUsedAsEndEntity,
+    /// An end-entity certificate was used to issue another.
+    EndEntityUsedAsCa,
+    /// The chain is longer than a CA's pathLenConstraint (or tlswire's depth limit) allows.
+    PathLength,
+    /// Revocation was checked (CRLs were given) and the status is unknown: no CRL covers the
+    /// certificate, or the CRL has expired or is invalid.
+    RevocationUnknown(String),
+    /// Any other rejection, with its description.
     Other(String),
 }
 
@@ -102,8 +125,11 @@ pub enum Misuse {
 pub enum ConfigError {
     /// PEM/DER input holds no certificate, or a malformed one.
     BadCertificate(String),
-    /// The private key is malformed or of an unsupported type.
+    /// The private key is malformed or of an unsupported type, or does not belong to the
+    /// certificate.
     BadPrivateKey(String),
+    /// PEM/DER input holds no CRL, or a malformed one.
+    BadCrl(String),
     /// An unknown name (group, suite, version).
     UnknownName(String),
     /// The server name is neither a DNS name nor an IP address.
@@ -133,6 +159,16 @@ impl Error {
                 CertificateError::BadSignature => "CERT_BAD_SIGNATURE",
                 CertificateError::PinMismatch => "CERT_PIN_MISMATCH",
                 CertificateError::Missing => "CERT_MISSING",
+                CertificateError::Malformed(_) => "CERT_MALFORMED",
+                CertificateError::NameConstraints => "CERT_NAME_CONSTRAINTS",
+                CertificateError::KeyUsage => "CERT_KEY_USAGE",
+                CertificateError::Purpose => "CERT_PURPOSE",
+                CertificateError::UnsupportedAlgorithm(_) => "CERT_UNSUPPORTED_ALGORITHM",
+                CertificateError::WeakKey(_) => "CERT_WEAK_KEY",
+                CertificateError::CaUsedAsEndEntity => "CERT_CA_AS_END_ENTITY",
+                CertificateError::EndEntityUsedAsCa => "CERT_END_ENTITY_AS_CA",
+                CertificateError::PathLength => "CERT_PATH_LENGTH",
+                CertificateError::RevocationUnknown(_) => "CERT_REVOCATION_UNKNOWN",
                 CertificateError::Other(_) => "CERT_INVALID",
             },
             Self::Protocol { error, .. } => match error {
@@ -157,6 +193,10 @@ impl Error {
         match err {
             E::InvalidCertificate(e) => Self::Certificate { error: CertificateError::from_rustls(e), alert_sent },
             E::NoCertificatesPresented => Self::Certificate { error: CertificateError::Missing, alert_sent },
+            E::InvalidCertRevocationList(e) => Self::Certificate {
+                error: CertificateError::RevocationUnknown(crl_problem(&e).into()),
+                alert_sent,
+            },
             E::AlertReceived(alert) => Self::AlertReceived(alert),
             E::DecryptError => Self::Protocol { error: ProtocolError::BadRecordMac, alert_sent },
             E::InvalidMessage(m) => Self::Protocol { error: ProtocolError::Malformed(format!("{m:?}")), alert_sent },
@@ -183,9 +223,101 @@ impl CertificateError {
             C::NotValidYet | C::NotValidYetContext { .. } => Self::NotYetValid,
             C::Revoked => Self::Revoked,
             C::BadSignature => Self::BadSignature,
-            C::Other(other) if other.0.downcast_ref::<crate::verify::PinMismatch>().is_some() => Self::PinMismatch,
+            C::BadEncoding => Self::Malformed("not valid DER".into()),
+            C::UnhandledCriticalExtension => Self::Malformed("a critical extension tlswire does not process".into()),
+            C::UnknownRevocationStatus => Self::RevocationUnknown("no CRL given covers it".into()),
+            C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+                Self::RevocationUnknown("the CRL has expired".into())
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => Self::Purpose,
+            #[allow(deprecated)]
+            C::UnsupportedSignatureAlgorithm => Self::UnsupportedAlgorithm("an unsupported signature algorithm".into()),
+            C::UnsupportedSignatureAlgorithmContext { signature_algorithm_id, .. }
+            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { signature_algorithm_id, .. } => {
+                Self::UnsupportedAlgorithm(signature_algorithm_name(&signature_algorithm_id))
+            }
+            C::Other(other) => {
+                if let Some(refusal) = other.0.downcast_ref::<crate::verify::Refusal>() {
+                    return Self::from_refusal(refusal);
+                }
+                match other.0.downcast_ref::<webpki::Error>() {
+                    Some(e) => Self::from_webpki(e),
+                    None => Self::Other(other.to_string()),
+                }
+            }
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    fn from_refusal(refusal: &crate::verify::Refusal) -> Self {
+        use crate::verify::Refusal as R;
+        match refusal {
+            R::PinMismatch => Self::PinMismatch,
+            R::KeyUsage => Self::KeyUsage,
+            R::WeakKey { .. } => Self::WeakKey(refusal.to_string()),
+            R::CurveNotOffered => Self::UnsupportedAlgorithm(refusal.to_string()),
+        }
+    }
+
+    /// webpki's rejections that rustls passes on only as `Other`.
+    fn from_webpki(e: &webpki::Error) -> Self {
+        use webpki::Error as W;
+        match e {
+            W::CaUsedAsEndEntity => Self::CaUsedAsEndEntity,
+            W::EndEntityUsedAsCa => Self::EndEntityUsedAsCa,
+            W::NameConstraintViolation | W::InvalidNetworkMaskConstraint | W::MalformedNameConstraint => {
+                Self::NameConstraints
+            }
+            W::PathLenConstraintViolated | W::MaximumPathDepthExceeded => Self::PathLength,
+            #[allow(deprecated)]
+            W::RequiredEkuNotFound | W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => Self::Purpose,
+            W::UnsupportedCertVersion => Self::Malformed("an unsupported X.509 version".into()),
+            W::UnsupportedCriticalExtension => {
+                Self::Malformed("a critical extension tlswire does not process".into())
+            }
+            W::MalformedExtensions | W::ExtensionValueInvalid => Self::Malformed("malformed extensions".into()),
+            W::InvalidSerialNumber => Self::Malformed("an invalid serial number".into()),
+            W::MalformedDnsIdentifier => Self::Malformed("a malformed DNS name".into()),
+            W::BadDer | W::BadDerTime | W::TrailingData(_) => Self::Malformed("not valid DER".into()),
+            W::MaximumSignatureChecksExceeded
+            | W::MaximumPathBuildCallsExceeded
+            | W::MaximumNameConstraintComparisonsExceeded => {
+                Self::Other("the chain is too complex to verify (a verification budget ran out)".into())
+            }
+            W::CertDistrusted => Self::Other("a certificate in the chain is distrusted".into()),
+            W::UnsupportedNameType => Self::Other("a name of a type tlswire does not check".into()),
             other => Self::Other(format!("{other:?}")),
         }
+    }
+}
+
+/// Why a CRL could not be used.
+fn crl_problem(e: &rustls::CertRevocationListError) -> &'static str {
+    use rustls::CertRevocationListError as L;
+    match e {
+        L::BadSignature => "a CRL's signature does not verify",
+        L::IssuerInvalidForCrl => "a CRL's issuer may not sign CRLs (keyUsage lacks cRLSign)",
+        L::InvalidCrlNumber | L::InvalidRevokedCertSerialNumber => "a CRL is malformed",
+        _ => "a CRL is malformed or uses a feature tlswire does not support",
+    }
+}
+
+/// A readable name for a certificate's signature AlgorithmIdentifier (its DER, as webpki reports
+/// it), naming the weak ones people meet.
+fn signature_algorithm_name(id: &[u8]) -> String {
+    // The encoded OIDs (after tag and length) of algorithms tlswire refuses.
+    const NAMES: [(&[u8], &str); 6] = [
+        (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05], "sha1WithRSAEncryption (SHA-1)"),
+        (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04], "md5WithRSAEncryption (MD5)"),
+        (&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01], "ecdsa-with-SHA1 (SHA-1)"),
+        (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0e], "sha224WithRSAEncryption (SHA-224)"),
+        (&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x01], "ecdsa-with-SHA224 (SHA-224)"),
+        (&[0x2b, 0x0e, 0x03, 0x02, 0x1d], "sha1WithRSA (SHA-1)"),
+    ];
+    let found = NAMES.iter().find(|(oid, _)| id.windows(oid.len()).any(|w| w == *oid));
+    match found {
+        Some((_, name)) => format!("the signature algorithm {name} is not accepted"),
+        None => "a signature algorithm tlswire does not support".into(),
     }
 }
 
@@ -219,6 +351,19 @@ impl fmt::Display for CertificateError {
             Self::BadSignature => f.write_str("bad signature"),
             Self::PinMismatch => f.write_str("no certificate matches the configured pins"),
             Self::Missing => f.write_str("peer sent no certificate"),
+            Self::Malformed(s) => write!(f, "malformed certificate: {s}"),
+            Self::NameConstraints => f.write_str("a name is outside its CA's name constraints"),
+            Self::KeyUsage => f.write_str("its keyUsage does not allow digital signatures"),
+            Self::Purpose => f.write_str("its extendedKeyUsage does not allow this use (TLS server or client)"),
+            Self::UnsupportedAlgorithm(s) | Self::WeakKey(s) | Self::RevocationUnknown(s) => {
+                if let Self::RevocationUnknown(_) = self {
+                    f.write_str("revocation status unknown: ")?;
+                }
+                f.write_str(s)
+            }
+            Self::CaUsedAsEndEntity => f.write_str("a CA certificate was presented as the end entity"),
+            Self::EndEntityUsedAsCa => f.write_str("an end-entity certificate was used as a CA"),
+            Self::PathLength => f.write_str("the chain is longer than a CA's path length constraint allows"),
             Self::Other(s) => write!(f, "{s}"),
         }
     }
@@ -264,6 +409,7 @@ impl fmt::Display for ConfigError {
         match self {
             Self::BadCertificate(s) => write!(f, "bad certificate: {s}"),
             Self::BadPrivateKey(s) => write!(f, "bad private key: {s}"),
+            Self::BadCrl(s) => write!(f, "bad CRL: {s}"),
             Self::UnknownName(s) => write!(f, "unknown name: {s}"),
             Self::BadServerName(s) => write!(f, "bad server name: {s}"),
             Self::Rejected(s) => write!(f, "{s}"),

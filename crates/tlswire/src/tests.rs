@@ -1006,3 +1006,28 @@ fn resumption_is_reported() {
     assert!(client_info.resumed && server_info.resumed, "{client_info:?}");
     assert!(!client_info.hello_retry_request);
 }
+
+#[test]
+fn a_key_that_does_not_belong_to_its_certificate_is_a_config_error() {
+    let p384_key = include_bytes!("../testdata/server-p384.key");
+    let err = ServerConfig::new(ECDSA.0, p384_key).unwrap().build().unwrap_err();
+    assert!(matches!(err, ConfigError::BadPrivateKey(_)), "{err:?}");
+    let err = ServerConfig::new(RSA.0, ECDSA.1).unwrap().build().unwrap_err();
+    assert!(matches!(err, ConfigError::BadPrivateKey(_)), "{err:?}");
+    let mut client = client_config();
+    client.client_auth(CLIENT.0, ECDSA.1).unwrap();
+    assert!(matches!(client.build(), Err(ConfigError::BadPrivateKey(_))));
+    // Each key type still builds with its own certificate.
+    for identity in [ECDSA, RSA, ED25519] {
+        ServerConfig::new(identity.0, identity.1).unwrap().build().unwrap();
+    }
+}
+
+#[test]
+fn an_rsassa_pss_key_is_refused_when_loaded() {
+    // openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048: a PKCS#8 key whose
+    // algorithm is id-RSASSA-PSS, which may only make rsa_pss_pss_* signatures.
+    let key = include_bytes!("../testdata/rsa-pss.key");
+    let err = ServerConfig::new(RSA.0, key).unwrap().build().unwrap_err();
+    assert!(matches!(&err, ConfigError::BadPrivateKey(m) if m.contains("RSASSA-PSS")), "{err:?}");
+}

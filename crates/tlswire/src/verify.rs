@@ -7,21 +7,44 @@ use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, NamedGroup, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-/// The error a pinned verifier reports (surfaces as [`crate::CertificateError::PinMismatch`]).
-#[derive(Debug)]
-pub(crate) struct PinMismatch;
+/// Why tlswire's own checks refused a certificate (carried to [`crate::CertificateError`] inside
+/// rustls's `CertificateError::Other`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No presented certificate matched a configured pin.
+    PinMismatch,
+    /// The certificate's keyUsage does not allow signatures, and its key signed the handshake.
+    KeyUsage,
+    /// An RSA key below the 2048 bits tlswire accepts.
+    WeakKey { bits: usize },
+    /// TLS 1.2: the certificate's ECDSA curve is not among the groups this side offered
+    /// (RFC 8422 section 5.1: the curve list covers the certificate's curve as well).
+    CurveNotOffered,
+}
 
-impl std::fmt::Display for PinMismatch {
+impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no certificate matches the configured SPKI pins")
+        match self {
+            Self::PinMismatch => f.write_str("no certificate matches the configured SPKI pins"),
+            Self::KeyUsage => f.write_str("its keyUsage does not allow digital signatures"),
+            Self::WeakKey { bits } => write!(f, "its {bits}-bit RSA key is below the 2048 bits accepted"),
+            Self::CurveNotOffered => f.write_str("its ECDSA curve is not among the groups offered (TLS 1.2)"),
+        }
     }
 }
 
-impl std::error::Error for PinMismatch {}
+impl std::error::Error for Refusal {}
+
+impl Refusal {
+    fn into_rustls(self) -> rustls::Error {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(self))))
+    }
+}
 
 /// SHA-256 of a certificate's DER SubjectPublicKeyInfo (the HPKP / `openssl pkey -pubin
 /// -outform der | sha256` pin).
@@ -39,10 +62,8 @@ pub fn certificate_subject(cert: &[u8]) -> Option<String> {
     // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
     // signature, issuer, validity, subject, ... }, ... }. Walked with `der`'s `AnyRef` rather
     // than decoded as an x509-cert `Certificate`: the full decoder costs 12 KB of wasm.
-    let tbs = *sequence(&AnyRef::from_der(cert).ok()?)?.first()?;
-    let fields = sequence(&tbs)?;
-    let version = Tag::ContextSpecific { constructed: true, number: TagNumber(0) };
-    let subject = fields.get(usize::from(fields.first()?.tag() == version) + 4)?;
+    let (fields, base) = tbs_fields(cert)?;
+    let subject = fields.get(base + 4)?;
     let mut out = String::new();
     for (i, rdn) in sequence(subject)?.iter().rev().enumerate() {
         if i > 0 {
@@ -74,6 +95,96 @@ fn elements<'a>(any: &AnyRef<'a>, tag: Tag) -> Option<Vec<AnyRef<'a>>> {
         out.push(AnyRef::decode(&mut reader).ok()?);
     }
     Some(out)
+}
+
+/// The fields of a certificate's tbsCertificate, and the index of `serialNumber` in them (1 when
+/// the optional `[0] version` is present).
+fn tbs_fields(cert: &[u8]) -> Option<(Vec<AnyRef<'_>>, usize)> {
+    let tbs = *sequence(&AnyRef::from_der(cert).ok()?)?.first()?;
+    let fields = sequence(&tbs)?;
+    let version = Tag::ContextSpecific { constructed: true, number: TagNumber(0) };
+    let base = usize::from(fields.first()?.tag() == version);
+    Some((fields, base))
+}
+
+const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// Whether a certificate's key may sign: `false` only when a keyUsage extension is present and
+/// lacks digitalSignature (RFC 5280 section 4.2.1.3; an absent extension allows every use).
+fn key_usage_allows_signing(cert: &[u8]) -> bool {
+    let Some((fields, _)) = tbs_fields(cert) else { return true };
+    let extensions_tag = Tag::ContextSpecific { constructed: true, number: TagNumber(3) };
+    let Some(extensions) = fields.iter().find(|f| f.tag() == extensions_tag) else { return true };
+    let Some(list) = AnyRef::from_der(extensions.value()).ok().and_then(|l| sequence(&l)) else { return true };
+    for extension in list {
+        let Some(parts) = sequence(&extension) else { continue };
+        let (Some(oid), Some(value)) = (parts.first(), parts.last()) else { continue };
+        if ObjectIdentifier::from_bytes(oid.value()).ok() != Some(OID_KEY_USAGE) {
+            continue;
+        }
+        // extnValue is an OCTET STRING holding KeyUsage ::= BIT STRING; digitalSignature is bit 0,
+        // the most significant bit of the first byte after the unused-bits count.
+        let Ok(bits) = AnyRef::from_der(value.value()) else { return false };
+        return bits.tag() == Tag::BitString && bits.value().get(1).is_some_and(|b| b & 0x80 != 0);
+    }
+    true
+}
+
+/// The subject public key of a certificate: its algorithm OID, parameters and key bytes.
+fn public_key(cert: &[u8]) -> Option<(ObjectIdentifier, Option<AnyRef<'_>>, &[u8])> {
+    let (fields, base) = tbs_fields(cert)?;
+    let spki = sequence(fields.get(base + 5)?)?;
+    let algorithm = sequence(spki.first()?)?;
+    let oid = ObjectIdentifier::from_bytes(algorithm.first()?.value()).ok()?;
+    let key = spki.get(1).filter(|k| k.tag() == Tag::BitString)?.value().get(1..)?;
+    Some((oid, algorithm.get(1).copied(), key))
+}
+
+/// The size in bits of an RSA certificate key's modulus; `None` for other keys.
+fn rsa_bits(cert: &[u8]) -> Option<usize> {
+    let (oid, _, key) = public_key(cert)?;
+    if oid != OID_RSA_ENCRYPTION {
+        return None;
+    }
+    let rsa = sequence(&AnyRef::from_der(key).ok()?)?;
+    let modulus = rsa.first().filter(|n| n.tag() == Tag::Integer)?.value();
+    let significant = modulus.iter().position(|&b| b != 0).map_or(&[][..], |i| &modulus[i..]);
+    let first = *significant.first()?;
+    Some(significant.len() * 8 - first.leading_zeros() as usize)
+}
+
+/// The named group of an ECDSA certificate key; `None` for other keys.
+fn ec_curve(cert: &[u8]) -> Option<NamedGroup> {
+    let (oid, params, _) = public_key(cert)?;
+    if oid != OID_EC_PUBLIC_KEY {
+        return None;
+    }
+    match ObjectIdentifier::from_bytes(params?.value()).ok()? {
+        OID_P256 => Some(NamedGroup::secp256r1),
+        OID_P384 => Some(NamedGroup::secp384r1),
+        _ => Some(NamedGroup::Unknown(0)),
+    }
+}
+
+/// tlswire's checks of a certificate whose key signed the handshake, made with or without chain
+/// verification: its keyUsage allows signing and an RSA key has at least 2048 bits.
+pub(crate) fn check_signing_certificate(cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+    if let Some(bits) = rsa_bits(cert).filter(|&bits| bits < 2048) {
+        return Err(Refusal::WeakKey { bits }.into_rustls());
+    }
+    if !key_usage_allows_signing(cert) {
+        return Err(Refusal::KeyUsage.into_rustls());
+    }
+    Ok(())
+}
+
+/// A weak RSA key anywhere in a presented chain (webpki reports it as a bad signature).
+fn weak_key_in(certs: &[&CertificateDer<'_>]) -> Option<Refusal> {
+    certs.iter().find_map(|c| rsa_bits(c).filter(|&bits| bits < 2048)).map(|bits| Refusal::WeakKey { bits })
 }
 
 fn write_attribute(out: &mut String, oid: ObjectIdentifier, value: AnyRef<'_>) {
@@ -133,6 +244,8 @@ pub(crate) struct Verifier {
     pub(crate) inner: Option<Arc<dyn ServerCertVerifier>>,
     pub(crate) pins: Vec<[u8; 32]>,
     pub(crate) algorithms: WebPkiSupportedAlgorithms,
+    /// The groups this client offers: in TLS 1.2 they bound the server's ECDSA curve too.
+    pub(crate) groups: Vec<NamedGroup>,
 }
 
 impl ServerCertVerifier for Verifier {
@@ -145,7 +258,14 @@ impl ServerCertVerifier for Verifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if let Some(inner) = &self.inner {
-            inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+            let verdict = inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+            if let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) = &verdict {
+                let chain: Vec<_> = std::iter::once(end_entity).chain(intermediates).collect();
+                if let Some(weak) = weak_key_in(&chain) {
+                    return Err(weak.into_rustls());
+                }
+            }
+            verdict?;
         }
         if !self.pins.is_empty() {
             let pinned = std::iter::once(end_entity)
@@ -153,9 +273,7 @@ impl ServerCertVerifier for Verifier {
                 .filter_map(spki_sha256)
                 .any(|spki| self.pins.contains(&spki));
             if !pinned {
-                return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
-                    Arc::new(PinMismatch),
-                ))));
+                return Err(Refusal::PinMismatch.into_rustls());
             }
         }
         Ok(ServerCertVerified::assertion())
@@ -168,6 +286,12 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         // The handshake signature is always checked, even with chain verification disabled.
+        check_signing_certificate(cert)?;
+        if let Some(curve) = ec_curve(cert) {
+            if !self.groups.contains(&curve) {
+                return Err(Refusal::CurveNotOffered.into_rustls());
+            }
+        }
         verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
@@ -177,11 +301,73 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_signing_certificate(cert)?;
         verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+/// A server's verifier of client certificates: rustls's WebPKI verifier, plus tlswire's checks of
+/// the key that signed the handshake and its typed weak-key report.
+#[derive(Debug)]
+pub(crate) struct ClientVerifier {
+    pub(crate) inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verdict = self.inner.verify_client_cert(end_entity, intermediates, now);
+        if let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) = &verdict {
+            let chain: Vec<_> = std::iter::once(end_entity).chain(intermediates).collect();
+            if let Some(weak) = weak_key_in(&chain) {
+                return Err(weak.into_rustls());
+            }
+        }
+        verdict
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_signing_certificate(cert)?;
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_signing_certificate(cert)?;
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -6,7 +6,8 @@
 #   expired.{pem,key}        a leaf that expired in the past
 #   client.{pem,key}         a client-auth certificate issued by ca.pem
 #   bad-*.{pem,key}          leaves each certificate-error class rejects (intermediates: bad-*.chain),
-#                            and ca.crl / other.crl (revoked: bad-revoked; other.crl by other-ca)
+#                            and ca.crl / other.crl (ca.crl revokes bad-revoked and client-revoked;
+#                            other.crl is other-ca's)
 set -euo pipefail
 # DAYS: leaf validity (default 825); committed unit-test fixtures use a long one.
 out=${1:?usage: gen-certs.sh DIR}
@@ -75,6 +76,8 @@ basicConstraints=critical,CA:TRUE
 keyUsage=critical,digitalSignature,keyCertSign" -days 825
 KEYARGS="$ecleaf" mkleaf bad-sha1 x "/CN=localhost" "$leaf_ext" -days 825 -sha1
 KEYARGS="$ecleaf" mkleaf bad-revoked x "/CN=localhost" "$leaf_ext" -days 825
+KEYARGS="$ecleaf" mkleaf client-revoked x "/CN=tlswire revoked client" "extendedKeyUsage=clientAuth
+basicConstraints=CA:FALSE" -days 825
 # Intermediates: one with name constraints that exclude localhost, one with pathlen 0 that issues
 # another CA, and an end-entity certificate that issues a leaf.
 mkchild() { # name issuer subject ext
@@ -98,14 +101,17 @@ keyUsage=critical,digitalSignature,keyCertSign"
 mkchild bad-ee-as-ca ee-issuer "/CN=localhost" "$leaf_ext"
 cp ee-issuer.pem bad-ee-as-ca.chain
 # CRLs: ca.crl revokes bad-revoked; other.crl is other-ca's (covers nothing here).
-crl() { # ca-name out [cert-to-revoke]
+crl() { # ca-name out [certs to revoke...]
   : > index.txt
   printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\ndefault_crl_days=3650\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n' > crl.cnf
-  [ -z "${3:-}" ] || openssl ca -batch -config crl.cnf -cert "$1.pem" -keyfile "$1.key" -revoke "$3" 2>/dev/null
-  openssl ca -batch -config crl.cnf -cert "$1.pem" -keyfile "$1.key" -gencrl -out "$2" 2>/dev/null
+  local ca=$1 out=$2; shift 2
+  for cert in "$@"; do
+    openssl ca -batch -config crl.cnf -cert "$ca.pem" -keyfile "$ca.key" -revoke "$cert" 2>/dev/null
+  done
+  openssl ca -batch -config crl.cnf -cert "$ca.pem" -keyfile "$ca.key" -gencrl -out "$out" 2>/dev/null
   rm -f crl.cnf index.txt*
 }
-crl ca ca.crl bad-revoked.pem
+crl ca ca.crl bad-revoked.pem client-revoked.pem
 crl other-ca other.crl
 rm -f ./*.srl
 touch .done

@@ -65,3 +65,22 @@ fn groups_take_openssl_names() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("P-999"));
 }
+
+#[test]
+fn crl_refuses_a_revoked_server_certificate() {
+    let peer = openssl_server("bad-revoked", &[]);
+    let connect = format!("127.0.0.1:{}", peer.port);
+    let out = Command::new(tlswire_bin())
+        .args(["s_client", "-connect", &connect, "-CAfile", &file("ca.pem"), "-CRL", &file("ca.crl"), "-crl_check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CERT_REVOKED") && err.contains("certificate_revoked"), "{err}");
+    let out = Command::new(tlswire_bin())
+        .args(["s_client", "-connect", &connect, "-CAfile", &file("ca.pem"), "-CRL", &file("ca.pem")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad CRL"), "a file without a CRL is named as such");
+}

@@ -87,3 +87,22 @@ fn an_idle_connection_does_not_hold_up_other_clients() {
     let info = round_trip(server.port, &ctx, b"next client\n", b"next client\n");
     assert_eq!(info.version, tlswire::Version::Tls13);
 }
+
+/// The server's checks of client certificates: a revoked one (with `-CRL`) and one whose keyUsage
+/// forbids the signature it made are refused, each with its code in the server's log.
+#[test]
+fn client_certificates_revoked_or_with_the_wrong_key_usage_are_refused() {
+    for (identity, code) in [("client-revoked", "CERT_REVOKED"), ("bad-client-key-usage", "CERT_KEY_USAGE")] {
+        let server = tlswire_server(&["-Verify", "1", "-CAfile", &file("ca.pem"), "-CRL", &file("ca.crl")]);
+        let pem = file(&format!("{identity}.pem"));
+        let key = file(&format!("{identity}.key"));
+        let out = openssl_client(server.port, &["-tls1_3", "-cert", &pem, "-key", &key]);
+        assert!(!out.contains("echo me"), "{identity}: served: {out}");
+        let log = server.stop();
+        assert!(log.contains(code), "{identity}: {log}");
+        // The same server serves a good client certificate.
+        let server = tlswire_server(&["-Verify", "1", "-CAfile", &file("ca.pem"), "-CRL", &file("ca.crl")]);
+        let out = openssl_client(server.port, &["-tls1_3", "-cert", &file("client.pem"), "-key", &file("client.key")]);
+        assert!(out.contains("echo me"), "{out}");
+    }
+}

@@ -12,6 +12,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -servername name    SNI and the name to verify (default: the -connect host)
   -CAfile file        trust these CA certificates (PEM) instead of the bundled roots
   -cert file -key f   client certificate chain and key (PEM)
+  -CRL file           check the server's certificate against this CRL (PEM or DER; repeatable;
+                      -crl_check is accepted and implied)
   -alpn list          comma-separated ALPN protocols, e.g. h2,http/1.1
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384
@@ -29,6 +31,7 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -CAfile file        CAs for client certificates
   -Verify n           require a client certificate (n: depth, accepted for compatibility)
   -verify n           request a client certificate, do not require it
+  -CRL file           check client certificates against this CRL (PEM or DER; repeatable)
   -alpn list          comma-separated ALPN protocols
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated key exchange groups
@@ -49,6 +52,7 @@ pub struct Common {
     pub ca_file: Option<String>,
     pub cert: Option<String>,
     pub key: Option<String>,
+    pub crls: Vec<String>,
 }
 
 pub struct ClientArgs {
@@ -105,6 +109,9 @@ fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<boo
         "-CAfile" => c.ca_file = Some(p.value(option)?),
         "-cert" => c.cert = Some(p.value(option)?),
         "-key" => c.key = Some(p.value(option)?),
+        "-CRL" => c.crls.push(p.value(option)?),
+        // OpenSSL needs it beside -CRL; here a CRL given is a CRL checked.
+        "-crl_check" => {}
         _ => return Ok(false),
     }
     Ok(true)
@@ -235,6 +242,9 @@ impl Common {
         if let Some(ca) = &self.ca_file {
             c.add_ca(&read_file(ca)?).map_err(|e| format!("{ca}: {e}"))?;
         }
+        for crl in &self.crls {
+            c.add_crl(&read_file(crl)?).map_err(|e| format!("{crl}: {e}"))?;
+        }
         match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
                 c.client_auth(&read_file(cert)?, &read_file(key)?).map_err(|e| e.to_string())?;
@@ -256,6 +266,9 @@ impl Common {
         }
         if !self.suites.is_empty() {
             s.cipher_suites(&self.suites()).map_err(|e| e.to_string())?;
+        }
+        for crl in &self.crls {
+            s.add_crl(&read_file(crl)?).map_err(|e| format!("{crl}: {e}"))?;
         }
         if client_auth != ClientAuth::None {
             let ca = self.ca_file.as_deref().ok_or("-Verify/-verify need -CAfile")?;

@@ -9,7 +9,7 @@ const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 export const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
 // The options that configure the client rather than one connection (they make a TlsContext).
-export const CONTEXT_OPTIONS = ["ca", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "dangerouslyDisableVerification"];
+export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "dangerouslyDisableVerification"];
 export const contexts = new WeakMap(); // TlsContext → the engine's built Context
 
 /** Parses and builds client settings into the engine's Context (the caller frees it). */
@@ -20,6 +20,7 @@ export function buildContext(options) {
       if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
       else config.addCa(asBytes(ca));
     }
+    for (const crl of [options.crls ?? []].flat()) config.addCrl(asBytes(crl));
     for (const pin of [options.pins ?? []].flat()) config.addPin(fromBase64(pin));
     if (options.alpn) config.alpn(options.alpn);
     if (options.certificate || options.privateKey) config.clientAuth(asBytes(options.certificate ?? ""), asBytes(options.privateKey ?? ""));

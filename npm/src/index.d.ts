@@ -54,6 +54,16 @@ export interface ContextOptions {
    * default.
    */
   ca?: CaSource | CaSource[];
+  /**
+   * Certificate revocation lists (PEM text or DER bytes): the server's certificate is checked
+   * against them, as OpenSSL's `-crl_check`. Revoked: `CERT_REVOKED`; an issuer with no CRL here:
+   * `CERT_REVOCATION_UNKNOWN`.
+   *
+   * ```ts
+   * const tls = await connect({ transport, serverName: "db.internal", ca: caPem, crls: [crlPem] });
+   * ```
+   */
+  crls?: string | Uint8Array | (string | Uint8Array)[];
   /** Base64 SHA-256 hashes of acceptable SubjectPublicKeyInfos (in addition to CA verification). */
   pins?: string[];
   /** Client certificate chain (PEM) for client authentication, with {@link privateKey}. */

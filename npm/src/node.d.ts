@@ -15,6 +15,8 @@ export interface ConnectionOptions {
   servername?: string;
   /** Trusted CAs (PEM or DER, or tlswire/roots). Default: Mozilla's roots (tlswire/roots), as Node's default. */
   ca?: CaSource | CaSource[];
+  /** Certificate revocation lists (PEM or DER), as Node's `crl`: a revoked server certificate fails with `CERT_REVOKED`. */
+  crl?: string | Uint8Array | Array<string | Uint8Array>;
   /** Client certificate chain (PEM). */
   cert?: string | Uint8Array | Array<string | Uint8Array>;
   /** Private key (PEM) of `cert`. */

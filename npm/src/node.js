@@ -266,6 +266,7 @@ async function tlsOptions(options) {
   const text = (v) => (typeof v === "string" ? v : v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v);
   if (options.ca !== undefined) out.ca = [options.ca].flat().map(text);
   else out.ca = (await import("../dist/roots.js")).default; // from src/ and dist/ alike
+  if (options.crl !== undefined) out.crls = [options.crl].flat().map(text);
   const key = [options.key ?? []].flat()[0];
   const cert = [options.cert ?? []].flat()[0];
   if (cert !== undefined || key !== undefined) {

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
@@ -161,6 +162,42 @@ test("certificate failures reject with typed codes", async () => {
       return true;
     });
   }
+});
+
+test("each class of certificate rejection has its code from the engine; CRLs revoke", async () => {
+  const cases = [
+    ["bad-key-usage", {}, "CERT_KEY_USAGE"],
+    ["bad-weak-key", {}, "CERT_WEAK_KEY"],
+    ["bad-purpose", {}, "CERT_PURPOSE"],
+    ["bad-ca-as-leaf", {}, "CERT_CA_AS_END_ENTITY"],
+    ["bad-sha1", {}, "CERT_UNSUPPORTED_ALGORITHM"],
+    ["bad-name-constraints", {}, "CERT_NAME_CONSTRAINTS"],
+    ["bad-revoked", { crls: pem("ca.crl") }, "CERT_REVOKED"],
+    ["server-ecdsa", { crls: [pem("other.crl")] }, "CERT_REVOCATION_UNKNOWN"],
+  ];
+  for (const [identity, options, code] of cases) {
+    const chain = existsSync(pki(`${identity}.chain`)) ? ["-cert_chain", pki(`${identity}.chain`)] : [];
+    // SECLEVEL=0: OpenSSL itself refuses to serve the SHA-1 and 1024-bit certificates.
+    const server = track(await opensslServer(["-tls1_3", "-cipher", "DEFAULT@SECLEVEL=0", ...chain], identity));
+    await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), ...options }), (e) => {
+      assert.equal(e.name, "TlsError", String(e));
+      assert.equal(e.code, code, `${identity}: ${e.message}`);
+      assert.ok(e.alertSent, `${identity}: an alert went to the server`);
+      assert.doesNotMatch(e.message, /Other\(|\{ /, "a readable message, not a debug dump");
+      return true;
+    });
+    server.stop();
+  }
+  // The revoked server is accepted without the CRL, and a good one with it.
+  for (const [identity, crls] of [["bad-revoked", undefined], ["server-ecdsa", pem("ca.crl")]]) {
+    const server = track(await opensslServer(["-tls1_3"], identity));
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), crls });
+    await conn.write("crl\n");
+    assert.equal(await readLine(conn), "lrc\n");
+    await conn.close();
+    server.stop();
+  }
+  await assert.rejects(createContext({ ca: pem("ca.pem"), crls: "not a CRL" }), (e) => e.code === "CONFIG" && /CRL/.test(e.message));
 });
 
 test("a server dropping TCP without close_notify is truncation, not a clean end", async () => {

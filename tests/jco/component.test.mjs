@@ -55,6 +55,7 @@ function tcp(port) {
 const config = (ca, extra = {}) => ({
   caCertificates: [pem(ca)],
   pins: [],
+  crls: [],
   alpn: [],
   clientCertificate: undefined,
   minVersion: undefined,

@@ -34,7 +34,7 @@ export!(Component);
 
 impl wit::Guest for Component {
     fn error_code(error: WitError) -> String {
-        code(&error).to_string()
+        code(&error)
     }
 }
 
@@ -67,6 +67,9 @@ impl connections::GuestClientContext for Client {
                 pin.as_slice().try_into().map_err(|_| WitError::Config("a pin is 32 bytes (SHA-256)".into()))?;
             c.pin_spki_sha256(pin);
         }
+        for crl in &config.crls {
+            c.add_crl(crl).map_err(config_error)?;
+        }
         c.alpn(&config.alpn);
         if let Some(key) = &config.client_certificate {
             c.client_auth(&key.chain, &key.private_key).map_err(config_error)?;
@@ -98,6 +101,9 @@ impl connections::GuestServerContext for Server {
         if mode != ClientAuth::None {
             let cas = config.client_ca_certificates.concat();
             s.client_auth(mode, &cas).map_err(config_error)?;
+        }
+        for crl in &config.crls {
+            s.add_crl(crl).map_err(config_error)?;
         }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
@@ -317,20 +323,32 @@ fn to_wit(e: &tlswire::Error) -> WitError {
     use tlswire::{CertificateError as C, Error as E, ProtocolError as P, TransportError as T};
     let detail = e.to_string();
     let alert_sent = e.alert_sent().map(alert);
+    let code = e.code().to_string();
     match e {
         E::Certificate { error, .. } => {
+            use wit::CertificateErrorKind as K;
             let kind = match error {
-                C::UnknownIssuer => wit::CertificateErrorKind::UnknownIssuer,
-                C::HostnameMismatch => wit::CertificateErrorKind::HostnameMismatch,
-                C::Expired => wit::CertificateErrorKind::Expired,
-                C::NotYetValid => wit::CertificateErrorKind::NotYetValid,
-                C::Revoked => wit::CertificateErrorKind::Revoked,
-                C::BadSignature => wit::CertificateErrorKind::BadSignature,
-                C::PinMismatch => wit::CertificateErrorKind::PinMismatch,
-                C::Missing => wit::CertificateErrorKind::Missing,
-                _ => wit::CertificateErrorKind::Invalid,
+                C::UnknownIssuer => K::UnknownIssuer,
+                C::HostnameMismatch => K::HostnameMismatch,
+                C::Expired => K::Expired,
+                C::NotYetValid => K::NotYetValid,
+                C::Revoked => K::Revoked,
+                C::BadSignature => K::BadSignature,
+                C::PinMismatch => K::PinMismatch,
+                C::Missing => K::Missing,
+                C::Malformed(_) => K::Malformed,
+                C::NameConstraints => K::NameConstraints,
+                C::KeyUsage => K::KeyUsage,
+                C::Purpose => K::Purpose,
+                C::UnsupportedAlgorithm(_) => K::UnsupportedAlgorithm,
+                C::WeakKey(_) => K::WeakKey,
+                C::CaUsedAsEndEntity => K::CaAsEndEntity,
+                C::EndEntityUsedAsCa => K::EndEntityAsCa,
+                C::PathLength => K::PathLength,
+                C::RevocationUnknown(_) => K::RevocationUnknown,
+                _ => K::Invalid,
             };
-            WitError::Certificate(wit::CertificateFailure { kind, alert_sent, detail })
+            WitError::Certificate(wit::CertificateFailure { kind, code, alert_sent, detail })
         }
         E::Protocol { error, .. } => {
             let kind = match error {
@@ -341,7 +359,7 @@ fn to_wit(e: &tlswire::Error) -> WitError {
                 P::NoApplicationProtocol => wit::ProtocolErrorKind::NoApplicationProtocol,
                 _ => wit::ProtocolErrorKind::Other,
             };
-            WitError::Protocol(wit::ProtocolFailure { kind, alert_sent, detail })
+            WitError::Protocol(wit::ProtocolFailure { kind, code, alert_sent, detail })
         }
         E::AlertReceived(description) => WitError::AlertReceived(alert(*description)),
         E::Transport(t) => WitError::Truncation(match t {
@@ -354,35 +372,20 @@ fn to_wit(e: &tlswire::Error) -> WitError {
     }
 }
 
-/// The README's stable code for a WIT error (the same strings as `tlswire::Error::code`).
-fn code(e: &WitError) -> &'static str {
-    use wit::{CertificateErrorKind as C, ProtocolErrorKind as P, Truncation as T};
+/// The stable code of a WIT error: the core's, carried by the failure records or named by
+/// `tlswire::codes` (no second table here).
+fn code(e: &WitError) -> String {
+    use tlswire::codes;
+    use wit::Truncation as T;
     match e {
-        WitError::Certificate(f) => match f.kind {
-            C::UnknownIssuer => "CERT_UNKNOWN_ISSUER",
-            C::HostnameMismatch => "CERT_HOSTNAME_MISMATCH",
-            C::Expired => "CERT_EXPIRED",
-            C::NotYetValid => "CERT_NOT_YET_VALID",
-            C::Revoked => "CERT_REVOKED",
-            C::BadSignature => "CERT_BAD_SIGNATURE",
-            C::PinMismatch => "CERT_PIN_MISMATCH",
-            C::Missing => "CERT_MISSING",
-            C::Invalid => "CERT_INVALID",
-        },
-        WitError::Protocol(f) => match f.kind {
-            P::BadRecordMac => "BAD_RECORD_MAC",
-            P::Malformed => "PROTOCOL_MALFORMED",
-            P::Violation => "PROTOCOL_VIOLATION",
-            P::Incompatible => "HANDSHAKE_INCOMPATIBLE",
-            P::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
-            P::Other => "PROTOCOL_ERROR",
-        },
-        WitError::AlertReceived(_) => "ALERT_RECEIVED",
-        WitError::Truncation(T::DuringHandshake) => "CLOSED_DURING_HANDSHAKE",
-        WitError::Truncation(T::MidRecord) => "CLOSED_MID_RECORD",
-        WitError::Truncation(T::NoCloseNotify) => "TRUNCATED",
-        WitError::Transport(_) => "TRANSPORT_ERROR",
-        WitError::Misuse(_) => "MISUSE",
-        WitError::Config(_) => "CONFIG",
+        WitError::Certificate(f) => f.code.clone(),
+        WitError::Protocol(f) => f.code.clone(),
+        WitError::AlertReceived(_) => codes::ALERT_RECEIVED.into(),
+        WitError::Truncation(T::DuringHandshake) => codes::CLOSED_DURING_HANDSHAKE.into(),
+        WitError::Truncation(T::MidRecord) => codes::CLOSED_MID_RECORD.into(),
+        WitError::Truncation(T::NoCloseNotify) => codes::TRUNCATED.into(),
+        WitError::Transport(_) => codes::CHANNEL_ERROR.into(),
+        WitError::Misuse(_) => codes::MISUSE.into(),
+        WitError::Config(_) => codes::CONFIG.into(),
     }
 }

@@ -33,6 +33,12 @@ impl Config {
         self.inner.add_ca(pem_or_der).map(drop).map_err(|e| js_error(&Error::Config(e)))
     }
 
+    /// Checks the server's certificate against the CRLs in PEM text or DER bytes.
+    #[wasm_bindgen(js_name = addCrl)]
+    pub fn add_crl(&mut self, pem_or_der: &[u8]) -> Result<(), JsValue> {
+        self.inner.add_crl(pem_or_der).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
     /// Trusts the packed trust anchors of `tlswire/roots` (`tlswire::anchors` format).
     #[wasm_bindgen(js_name = addTrustAnchors)]
     pub fn add_trust_anchors(&mut self, packed: &[u8]) -> Result<(), JsValue> {

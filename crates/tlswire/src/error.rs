@@ -5,6 +5,20 @@ use core::fmt;
 
 pub use rustls::AlertDescription;
 
+/// The stable codes that carry no detail of their own, for the bindings: every code a binding
+/// reports comes from this crate ([`Error::code`] or these), none is restated there.
+pub mod codes {
+    pub const ALERT_RECEIVED: &str = "ALERT_RECEIVED";
+    pub const CLOSED_DURING_HANDSHAKE: &str = "CLOSED_DURING_HANDSHAKE";
+    pub const TRUNCATED: &str = "TRUNCATED";
+    pub const CLOSED_MID_RECORD: &str = "CLOSED_MID_RECORD";
+    pub const MISUSE: &str = "MISUSE";
+    pub const CONFIG: &str = "CONFIG";
+    /// A binding's transport (a WebSocket, a host stream) failed; the sans-IO core itself never
+    /// reports it.
+    pub const CHANNEL_ERROR: &str = "CHANNEL_ERROR";
+}
+
 /// Everything that can go wrong on a [`crate::Connection`] or while building a configuration.
 ///
 /// Failures detected on the connection carry `alert_sent`: the alert tlswire put on the wire for
@@ -179,12 +193,12 @@ impl Error {
                 ProtocolError::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
                 ProtocolError::Other(_) => "PROTOCOL_ERROR",
             },
-            Self::AlertReceived(_) => "ALERT_RECEIVED",
-            Self::Transport(TransportError::ClosedDuringHandshake) => "CLOSED_DURING_HANDSHAKE",
-            Self::Transport(TransportError::Truncated) => "TRUNCATED",
-            Self::Transport(TransportError::ClosedMidRecord) => "CLOSED_MID_RECORD",
-            Self::Misuse(_) => "MISUSE",
-            Self::Config(_) => "CONFIG",
+            Self::AlertReceived(_) => codes::ALERT_RECEIVED,
+            Self::Transport(TransportError::ClosedDuringHandshake) => codes::CLOSED_DURING_HANDSHAKE,
+            Self::Transport(TransportError::Truncated) => codes::TRUNCATED,
+            Self::Transport(TransportError::ClosedMidRecord) => codes::CLOSED_MID_RECORD,
+            Self::Misuse(_) => codes::MISUSE,
+            Self::Config(_) => codes::CONFIG,
         }
     }
 

@@ -46,11 +46,11 @@ mod observer;
 mod verify;
 
 pub use config::{
-    certificates_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig, ClientContext,
+    certificates_from, crls_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig, ClientContext,
     ServerConfig, ServerContext, Version,
 };
 pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD};
-pub use error::{AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
+pub use error::{codes, AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 pub use observer::{
     alert_name, format_message, handshake_name, version_name, Callback, Direction, Message, OwnedMessage, ALERT,
     APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, INNER_CONTENT_TYPE, RECORD_HEADER,

@@ -36,6 +36,7 @@ fn main() -> wasmtime::Result<()> {
     let config = ClientConfig {
         ca_certificates: vec![std::fs::read(ca)?],
         pins: vec![],
+        crls: vec![],
         alpn: vec![],
         client_certificate: None,
         min_version: None,

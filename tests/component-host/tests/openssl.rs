@@ -24,6 +24,7 @@ fn config(ca: &str) -> ClientConfig {
     ClientConfig {
         ca_certificates: vec![read(ca)],
         pins: vec![],
+        crls: vec![],
         alpn: vec![],
         client_certificate: None,
         min_version: None,
@@ -116,9 +117,36 @@ fn unknown_ca_and_hostname_mismatch_are_typed_errors() {
             other => panic!("{name}: {other:?}"),
         }
         assert_eq!(host.error_code(&err).unwrap(), code);
+        if let Error::Certificate(f) = &err {
+            assert_eq!(f.code, code, "the failure carries the core's code");
+        }
         // Errors are sticky.
         assert!(matches!(host.write(&conn, b"x").unwrap(), Err(Error::Certificate(_))));
     }
+}
+
+/// The certificate classes and CRLs reach the host with the core's kinds and codes.
+#[test]
+fn key_usage_and_revocation_are_typed_errors() {
+    let mut host = Host::new(&component()).unwrap();
+    let key_usage = openssl_server("bad-key-usage", &["-tls1_3"]);
+    let revoked = openssl_server("bad-revoked", &[]);
+    for (port, crls, kind, code) in [
+        (key_usage.port, vec![], CertificateErrorKind::KeyUsage, "CERT_KEY_USAGE"),
+        (revoked.port, vec![read("ca.crl")], CertificateErrorKind::Revoked, "CERT_REVOKED"),
+    ] {
+        let ctx = host.client_context(&ClientConfig { crls, ..config("ca.pem") }).unwrap().unwrap();
+        let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{port}")).unwrap().unwrap();
+        let err = host.handshake(&conn).unwrap().expect_err("handshake must fail");
+        match &err {
+            Error::Certificate(f) => assert_eq!((f.kind, f.code.as_str()), (kind, code), "{}", f.detail),
+            other => panic!("{code}: {other:?}"),
+        }
+        assert_eq!(host.error_code(&err).unwrap(), code);
+    }
+    let bad = host.client_context(&ClientConfig { crls: vec![b"no CRL here".to_vec()], ..config("ca.pem") }).unwrap();
+    let err = bad.err().expect("a bad CRL is a configuration error");
+    assert_eq!(host.error_code(&err).unwrap(), "CONFIG");
 }
 
 #[test]
@@ -164,6 +192,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
         client_auth: ClientAuth::None,
         client_ca_certificates: vec![],
+        crls: vec![],
         alpn: vec![],
         min_version: None,
         max_version: None,

@@ -39,7 +39,7 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     let mut config = args.common.client_config().map_err(setup)?;
     if args.insecure {
         eprintln!("WARNING: -insecure: the server certificate is NOT verified");
-        config.dangerous_disable_verification();
+        config.dangerously_disable_verification();
     }
     let ctx = config.build().map_err(|e| setup(e.to_string()))?;
     let name = args.servername.clone().unwrap_or(host);

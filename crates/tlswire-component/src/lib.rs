@@ -82,7 +82,7 @@ impl connections::GuestClientContext for Client {
             c.groups(&strs(&config.groups)).map_err(config_error)?;
         }
         if config.dangerously_disable_verification {
-            c.dangerous_disable_verification();
+            c.dangerously_disable_verification();
         }
         let ctx = c.build().map_err(config_error)?;
         Ok(connections::ClientContext::new(Client { ctx, observe: config.observe }))

@@ -86,7 +86,7 @@ impl Config {
     /// **Dangerous**: accept any server certificate.
     #[wasm_bindgen(js_name = dangerouslyDisableVerification)]
     pub fn dangerously_disable_verification(&mut self) {
-        self.inner.dangerous_disable_verification();
+        self.inner.dangerously_disable_verification();
     }
 
     /// Validates the settings.

@@ -309,9 +309,15 @@ impl ClientConfig {
 
     /// **Dangerous**: accept any server certificate for any name. Handshake signatures are still
     /// checked, but an active attacker can read and change all traffic. For tests only.
-    pub fn dangerous_disable_verification(&mut self) -> &mut Self {
+    pub fn dangerously_disable_verification(&mut self) -> &mut Self {
         self.no_verify = true;
         self
+    }
+
+    /// The former name of [`Self::dangerously_disable_verification`].
+    #[deprecated(note = "renamed dangerously_disable_verification (one spelling across the surfaces)")]
+    pub fn dangerous_disable_verification(&mut self) -> &mut Self {
+        self.dangerously_disable_verification()
     }
 
     /// Validates the settings and builds the shared context connections are opened from.

@@ -355,7 +355,7 @@ fn pins_match_and_mismatch() {
 #[test]
 fn dangerous_no_verify_accepts_unknown_ca() {
     let mut c = ClientConfig::new();
-    c.dangerous_disable_verification();
+    c.dangerously_disable_verification();
     Pair::new(&c, &server_config(EXPIRED)).handshake().unwrap();
 }
 

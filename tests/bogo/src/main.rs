@@ -274,7 +274,7 @@ impl Run {
             }
             // The runner's server certificates chain to no CA: BoringSSL's shim does not check
             // them unless told to, and neither does this one.
-            c.dangerous_disable_verification();
+            c.dangerously_disable_verification();
             if let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) {
                 c.client_auth(&read_file(cert), &read_file(key)).unwrap_or_else(|e| config_error(&e));
             }

@@ -246,9 +246,11 @@ impl CertificateError {
             C::InvalidPurpose | C::InvalidPurposeContext { .. } => Self::Purpose,
             #[allow(deprecated)]
             C::UnsupportedSignatureAlgorithm => Self::UnsupportedAlgorithm("an unsupported signature algorithm".into()),
-            C::UnsupportedSignatureAlgorithmContext { signature_algorithm_id, .. }
-            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { signature_algorithm_id, .. } => {
+            C::UnsupportedSignatureAlgorithmContext { signature_algorithm_id, .. } => {
                 Self::UnsupportedAlgorithm(signature_algorithm_name(&signature_algorithm_id))
+            }
+            C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                Self::UnsupportedAlgorithm("a signature algorithm that does not fit the signer's public key".into())
             }
             C::Other(other) => {
                 if let Some(refusal) = other.0.downcast_ref::<crate::verify::Refusal>() {

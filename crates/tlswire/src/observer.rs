@@ -170,6 +170,9 @@ pub(crate) struct Observer {
     opened: Vec<TappedRecord>,
     received_hs: Vec<u8>,
     sent_hs: Vec<u8>,
+    /// TLS 1.2: the peer's ChangeCipherSpec arrived, so every later record it sends is protected
+    /// whatever its outer type (a record our AEADs did not open is not plaintext).
+    peer_protects_tls12: bool,
 }
 
 impl Observer {
@@ -187,6 +190,7 @@ impl Observer {
             opened: Vec::new(),
             received_hs: Vec::new(),
             sent_hs: Vec::new(),
+            peer_protects_tls12: false,
         }
     }
 
@@ -255,10 +259,15 @@ impl Observer {
                 }
                 (t.inner_type as u16, &t.plaintext[..])
             }
-            // An unopened application_data record is one rustls could not decrypt (or skipped).
-            None if record.header[0] as u16 == APPLICATION_DATA => return,
+            // An unopened application_data record is one rustls could not decrypt (or skipped);
+            // so is any record a TLS 1.2 peer sent after its ChangeCipherSpec: its bytes are
+            // ciphertext, reported as its header alone (as `openssl s_client -msg` does).
+            None if record.header[0] as u16 == APPLICATION_DATA || self.peer_protects_tls12 => return,
             None => (record.header[0] as u16, &record.body[..]),
         };
+        if content_type == CHANGE_CIPHER_SPEC && opened.is_none() && self.negotiated == Some(0x0303) {
+            self.peer_protects_tls12 = true;
+        }
         let plaintext = plaintext.to_vec();
         self.content(Direction::Received, content_type, &plaintext);
     }

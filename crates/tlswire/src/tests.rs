@@ -1031,3 +1031,30 @@ fn an_rsassa_pss_key_is_refused_when_loaded() {
     let err = ServerConfig::new(RSA.0, key).unwrap().build().unwrap_err();
     assert!(matches!(&err, ConfigError::BadPrivateKey(m) if m.contains("RSASSA-PSS")), "{err:?}");
 }
+
+#[test]
+fn a_tls12_record_that_fails_to_decrypt_is_reported_as_its_header_alone() {
+    let mut client = client_config();
+    client.versions(Version::Tls12, Version::Tls12);
+    let mut pair = Pair::new(&client, &server_config(ECDSA));
+    let (trace, callback) = recorder();
+    pair.client.set_msg_callback(callback).unwrap();
+    pair.handshake().unwrap();
+    let before = trace.lock().unwrap().len();
+    // The server's close_notify: a protected record whose outer type is alert (21). Its tag is
+    // flipped, so it does not decrypt; its ciphertext must not be reported as an alert.
+    pair.server.close().unwrap();
+    let mut wire = pair.server.take_output();
+    assert_eq!(wire[0], 21);
+    let last = wire.len() - 1;
+    wire[last] ^= 1;
+    pair.client.feed(&wire).unwrap();
+    let err = pair.client.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.code(), "BAD_RECORD_MAC");
+    let received: Vec<u16> = trace.lock().unwrap()[before..]
+        .iter()
+        .filter(|m| m.direction == Direction::Received)
+        .map(|m| m.content_type)
+        .collect();
+    assert_eq!(received, [256], "the undecryptable record is reported by its header alone");
+}

@@ -55,6 +55,13 @@ impl Sealer {
         Some(sealed.encode())
     }
 
+    /// Takes back the last `records` sequence numbers (records the core withdrew from its output
+    /// before they reached the wire), so that the next record takes the first one's place.
+    pub fn rewind(&self, records: u64) {
+        let mut state = self.lock();
+        state.next_seq = state.next_seq.saturating_sub(records);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

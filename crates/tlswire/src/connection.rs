@@ -668,6 +668,45 @@ impl Connection {
         true
     }
 
+    /// A TLS 1.3 client learns that the server's Finished shared its record with more handshake
+    /// data only after rustls queued our own Finished flight; the unexpected_message alert then
+    /// follows under the same handshake keys. A server that accepts that Finished reads on with
+    /// our application keys and cannot decrypt the alert. As BoringSSL does, refuse before
+    /// finishing: the protected records queued since `start` are withdrawn (before any reached
+    /// the wire) and the alert takes the first one's sequence number. A ChangeCipherSpec (not
+    /// protected) stays.
+    fn withdraw_flight_before_alert(&mut self, start: usize) {
+        let (Tls::Client(_), Some(rustls::ProtocolVersion::TLSv1_3)) = (&self.tls, self.common().protocol_version())
+        else {
+            return;
+        };
+        let mut records = Vec::new();
+        let mut at = start;
+        while let Some(header) = self.outgoing.get(at..at + 5) {
+            let end = at + 5 + u16::from_be_bytes([header[3], header[4]]) as usize;
+            if end > self.outgoing.len() {
+                return;
+            }
+            records.push((header[0], at..end));
+            at = end;
+        }
+        let protected = records.iter().filter(|(typ, _)| *typ == 23).count() as u64;
+        if protected < 2 {
+            return; // only the alert itself: nothing was finished
+        }
+        self.note_sealers();
+        let Some(sealer) = self.sealers.iter().rev().find(|s| s.in_use()).cloned() else { return };
+        let kept: Vec<u8> =
+            records.iter().filter(|(typ, _)| *typ == 20).flat_map(|(_, r)| self.outgoing[r.clone()].to_vec()).collect();
+        sealer.rewind(protected);
+        self.outgoing.truncate(start);
+        self.outgoing.extend_from_slice(&kept);
+        let unexpected_message = u8::from(AlertDescription::UnexpectedMessage);
+        if let Some(record) = sealer.seal_alert(2, unexpected_message) {
+            self.outgoing.extend_from_slice(&record);
+        }
+    }
+
     /// The TLS 1.2 peer asked to renegotiate (a HelloRequest to a client, a ClientHello to a
     /// server) and rustls answered with a warning no_renegotiation, which RFC 5246 allows, then
     /// went on waiting for data. A peer that asked usually waits for the new handshake instead:
@@ -712,6 +751,11 @@ impl Connection {
         }
         let mut tapped = capture.take();
         sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
+        if matches!(err, rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::KeyEpochWithPendingFragment)) {
+            self.withdraw_flight_before_alert(start);
+            tapped.extend(capture.take());
+            sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
+        }
         let mut alert = find_alert(&self.outgoing[start..], &sealed_alerts);
         if alert.is_none() {
             alert = self.seal_missing_alert(&err);

@@ -306,6 +306,12 @@ impl Run {
                 exit(1)
             }
         });
+        let mut conn = conn;
+        // Debugging aid: TLSWIRE_BOGO_TRACE=1 prints every protocol message (s_client -msg).
+        if std::env::var_os("TLSWIRE_BOGO_TRACE").is_some() {
+            let trace: tlswire::Callback = Box::new(|m| eprintln!("{}", tlswire::format_message(m)));
+            conn.set_msg_callback(trace).ok();
+        }
         let mut s = Shim { conn, tcp, read_size: o.read_size.unwrap_or(16384).max(1) };
         s.run(o)
     }

@@ -224,7 +224,11 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         } else {
             let aad = make_tls13_aad(wire_len);
             let (body, tag) = msg.payload.split_at_mut(body_len);
-            open(&self.cipher, &self.platform_key, &Nonce::new(&self.iv, seq), &aad, body, tag)?;
+            let opened = open(&self.cipher, &self.platform_key, &Nonce::new(&self.iv, seq), &aad, body, tag);
+            if let Err(e) = opened {
+                tap::rejected(tap::Rejected { wire_len, tag: tapped_tag });
+                return Err(e);
+            }
         }
         msg.payload.truncate(body_len);
         let plain = msg.into_tls13_unpadded_message()?;

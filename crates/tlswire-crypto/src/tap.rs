@@ -49,6 +49,18 @@ pub enum Scope {
 struct Open {
     scope: Scope,
     records: Vec<TappedRecord>,
+    rejected: Vec<Rejected>,
+}
+
+/// A received TLS 1.3 record our AEAD could not authenticate. rustls fails the connection on it,
+/// except while it skips early data it rejected (RFC 8446 section 4.2.10): then the record is
+/// dropped, and the core must know which bytes those were (see `Capture::take_rejected`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// Length of the record's payload on the wire.
+    pub wire_len: usize,
+    /// The record's last 16 bytes (its AEAD tag).
+    pub tag: [u8; 16],
 }
 
 thread_local! {
@@ -64,13 +76,24 @@ pub struct Capture {
 
 /// Opens a capture on this thread.
 pub fn open(scope: Scope) -> Capture {
-    Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new() })) }
+    Capture {
+        outer: CAPTURE
+            .with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new(), rejected: Vec::new() })),
+    }
 }
 
 impl Capture {
     /// The records tapped since the capture was opened or last taken, oldest first.
     pub fn take(&mut self) -> Vec<TappedRecord> {
         CAPTURE.with(|c| c.borrow_mut().as_mut().map(|o| std::mem::take(&mut o.records)).unwrap_or_default())
+    }
+}
+
+impl Capture {
+    /// The received records that failed authentication since the capture opened or this was
+    /// last called, oldest first (recorded in every scope).
+    pub fn take_rejected(&mut self) -> Vec<Rejected> {
+        CAPTURE.with(|c| c.borrow_mut().as_mut().map(|o| std::mem::take(&mut o.rejected)).unwrap_or_default())
     }
 }
 
@@ -97,10 +120,18 @@ pub(crate) fn record(entry: TappedRecord) {
     });
 }
 
+pub(crate) fn rejected(entry: Rejected) {
+    CAPTURE.with(|c| {
+        if let Some(open) = c.borrow_mut().as_mut() {
+            open.rejected.push(entry);
+        }
+    });
+}
+
 const ALERT: u8 = 21;
 
 /// Last 16 bytes of `payload` (the AEAD tag), zero-padded if shorter.
-pub(crate) fn tag_of(payload: &[u8]) -> [u8; 16] {
+pub fn tag_of(payload: &[u8]) -> [u8; 16] {
     let mut tag = [0u8; 16];
     let n = payload.len().min(16);
     tag[16 - n..].copy_from_slice(&payload[payload.len() - n..]);

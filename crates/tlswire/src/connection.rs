@@ -602,6 +602,10 @@ impl Connection {
                 Tls::Server(s) => step(s.process_tls_records(window), &mut io, want),
             };
             self.discard_input(discard);
+            let rejected = capture.as_mut().map(tap::Capture::take_rejected).unwrap_or_default();
+            if result.is_ok() && !rejected.is_empty() {
+                self.discard_skipped_early_data(&rejected);
+            }
             self.handshake_done = !self.common().is_handshaking();
             match result {
                 Err(e) => {
@@ -618,6 +622,30 @@ impl Connection {
                     None => return Ok(()),
                 },
             }
+        }
+    }
+
+    /// rustls skipped records it could not decrypt because they are early data it rejected
+    /// (RFC 8446 section 4.2.10: up to 16 KiB). When such a record is the last complete one in
+    /// the input it was given, rustls 0.23's unbuffered API does not count it as processed, and
+    /// would take it again with the next input, charging it twice against that allowance: a
+    /// client with a stale ticket and more than ~8 KiB of early data then failed with
+    /// bad_record_mac. Those records (matched by length and tag, at the front of the input) are
+    /// dropped here.
+    fn discard_skipped_early_data(&mut self, rejected: &[tap::Rejected]) {
+        let mut skip = 0;
+        for r in rejected {
+            let at = self.incoming_start + skip;
+            let Some(header) = self.incoming.get(at..at + 5) else { break };
+            let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+            let Some(payload) = self.incoming.get(at + 5..at + 5 + len) else { break };
+            if header[0] != 23 || len != r.wire_len || tap::tag_of(payload) != r.tag || 5 + len + skip > self.released {
+                break;
+            }
+            skip += 5 + len;
+        }
+        if skip > 0 {
+            self.discard_input(skip);
         }
     }
 

@@ -156,3 +156,19 @@ fn rejected_early_data_from_a_stale_ticket_is_skipped() {
         assert!(out.contains("echo me"), "{size} bytes of early data: the handshake failed: {out}");
     }
 }
+
+/// RFC 7507: a TLS 1.2 ClientHello with TLS_FALLBACK_SCSV to a server that speaks TLS 1.3 is a
+/// forced downgrade: inappropriate_fallback. Without the SCSV (or when TLS 1.2 is the server's
+/// highest) the same client is served.
+#[test]
+fn fallback_scsv_below_our_highest_version_is_refused() {
+    let server = tlswire_server(&[]);
+    let out = openssl_client(server.port, &["-tls1_2", "-fallback_scsv"]);
+    assert!(out.contains("inappropriate fallback"), "{out}");
+    assert!(!out.contains("echo me"), "{out}");
+    let out = openssl_client(server.port, &["-tls1_2"]);
+    assert!(out.contains("echo me"), "{out}");
+    let tls12_server = tlswire_server(&["-tls1_2"]);
+    let out = openssl_client(tls12_server.port, &["-tls1_2", "-fallback_scsv"]);
+    assert!(out.contains("echo me"), "{out}");
+}

@@ -13,6 +13,7 @@ use tlswire_crypto::{sealer, tap};
 
 use crate::config::{ClientContext, ServerContext, Version};
 use crate::error::{ConfigError, Error, Misuse, ProtocolError, TransportError};
+use crate::hello;
 use crate::observer::{Callback, Observer, OwnedMessage};
 
 /// Largest plaintext in one record (RFC 8446 §5.1).
@@ -117,6 +118,8 @@ pub struct Connection {
     partial_writes: bool,
     output_limit: usize,
     max_version: Version,
+    /// A server's check of the client's first ClientHello ([`crate::hello`]) is done.
+    hello_checked: bool,
     /// Set by [`Connection::set_record_offload`].
     offload: Option<Offload>,
     /// The encrypter rustls protects its records with now, and any it made since (see
@@ -157,6 +160,7 @@ impl Connection {
 
     fn new(tls: Tls, max_version: Version) -> Self {
         Self {
+            hello_checked: matches!(tls, Tls::Client(_)),
             tls,
             incoming: Vec::new(),
             incoming_start: 0,
@@ -579,6 +583,13 @@ impl Connection {
             return Err(e.clone());
         }
         self.started = true;
+        if !self.hello_checked {
+            match hello::check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
+                hello::Verdict::Incomplete => {}
+                hello::Verdict::Pass => self.hello_checked = true,
+                hello::Verdict::Refuse(alert, error) => return Err(self.refuse_hello(alert, error)),
+            }
+        }
         let scope = if self.observer.is_some() { tap::Scope::All } else { tap::Scope::Alerts };
         let mut capture = Some(tap::open(scope));
         let mut alerts = Vec::new();
@@ -733,6 +744,18 @@ impl Connection {
         if let Some(record) = sealer.seal_alert(2, unexpected_message) {
             self.outgoing.extend_from_slice(&record);
         }
+    }
+
+    /// Refuses the client's first ClientHello before rustls reads it: a plaintext fatal alert,
+    /// and the error made sticky.
+    fn refuse_hello(&mut self, alert: AlertDescription, error: Error) -> Error {
+        let record = [21, 3, 3, 0, 2, 2, u8::from(alert)];
+        self.outgoing.extend_from_slice(&record);
+        if let Some(obs) = &mut self.observer {
+            obs.report_sent(&record);
+        }
+        self.failed = Some(error.clone());
+        error
     }
 
     /// The TLS 1.2 peer asked to renegotiate (a HelloRequest to a client, a ClientHello to a

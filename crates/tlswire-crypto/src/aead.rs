@@ -298,6 +298,9 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
     }
 }
 
+/// The largest plaintext a record may carry (2^14).
+const MAX_FRAGMENT_LEN: usize = 16384;
+
 impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
     fn decrypt<'a>(
         &mut self,
@@ -323,6 +326,11 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
             let (_, rest) = msg.payload.split_at_mut(explicit);
             let (body, tag) = rest.split_at_mut(body_len);
             open(&self.cipher, &self.platform_key, &nonce, &aad, body, tag)?;
+        }
+        // RFC 5246 section 6.2.3: TLSCompressed.length (the plaintext here) MUST NOT exceed 2^14
+        // (rustls checks TLS 1.3 itself and leaves TLS 1.2 to the provider).
+        if body_len > MAX_FRAGMENT_LEN {
+            return Err(rustls::Error::PeerSentOversizedRecord);
         }
         let typ = msg.typ;
         let plain = msg.into_plain_message_range(explicit..explicit + body_len);

@@ -120,6 +120,11 @@ pub struct Connection {
     max_version: Version,
     /// A server's check of the client's first ClientHello ([`crate::hello`]) is done.
     hello_checked: bool,
+    /// Stream offset of the next record header whose length is not checked yet.
+    header_check: u64,
+    /// Stream offset of the first record longer than TLS allows: rustls gets the input before
+    /// it, then the connection fails with record_overflow.
+    overflow_at: Option<u64>,
     /// Set by [`Connection::set_record_offload`].
     offload: Option<Offload>,
     /// The encrypter rustls protects its records with now, and any it made since (see
@@ -161,6 +166,8 @@ impl Connection {
     fn new(tls: Tls, max_version: Version) -> Self {
         Self {
             hello_checked: matches!(tls, Tls::Client(_)),
+            header_check: 0,
+            overflow_at: None,
             tls,
             incoming: Vec::new(),
             incoming_start: 0,
@@ -443,7 +450,13 @@ impl Connection {
         if self.plaintext_read == self.plaintext.len() {
             self.plaintext.clear();
             self.plaintext_read = 0;
-            self.pump(&mut Want::Nothing)?;
+            // Data that authenticated before a failure in the same input is handed out first;
+            // the failure is sticky and answers the next call.
+            if let Err(e) = self.pump(&mut Want::Nothing) {
+                if self.plaintext.is_empty() {
+                    return Err(e);
+                }
+            }
         }
         if self.plaintext_read < self.plaintext.len() {
             let start = std::mem::replace(&mut self.plaintext_read, self.plaintext.len());
@@ -590,6 +603,7 @@ impl Connection {
                 hello::Verdict::Refuse(alert, error) => return Err(self.refuse_hello(alert, error)),
             }
         }
+        self.check_record_lengths();
         let scope = if self.observer.is_some() { tap::Scope::All } else { tap::Scope::Alerts };
         let mut capture = Some(tap::open(scope));
         let mut alerts = Vec::new();
@@ -606,7 +620,11 @@ impl Connection {
                 alerts: &mut alerts,
                 peer_closed: &mut self.peer_closed,
             };
-            let window = &mut self.incoming[self.incoming_start..self.incoming_start + self.released];
+            let mut window_len = self.released;
+            if let Some(at) = self.overflow_at {
+                window_len = window_len.min((at - self.incoming_offset) as usize);
+            }
+            let window = &mut self.incoming[self.incoming_start..self.incoming_start + window_len];
             let _located = self.offload.is_some().then(|| Window::set(window, self.incoming_offset));
             let (discard, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
@@ -627,6 +645,10 @@ impl Connection {
                     return Err(self.fail(e, alerts));
                 }
                 Ok(Step::Busy) => {}
+                Ok(Step::Idle) if self.overflow_at == Some(self.incoming_offset) => {
+                    drop(capture);
+                    return Err(self.refuse_oversized_record());
+                }
                 Ok(Step::Idle) => match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
                     Some(n) => self.released += n,
                     None if alerts.iter().any(is_no_renegotiation) => return Err(self.refuse_renegotiation()),
@@ -744,6 +766,56 @@ impl Connection {
         if let Some(record) = sealer.seal_alert(2, unexpected_message) {
             self.outgoing.extend_from_slice(&record);
         }
+    }
+
+    /// Checks the length in each record header not checked yet (RFC 8446 section 5.1/5.2, RFC
+    /// 5246 section 6.2): a plaintext record carries at most 2^14 bytes, a TLS 1.3 protected one
+    /// at most 2^14 + 256, a TLS 1.2 one at most 2^14 + 2048. rustls takes up to 2^14 + 2048
+    /// everywhere and answers longer ones with decode_error; RFC 8446 names record_overflow.
+    fn check_record_lengths(&mut self) {
+        if self.overflow_at.is_some() {
+            return;
+        }
+        let tls12 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2);
+        loop {
+            let Some(at) = self.header_check.checked_sub(self.incoming_offset) else { return };
+            let at = self.incoming_start + at as usize;
+            let Some(header) = self.incoming.get(at..at + 5) else { return };
+            if !matches!(header[0], 20..=23) || header[1] != 3 {
+                return; // not a TLS record: rustls names that (an HTTP request, garbage)
+            }
+            let len = u16::from_be_bytes([header[3], header[4]]) as u64;
+            let limit = match (tls12, header[0]) {
+                (true, _) => MAX_RECORD_PLAINTEXT + 2048,
+                (false, 23) => MAX_RECORD_PLAINTEXT + 256,
+                (false, _) => MAX_RECORD_PLAINTEXT,
+            };
+            if len > limit as u64 {
+                self.overflow_at = Some(self.header_check);
+                return;
+            }
+            self.header_check += 5 + len;
+        }
+    }
+
+    /// The input rustls has not read starts with a record longer than TLS allows.
+    fn refuse_oversized_record(&mut self) -> Error {
+        let start = self.outgoing.len();
+        let mut capture = tap::open(tap::Scope::All);
+        let overflow = u8::from(AlertDescription::RecordOverflow);
+        let sent = self.seal_alert(2, overflow);
+        let tapped = capture.take();
+        drop(capture);
+        if let Some(obs) = &mut self.observer {
+            obs.add_tapped(tapped);
+            obs.report_sent(&self.outgoing[start..]);
+        }
+        let error = Error::Protocol {
+            error: ProtocolError::Malformed("a record longer than TLS allows".into()),
+            alert_sent: sent.then_some(AlertDescription::RecordOverflow),
+        };
+        self.failed = Some(error.clone());
+        error
     }
 
     /// Refuses the client's first ClientHello before rustls reads it: a plaintext fatal alert,

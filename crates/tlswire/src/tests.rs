@@ -1058,3 +1058,63 @@ fn a_tls12_record_that_fails_to_decrypt_is_reported_as_its_header_alone() {
         .collect();
     assert_eq!(received, [256], "the undecryptable record is reported by its header alone");
 }
+
+#[test]
+fn records_longer_than_tls_allows_get_record_overflow_after_what_came_before() {
+    // A plaintext record of 2^14 + 1 bytes during the handshake.
+    for observe in [false, true] {
+        let mut client = Connection::client(&client_config().build().unwrap(), "localhost").unwrap();
+        if observe {
+            client.set_msg_callback(recorder().1).unwrap();
+        }
+        client.do_handshake().unwrap();
+        client.take_output();
+        let mut record = vec![22, 3, 3, 0x40, 0x01];
+        record.resize(5 + 16385, 0);
+        client.feed(&record).unwrap();
+        let err = client.do_handshake().unwrap_err();
+        assert_eq!((err.code(), err.alert_sent()), ("PROTOCOL_MALFORMED", Some(AlertDescription::RecordOverflow)));
+        assert_eq!(client.take_output(), [21, 3, 3, 0, 2, 2, 22]);
+    }
+    // TLS 1.3, after the handshake: a whole record of data, then the header of a protected record
+    // of 2^14 + 257 bytes. The data is read first; the oversized record fails without decryption.
+    for observe in [false, true] {
+        let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+        if observe {
+            pair.client.set_msg_callback(recorder().1).unwrap();
+        }
+        pair.handshake().unwrap();
+        pair.server.write(b"before").unwrap();
+        let mut wire = pair.server.take_output();
+        wire.extend([23, 3, 3, 0x41, 0x01]);
+        wire.resize(wire.len() + 16641, 0xee);
+        pair.client.feed(&wire).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(pair.client.read(&mut buf).unwrap(), Status::Done(6));
+        assert_eq!(&buf[..6], b"before");
+        let err = pair.client.read(&mut buf).unwrap_err();
+        assert_eq!((err.code(), err.alert_sent()), ("PROTOCOL_MALFORMED", Some(AlertDescription::RecordOverflow)));
+        let alert = pair.client.take_output();
+        assert_eq!(alert[0], 23, "the alert is protected");
+        pair.server.feed(&alert).unwrap();
+        assert_eq!(pair.server.read(&mut buf).unwrap_err(), Error::AlertReceived(AlertDescription::RecordOverflow));
+    }
+}
+
+#[test]
+fn data_before_a_bad_record_in_the_same_input_is_read_first() {
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    pair.server.write(b"first").unwrap();
+    pair.server.write(b"secret").unwrap();
+    let mut wire = pair.server.take_output();
+    let last = wire.len() - 1;
+    wire[last] ^= 1;
+    pair.client.feed(&wire).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(pair.client.read(&mut buf).unwrap(), Status::Done(5));
+    assert_eq!(&buf[..5], b"first");
+    let err = pair.client.read(&mut buf).unwrap_err();
+    assert_eq!((err.code(), err.alert_sent()), ("BAD_RECORD_MAC", Some(AlertDescription::BadRecordMac)));
+    assert_eq!(pair.client.read(&mut buf).unwrap_err(), err, "sticky");
+}

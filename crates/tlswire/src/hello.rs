@@ -6,11 +6,16 @@
 //!   the handshake with protocol_version.
 //! - RFC 7507: TLS_FALLBACK_SCSV from a client whose highest version is below ours means an
 //!   attacker forced a fallback: inappropriate_fallback.
+//! - RFC 8446 section 9.2: a TLS 1.3 ClientHello with supported_groups and no key_share gets
+//!   missing_extension (rustls answers handshake_failure). The reverse, key_share without
+//!   supported_groups, is left to rustls: no group in common, as BoringSSL answers it too.
 
 use crate::error::{AlertDescription, Error, ProtocolError};
 
 const FALLBACK_SCSV: u16 = 0x5600;
 const SUPPORTED_VERSIONS: u16 = 43;
+const SUPPORTED_GROUPS: u16 = 10;
+const KEY_SHARE: u16 = 51;
 
 /// What to do about the first record a server received.
 pub(crate) enum Verdict {
@@ -49,6 +54,15 @@ pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
         };
         return Verdict::Refuse(AlertDescription::InappropriateFallback, error);
     }
+    if our_max >= 0x0304 && hello.max_version >= 0x0304 && hello.supported_groups && !hello.key_share {
+        let error = Error::Protocol {
+            error: ProtocolError::Misbehaved(
+                "a TLS 1.3 ClientHello with supported_groups and no key_share".into(),
+            ),
+            alert_sent: Some(AlertDescription::MissingExtension),
+        };
+        return Verdict::Refuse(AlertDescription::MissingExtension, error);
+    }
     Verdict::Pass
 }
 
@@ -56,6 +70,8 @@ struct Hello {
     legacy_version: u16,
     max_version: u16,
     fallback_scsv: bool,
+    supported_groups: bool,
+    key_share: bool,
 }
 
 /// The facts above from a handshake message holding a whole ClientHello; `None` if it is not.
@@ -74,6 +90,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
     let compression = r.number(1)?;
     r.take(compression)?;
     let mut max_version = legacy_version;
+    let (mut supported_groups, mut key_share) = (false, false);
     if !r.0.is_empty() {
         let extensions_len = r.number(2)?;
         let mut extensions = Reader(r.take(extensions_len)?);
@@ -81,6 +98,8 @@ fn parse(message: &[u8]) -> Option<Hello> {
             let typ = extensions.number(2)? as u16;
             let len = extensions.number(2)?;
             let data = extensions.take(len)?;
+            supported_groups |= typ == SUPPORTED_GROUPS;
+            key_share |= typ == KEY_SHARE;
             if typ == SUPPORTED_VERSIONS {
                 let mut list = Reader(data);
                 let n = list.number(1)?;
@@ -94,7 +113,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
             }
         }
     }
-    Some(Hello { legacy_version, max_version, fallback_scsv })
+    Some(Hello { legacy_version, max_version, fallback_scsv, supported_groups, key_share })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -117,6 +136,11 @@ mod tests {
 
     /// A ClientHello record: `version`, `suites`, and a supported_versions extension if given.
     fn hello(version: u16, suites: &[u16], supported: Option<&[u16]>) -> Vec<u8> {
+        hello_with(version, suites, supported, &[SUPPORTED_GROUPS, KEY_SHARE])
+    }
+
+    /// The same, with empty extensions of the types `extra` after supported_versions.
+    fn hello_with(version: u16, suites: &[u16], supported: Option<&[u16]>, extra: &[u16]) -> Vec<u8> {
         let mut body = version.to_be_bytes().to_vec();
         body.extend([7; 32]);
         body.push(0);
@@ -129,6 +153,10 @@ mod tests {
             let mut exts = SUPPORTED_VERSIONS.to_be_bytes().to_vec();
             exts.extend((ext.len() as u16).to_be_bytes());
             exts.extend(ext);
+            for typ in extra {
+                exts.extend(typ.to_be_bytes());
+                exts.extend([0, 0]);
+            }
             body.extend((exts.len() as u16).to_be_bytes());
             body.extend(exts);
         }
@@ -162,6 +190,20 @@ mod tests {
         assert_eq!(alert(check(&fallback, 0x0303)), None);
         let tls13 = hello(0x0303, &[0x1301, FALLBACK_SCSV], Some(&[0x3a3a, 0x0304, 0x0303]));
         assert_eq!(alert(check(&tls13, 0x0304)), None);
+    }
+
+    #[test]
+    fn tls13_supported_groups_without_key_share_is_missing_extension() {
+        let tls13 = Some(&[0x0304u16, 0x0303][..]);
+        let record = hello_with(0x0303, &[0x1301], tls13, &[SUPPORTED_GROUPS]);
+        assert_eq!(alert(check(&record, 0x0304)), Some(AlertDescription::MissingExtension));
+        // A TLS 1.2 server, or a TLS 1.2 client, is not concerned.
+        assert_eq!(alert(check(&record, 0x0303)), None);
+        let record = hello_with(0x0303, &[0x1301], tls13, &[KEY_SHARE]);
+        assert_eq!(alert(check(&record, 0x0304)), None, "left to rustls");
+        let tls12 = hello_with(0x0303, &[0xc02b], Some(&[0x0303]), &[SUPPORTED_GROUPS]);
+        assert_eq!(alert(check(&tls12, 0x0304)), None);
+        assert_eq!(alert(check(&hello_with(0x0303, &[0x1301], tls13, &[SUPPORTED_GROUPS, KEY_SHARE]), 0x0304)), None);
     }
 
     #[test]

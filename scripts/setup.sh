@@ -15,6 +15,19 @@ for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
   fi
 done
 
+installed_components=$(rustup component list --installed)
+for component in rustfmt clippy; do
+  if ! grep -q "^$component" <<<"$installed_components"; then
+    log "rustup component add $component"
+    rustup component add "$component"
+  fi
+done
+# cargo-deny: the license, ban and source gate of the test command (deny.toml).
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny 0.18.9"; then
+  log "cargo install cargo-deny 0.18.9"
+  cargo install --locked -q cargo-deny --version 0.18.9
+fi
+
 apt_packages=()
 command -v openssl >/dev/null || apt_packages+=(openssl)
 command -v gnutls-serv >/dev/null || apt_packages+=(gnutls-bin)

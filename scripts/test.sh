@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --locked --workspace
+echo "== gates: rustfmt, clippy and rustdoc with warnings as errors, cargo-deny (licenses, bans, sources)"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+cargo clippy --locked --workspace --all-targets -q -- -D warnings
+doc_log=$(RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps -q 2>&1) || { echo "$doc_log"; exit 1; }
+if grep -q '^warning' <<<"$doc_log"; then echo "$doc_log"; exit 1; fi
+cargo deny --locked check --hide-inclusion-graph licenses bans sources
 # wasm32-unknown-unknown and wasm32-wasip2 builds come with the npm package and the component
 # (below and in the tests); wasip1 (Fastly's Rust target) is only built here.
 echo "== build core and provider for wasm32-wasip1"

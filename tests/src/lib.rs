@@ -304,9 +304,13 @@ pub fn round_trip(port: u16, ctx: &ClientContext, send: &[u8], expect: &[u8]) ->
     info
 }
 
-/// Runs a CLI command (`openssl s_client ...` or `tlswire s_client ...`) with `stdin` fed then
-/// held open for `hold`, returning (stdout, stderr).
-pub fn run_client(program: &Path, args: &[String], stdin: &[u8], hold: Duration) -> (String, String) {
+/// Runs a client program (`openssl s_client`, `tlswire s_client`): writes `stdin`, keeps it
+/// open until `until` appears on its stdout or stderr (or the program exits), then closes it and
+/// waits for the program to exit. Returns (stdout, stderr). Nothing hangs: a program that has
+/// not shown `until` after 20 s, or not exited 20 s after its stdin closed, is killed (through
+/// its own handle, so never another process that reused its PID).
+pub fn run_client(program: &Path, args: &[String], stdin: &[u8], until: &str) -> (String, String) {
+    use std::sync::Arc;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -314,19 +318,44 @@ pub fn run_client(program: &Path, args: &[String], stdin: &[u8], hold: Duration)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let collect = |mut pipe: Box<dyn Read + Send>, buf: Arc<Mutex<Vec<u8>>>| {
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let (out, err) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let readers = [
+        collect(Box::new(child.stdout.take().unwrap()), out.clone()),
+        collect(Box::new(child.stderr.take().unwrap()), err.clone()),
+    ];
+    let text = |buf: &Arc<Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    };
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    std::thread::sleep(hold);
+    let _ = input.write_all(stdin);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if text(&out).contains(until) || text(&err).contains(until) || !matches!(child.try_wait(), Ok(None)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     drop(input);
-    // Never hang a test: a client still running 20 s after its stdin closed is killed.
-    let pid = child.id();
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(20));
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    });
-    let out = child.wait_with_output().unwrap();
-    drop(watchdog);
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while matches!(child.try_wait(), Ok(None)) {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.wait();
+    for reader in readers {
+        let _ = reader.join();
+    }
+    (text(&out), text(&err))
 }
 
 /// The `-msg` summary lines of `trace` for one direction (`>>>` or `<<<`), without lengths:

@@ -43,7 +43,9 @@ fn transcript(version: Version, rsa: bool, client_auth: bool) -> Transcript {
     let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = messages.clone();
     client
-        .set_msg_callback(Box::new(move |m: &Message<'_>| sink.lock().unwrap().push((m.content_type, m.bytes.to_vec()))))
+        .set_msg_callback(Box::new(move |m: &Message<'_>| {
+            sink.lock().unwrap().push((m.content_type, m.bytes.to_vec()))
+        }))
         .unwrap();
     let (mut client_sent, mut server_sent) = (Vec::new(), Vec::new());
     for round in 0..16 {

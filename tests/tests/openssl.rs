@@ -198,7 +198,8 @@ fn each_certificate_rejection_has_its_own_code() {
                 extra.extend(["-cert_chain", &chain]);
             }
             let peer = openssl_server(identity, &extra);
-            let err = connect(&ctx, "localhost", peer.port).err().unwrap_or_else(|| panic!("{identity} {flag} accepted"));
+            let err =
+                connect(&ctx, "localhost", peer.port).err().unwrap_or_else(|| panic!("{identity} {flag} accepted"));
             assert_eq!(err.code(), code, "{identity} {flag}: {err}");
             assert!(err.alert_sent().is_some(), "{identity} {flag}: no alert");
             assert!(!err.to_string().contains("Other("), "{identity} {flag}: a debug dump: {err}");
@@ -229,6 +230,9 @@ fn crls_revoke_and_an_uncovered_certificate_is_refused() {
 
     // A CRL that does not parse is a configuration error, not a failed handshake.
     let mut c = tlswire::ClientConfig::new();
-    assert!(matches!(c.add_crl(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"), Err(tlswire::ConfigError::BadCrl(_))));
+    assert!(matches!(
+        c.add_crl(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"),
+        Err(tlswire::ConfigError::BadCrl(_))
+    ));
     assert!(matches!(c.add_crl(b"not a crl"), Err(tlswire::ConfigError::BadCrl(_))));
 }

@@ -1,7 +1,5 @@
 //! tlswire in server state: `openssl s_client` against `tlswire s_server` (which echoes).
 
-use std::time::Duration;
-
 use tlswire_interop::*;
 
 fn tlswire_server(extra: &[&str]) -> Peer {
@@ -29,7 +27,7 @@ fn openssl_client(port: u16, extra: &[&str]) -> String {
             .map(|s| s.to_string())
             .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    let (out, err) = run_client(std::path::Path::new("openssl"), &args, b"echo me\n", Duration::from_millis(1200));
+    let (out, err) = run_client(std::path::Path::new("openssl"), &args, b"echo me\n", "echo me");
     out + &err
 }
 
@@ -144,7 +142,7 @@ fn rejected_early_data_from_a_stale_ticket_is_skipped() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    run_client(std::path::Path::new("openssl"), &ticket_args, b"ticket\n", Duration::from_millis(1000));
+    run_client(std::path::Path::new("openssl"), &ticket_args, b"ticket\n", "Post-Handshake New Session Ticket arrived");
     assert!(std::path::Path::new(&session).exists(), "openssl s_client saved no session");
 
     let server = tlswire_server(&[]);

@@ -97,9 +97,8 @@ mod tests {
                         assert!(result.is_ok(), "tc {}", t.tc_id);
                         assert_eq!(okm, &t.okm[..], "tc {}", t.tc_id);
                     }
-                    TestResult::Invalid => {
-                        assert!(result.is_err() || okm != t.okm[..], "tc {}", t.tc_id)
-                    }
+                    // The invalid vectors ask for more than 255 blocks of output: refused.
+                    TestResult::Invalid => assert!(result.is_err(), "tc {} expanded: {:?}", t.tc_id, t.flags),
                     TestResult::Acceptable => {}
                 }
                 n += 1;

@@ -214,7 +214,9 @@ pub(crate) fn random(buf: &mut [u8]) -> Result<(), rustls::Error> {
     getrandom::fill(buf).map_err(|_| rustls::Error::FailedToGetRandomBytes)
 }
 
-/// A `rand_core` RNG over `getrandom`, for RustCrypto APIs that want one (RSA blinding, PSS salt).
+/// A `rand_core` RNG over `getrandom` that panics if the OS RNG fails: for tests only (key
+/// generation); signing uses `getrandom::SysRng` as a fallible generator.
+#[cfg(test)]
 pub(crate) fn rand_core_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }

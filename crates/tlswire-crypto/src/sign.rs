@@ -16,8 +16,6 @@ use rustls::sign::{public_key_to_spki, Signer, SigningKey};
 use rustls::{Error, SignatureAlgorithm, SignatureScheme};
 use signature::{RandomizedSigner, SignatureEncoding, Signer as _};
 
-use crate::rand_core_rng;
-
 #[derive(Debug)]
 pub(crate) struct Loader;
 
@@ -203,7 +201,8 @@ impl SigningKey for Rsa {
 impl Signer for RsaSigner {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let key = (*self.key).clone();
-        let mut rng = rand_core_rng();
+        // The OS RNG as a fallible generator: its failure is a signing error, not a panic.
+        let mut rng = getrandom::SysRng;
         let sig = match self.scheme {
             SignatureScheme::RSA_PSS_SHA256 => {
                 rsa::pss::SigningKey::<sha2::Sha256>::new(key).try_sign_with_rng(&mut rng, message).map(|s| s.to_vec())

@@ -207,10 +207,9 @@ impl Error {
         match err {
             E::InvalidCertificate(e) => Self::Certificate { error: CertificateError::from_rustls(e), alert_sent },
             E::NoCertificatesPresented => Self::Certificate { error: CertificateError::Missing, alert_sent },
-            E::InvalidCertRevocationList(e) => Self::Certificate {
-                error: CertificateError::RevocationUnknown(crl_problem(&e).into()),
-                alert_sent,
-            },
+            E::InvalidCertRevocationList(e) => {
+                Self::Certificate { error: CertificateError::RevocationUnknown(crl_problem(&e).into()), alert_sent }
+            }
             E::AlertReceived(alert) => Self::AlertReceived(alert),
             E::DecryptError => Self::Protocol { error: ProtocolError::BadRecordMac, alert_sent },
             E::InvalidMessage(m) => Self::Protocol { error: ProtocolError::Malformed(format!("{m:?}")), alert_sent },
@@ -288,9 +287,7 @@ impl CertificateError {
             #[allow(deprecated)]
             W::RequiredEkuNotFound | W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => Self::Purpose,
             W::UnsupportedCertVersion => Self::Malformed("an unsupported X.509 version".into()),
-            W::UnsupportedCriticalExtension => {
-                Self::Malformed("a critical extension tlswire does not process".into())
-            }
+            W::UnsupportedCriticalExtension => Self::Malformed("a critical extension tlswire does not process".into()),
             W::MalformedExtensions | W::ExtensionValueInvalid => Self::Malformed("malformed extensions".into()),
             W::InvalidSerialNumber => Self::Malformed("an invalid serial number".into()),
             W::MalformedDnsIdentifier => Self::Malformed("a malformed DNS name".into()),

@@ -56,9 +56,7 @@ pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
     }
     if our_max >= 0x0304 && hello.max_version >= 0x0304 && hello.supported_groups && !hello.key_share {
         let error = Error::Protocol {
-            error: ProtocolError::Misbehaved(
-                "a TLS 1.3 ClientHello with supported_groups and no key_share".into(),
-            ),
+            error: ProtocolError::Misbehaved("a TLS 1.3 ClientHello with supported_groups and no key_share".into()),
             alert_sent: Some(AlertDescription::MissingExtension),
         };
         return Verdict::Refuse(AlertDescription::MissingExtension, error);

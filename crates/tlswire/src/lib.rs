@@ -47,8 +47,8 @@ mod observer;
 mod verify;
 
 pub use config::{
-    certificates_from, crls_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig, ClientContext,
-    ServerConfig, ServerContext, Version,
+    certificates_from, crls_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig,
+    ClientContext, ServerConfig, ServerContext, Version,
 };
 pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD};
 pub use error::{codes, AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};

@@ -27,14 +27,26 @@ struct Transcript {
     messages: Vec<(u16, Vec<u8>)>,
 }
 
+/// 2030-01-01: inside the committed test certificates' validity, whatever the day.
+#[derive(Debug)]
+struct TestClock;
+
+impl tlswire::TimeProvider for TestClock {
+    fn current_time(&self) -> Option<pki_types::UnixTime> {
+        Some(pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_893_456_000)))
+    }
+}
+
 fn transcript(version: Version, rsa: bool, client_auth: bool) -> Transcript {
     let mut c = ClientConfig::new();
+    c.clock(std::sync::Arc::new(TestClock));
     c.add_ca(CA).unwrap().versions(version, version);
     if client_auth {
         c.client_auth(CLIENT_CERT, CLIENT_KEY).unwrap();
     }
     let (cert, key) = if rsa { (RSA_CERT, RSA_KEY) } else { (CERT, KEY) };
     let mut s = ServerConfig::new(cert, key).unwrap();
+    s.clock(std::sync::Arc::new(TestClock));
     if client_auth {
         s.client_auth(tlswire::ClientAuth::Required, CA).unwrap();
     }

@@ -17,14 +17,33 @@ const CLIENT: (&[u8], &[u8]) = (include_bytes!("../testdata/client.pem"), includ
 
 type Trace = Arc<Mutex<Vec<OwnedMessage>>>;
 
+/// The tests' clock: 2030-01-01, inside the committed test certificates' validity (the CA's ends
+/// in 2036), so that the tests do not depend on the day they run.
+#[derive(Debug)]
+struct TestClock(u64);
+
+impl TimeProvider for TestClock {
+    fn current_time(&self) -> Option<pki_types::UnixTime> {
+        Some(pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.0)))
+    }
+}
+
+fn test_clock() -> Arc<TestClock> {
+    Arc::new(TestClock(1_893_456_000))
+}
+
 fn client_config() -> ClientConfig {
     let mut c = ClientConfig::new();
+    c.clock(test_clock());
+    c.clock(test_clock());
     c.add_ca(CA).unwrap();
     c
 }
 
 fn server_config(identity: (&[u8], &[u8])) -> ServerConfig {
-    ServerConfig::new(identity.0, identity.1).unwrap()
+    let mut s = ServerConfig::new(identity.0, identity.1).unwrap();
+    s.clock(test_clock());
+    s
 }
 
 fn recorder() -> (Trace, Callback) {
@@ -315,6 +334,7 @@ fn handshake_error(client: &ClientConfig, server: &ServerConfig) -> (Error, Opti
 fn certificate_failures_are_typed_with_the_alert_sent() {
     let server = server_config(ECDSA);
     let mut unknown = ClientConfig::new();
+    unknown.clock(test_clock());
     unknown.add_ca(OTHER_CA).unwrap();
     let (err, server_err) = handshake_error(&unknown, &server);
     assert_eq!(err.code(), "CERT_UNKNOWN_ISSUER");
@@ -355,6 +375,7 @@ fn pins_match_and_mismatch() {
 #[test]
 fn dangerous_no_verify_accepts_unknown_ca() {
     let mut c = ClientConfig::new();
+    c.clock(test_clock());
     c.dangerously_disable_verification();
     Pair::new(&c, &server_config(EXPIRED)).handshake().unwrap();
 }
@@ -536,6 +557,7 @@ fn observer_sees_alerts_both_ways_and_key_update() {
 
     // A fatal alert we send is reported too.
     let mut unknown = ClientConfig::new();
+    unknown.clock(test_clock());
     unknown.add_ca(OTHER_CA).unwrap();
     let mut pair = Pair::new(&unknown, &server_config(ECDSA));
     let (trace, cb) = recorder();
@@ -567,16 +589,9 @@ fn key_update_is_a_no_op_on_tls12() {
 
 #[test]
 fn the_clock_is_injectable() {
-    #[derive(Debug)]
-    struct Fixed(u64);
-    impl TimeProvider for Fixed {
-        fn current_time(&self) -> Option<pki_types::UnixTime> {
-            Some(pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.0)))
-        }
-    }
     // 2001-06-01: inside the "expired" certificate's validity (2001-01-01 .. 2002-01-01).
     let mut client = client_config();
-    client.clock(Arc::new(Fixed(991_353_600)));
+    client.clock(Arc::new(TestClock(991_353_600)));
     Pair::new(&client, &server_config(EXPIRED)).handshake().unwrap();
     let (err, _) = handshake_error(&client_config(), &server_config(EXPIRED));
     assert_eq!(err.code(), "CERT_EXPIRED");
@@ -587,12 +602,14 @@ fn trust_anchors_stand_in_for_ca_certificates() {
     let ca = certificates_from(CA).unwrap().remove(0);
     let anchor = webpki::anchor_from_trusted_cert(&ca).unwrap();
     let mut c = ClientConfig::new();
+    c.clock(test_clock());
     c.add_trust_anchor(&anchor.subject, &anchor.subject_public_key_info, anchor.name_constraints.as_deref());
     Pair::new(&c, &server_config(ECDSA)).handshake().unwrap();
 
     let other = certificates_from(OTHER_CA).unwrap().remove(0);
     let anchor = webpki::anchor_from_trusted_cert(&other).unwrap();
     let mut c = ClientConfig::new();
+    c.clock(test_clock());
     c.add_trust_anchor(&anchor.subject, &anchor.subject_public_key_info, None);
     let (err, _) = handshake_error(&c, &server_config(ECDSA));
     assert_eq!(err.code(), "CERT_UNKNOWN_ISSUER");
@@ -604,6 +621,7 @@ fn packed_trust_anchors_round_trip_into_a_config() {
     let a = webpki::anchor_from_trusted_cert(&ca).unwrap();
     let packed = anchors::encode([(&a.subject[..], &a.subject_public_key_info[..], None)]);
     let mut c = ClientConfig::new();
+    c.clock(test_clock());
     c.add_packed_trust_anchors(&packed).unwrap();
     Pair::new(&c, &server_config(ECDSA)).handshake().unwrap();
     assert!(ClientConfig::new().add_packed_trust_anchors(&packed[1..]).is_err());

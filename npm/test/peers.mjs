@@ -24,12 +24,22 @@ export const targetDir = path.resolve(root, process.env.CARGO_TARGET_DIR ?? "tar
 export const pki = (name) => path.join(pkiDir, name);
 export const pem = (name) => readFileSync(pki(name), "utf8");
 
+// Ports handed out by this process: never the same one twice (the kernel may hand a port just
+// released to the next bind, and two peers of one run would race for it).
+const given = new Set();
+
+/** A port free now on 127.0.0.1 for a peer to bind (start() checks that the peer got it). */
 export async function freePort() {
-  const server = net.createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
+  for (;;) {
+    const server = net.createServer();
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address();
+    await new Promise((r) => server.close(r));
+    if (!given.has(port)) {
+      given.add(port);
+      return port;
+    }
+  }
 }
 
 async function waitPort(port, child, name) {
@@ -40,7 +50,13 @@ async function waitPort(port, child, name) {
       const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
       s.on("error", () => resolve(false));
     });
-    if (ok) return;
+    if (ok) {
+      // Ours, not another process that took the port: ours is still running a moment later
+      // (a peer that could not bind exits).
+      await new Promise((r) => setTimeout(r, 50));
+      if (child.exitCode !== null) throw new Error(`${name} exited early (${child.exitCode}): the port was taken`);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${name} did not listen on ${port}`);

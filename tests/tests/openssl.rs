@@ -207,6 +207,20 @@ fn each_certificate_rejection_has_its_own_code() {
     }
 }
 
+/// A server whose certificate chain is over 64 KiB (the same intermediate 200 times) is
+/// CERT_TOO_LARGE, not a malformed message.
+#[test]
+fn a_certificate_chain_over_64_kib_is_cert_too_large() {
+    let chain = pki().join("huge.chain");
+    std::fs::write(&chain, read("nc-ca.pem").repeat(200)).unwrap();
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let peer = openssl_server("server-ecdsa", &[flag, "-cert_chain", chain.to_str().unwrap()]);
+        let err = connect(&client(|_| {}), "localhost", peer.port).err().expect("accepted");
+        assert_eq!(err.code(), "CERT_TOO_LARGE", "{flag}: {err}");
+        assert!(err.alert_sent().is_some(), "{flag}");
+    }
+}
+
 /// Caller-supplied CRLs (OpenSSL's `-crl_check`): a revoked server certificate is CERT_REVOKED
 /// with certificate_revoked; an unrevoked one passes; a certificate no given CRL covers is
 /// CERT_REVOCATION_UNKNOWN.

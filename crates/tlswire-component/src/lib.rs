@@ -346,6 +346,7 @@ fn to_wit(e: &tlswire::Error) -> WitError {
                 C::EndEntityUsedAsCa => K::EndEntityAsCa,
                 C::PathLength => K::PathLength,
                 C::RevocationUnknown(_) => K::RevocationUnknown,
+                C::TooLarge => K::TooLarge,
                 _ => K::Invalid,
             };
             WitError::Certificate(wit::CertificateFailure { kind, code, alert_sent, detail })

@@ -12,7 +12,7 @@ use tlswire_crypto::offload::{self, RxKey, Window};
 use tlswire_crypto::{sealer, tap};
 
 use crate::config::{ClientContext, ServerContext, Version};
-use crate::error::{ConfigError, Error, Misuse, ProtocolError, TransportError};
+use crate::error::{CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 use crate::hello;
 use crate::observer::{Callback, Observer, OwnedMessage};
 
@@ -890,7 +890,17 @@ impl Connection {
             obs.add_tapped(tapped);
             obs.report_sent(sent);
         }
-        let error = Error::from_rustls(err, alert.map(AlertDescription::from));
+        let alert_sent = alert.map(AlertDescription::from);
+        let error = match err {
+            // A client's handshake: the messages that can exceed rustls's 64 KiB are the server's
+            // Certificate (and, rarely, a CertificateRequest with a long CA list).
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)
+                if matches!(self.tls, Tls::Client(_)) && !self.handshake_done =>
+            {
+                Error::Certificate { error: CertificateError::TooLarge, alert_sent }
+            }
+            err => Error::from_rustls(err, alert_sent),
+        };
         self.failed = Some(error.clone());
         error
     }

@@ -80,6 +80,8 @@ pub enum CertificateError {
     EndEntityUsedAsCa,
     /// The chain is longer than a CA's pathLenConstraint (or tlswire's depth limit) allows.
     PathLength,
+    /// The peer's certificate chain does not fit in a handshake message (64 KiB).
+    TooLarge,
     /// Revocation was checked (CRLs were given) and the status is unknown: no CRL covers the
     /// certificate, or the CRL has expired or is invalid.
     RevocationUnknown(String),
@@ -183,6 +185,7 @@ impl Error {
                 CertificateError::EndEntityUsedAsCa => "CERT_END_ENTITY_AS_CA",
                 CertificateError::PathLength => "CERT_PATH_LENGTH",
                 CertificateError::RevocationUnknown(_) => "CERT_REVOCATION_UNKNOWN",
+                CertificateError::TooLarge => "CERT_TOO_LARGE",
                 CertificateError::Other(_) => "CERT_INVALID",
             },
             Self::Protocol { error, .. } => match error {
@@ -377,6 +380,7 @@ impl fmt::Display for CertificateError {
             Self::CaUsedAsEndEntity => f.write_str("a CA certificate was presented as the end entity"),
             Self::EndEntityUsedAsCa => f.write_str("an end-entity certificate was used as a CA"),
             Self::PathLength => f.write_str("the chain is longer than a CA's path length constraint allows"),
+            Self::TooLarge => f.write_str("the certificate chain is larger than a handshake message may be (64 KiB)"),
             Self::Other(s) => write!(f, "{s}"),
         }
     }

@@ -43,7 +43,7 @@ def main():
     if write:
         with open(known_file, "w") as f:
             f.write("# BoGo tests that fail today, one per line (tests/bogo/summary.py --write).\n")
-            f.write("# Each is a finding of issue 13 still open; a failure not listed here fails CI.\n")
+            f.write("# Why, by class: README.md. A failure not listed here fails the test command.\n")
             f.writelines(f"{n}\n" for n in failures)
         with open(floor_file, "w") as f:
             f.write(f"{passed}\n")

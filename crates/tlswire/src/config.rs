@@ -363,7 +363,11 @@ impl ClientConfig {
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.common.alpn.clone();
-        Ok(ClientContext { config: Arc::new(config), max_version: self.common.max_version })
+        Ok(ClientContext {
+            config: Arc::new(config),
+            max_version: self.common.max_version,
+            tls12_groups: Arc::default(),
+        })
     }
 }
 
@@ -383,6 +387,10 @@ fn add_bundled_roots(_roots: &mut RootCertStore) -> Result<(), ConfigError> {
 pub struct ClientContext {
     pub(crate) config: Arc<rustls::ClientConfig>,
     pub(crate) max_version: Version,
+    /// The key exchange group of the last full TLS 1.2 handshake per server name: a resumed TLS
+    /// 1.2 session (which exchanges no key) reports its session's group, as OpenSSL and
+    /// BoringSSL do. rustls keeps one TLS 1.2 session per name, the one that handshake made.
+    pub(crate) tls12_groups: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Whether and how a server asks for client certificates.

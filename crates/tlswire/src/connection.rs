@@ -16,6 +16,8 @@ use crate::error::{CertificateError, ConfigError, Error, Misuse, ProtocolError, 
 use crate::hello;
 use crate::observer::{Callback, Observer, OwnedMessage};
 
+type SessionGroups = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>;
+
 /// Largest plaintext in one record (RFC 8446 §5.1).
 pub const MAX_RECORD_PLAINTEXT: usize = 16384;
 /// Default output high-water mark: writes are refused (want-write) while this much is unsent.
@@ -44,7 +46,9 @@ pub struct Info {
     pub version: Version,
     /// IANA name, e.g. `TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
     pub cipher_suite: String,
-    /// Key exchange group, e.g. `X25519MLKEM768`, `X25519`, `secp256r1`.
+    /// Key exchange group, e.g. `X25519MLKEM768`, `X25519`, `secp256r1`. A client's resumed TLS
+    /// 1.2 session exchanges no key: it reports the group of the handshake that made the session
+    /// (as OpenSSL and BoringSSL do); a server's, none.
     pub group: Option<String>,
     /// The agreed ALPN protocol.
     pub alpn: Option<Vec<u8>>,
@@ -120,6 +124,9 @@ pub struct Connection {
     max_version: Version,
     /// A server's check of the client's first ClientHello ([`crate::hello`]) is done.
     hello_checked: bool,
+    /// A client's context's TLS 1.2 session groups and this connection's server name
+    /// ([`crate::ClientContext`]).
+    session_groups: Option<(SessionGroups, String)>,
     /// Stream offset of the next record header whose length is not checked yet.
     header_check: u64,
     /// Stream offset of the first record longer than TLS allows: rustls gets the input before
@@ -153,7 +160,9 @@ impl Connection {
             .map_err(|_| ConfigError::BadServerName(server_name.to_string()))?;
         let conn = UnbufferedClientConnection::new(ctx.config.clone(), name)
             .map_err(|e| Error::Config(ConfigError::Rejected(e.to_string())))?;
-        Ok(Self::new(Tls::Client(conn), ctx.max_version))
+        let mut connection = Self::new(Tls::Client(conn), ctx.max_version);
+        connection.session_groups = Some((ctx.tls12_groups.clone(), server_name.to_string()));
+        Ok(connection)
     }
 
     /// A server connection.
@@ -166,6 +175,7 @@ impl Connection {
     fn new(tls: Tls, max_version: Version) -> Self {
         Self {
             hello_checked: matches!(tls, Tls::Client(_)),
+            session_groups: None,
             header_check: 0,
             overflow_at: None,
             tls,
@@ -536,7 +546,10 @@ impl Connection {
         Some(Info {
             version,
             cipher_suite: crate::config::suite_name(suite.suite()),
-            group: common.negotiated_key_exchange_group().map(|g| crate::config::group_name(g.name())),
+            group: common
+                .negotiated_key_exchange_group()
+                .map(|g| crate::config::group_name(g.name()))
+                .or_else(|| self.session_group().filter(|_| version == Version::Tls12)),
             alpn: common.alpn_protocol().map(<[u8]>::to_vec),
             peer_certificates: common
                 .peer_certificates()
@@ -545,6 +558,28 @@ impl Connection {
             hello_retry_request: self.hello_retry_request,
             resumed: common.handshake_kind() == Some(HandshakeKind::Resumed),
         })
+    }
+
+    /// A client's full TLS 1.2 handshake: remembers its group for the sessions that resume it.
+    fn note_session_group(&self) {
+        let Some((groups, name)) = &self.session_groups else { return };
+        let common = self.common();
+        let full = common.handshake_kind() == Some(HandshakeKind::Full);
+        if let (true, Some(rustls::ProtocolVersion::TLSv1_2), Some(group)) =
+            (full, common.protocol_version(), common.negotiated_key_exchange_group())
+        {
+            let mut groups = groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if groups.len() >= 256 && !groups.contains_key(name) {
+                groups.clear(); // as many names as rustls's session cache keeps
+            }
+            groups.insert(name.clone(), crate::config::group_name(group.name()));
+        }
+    }
+
+    /// The group of a resumed TLS 1.2 session: that of the full handshake that made it.
+    fn session_group(&self) -> Option<String> {
+        let (groups, name) = self.session_groups.as_ref()?;
+        groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(name).cloned()
     }
 
     fn common(&self) -> &rustls::CommonState {
@@ -635,7 +670,10 @@ impl Connection {
             if result.is_ok() && !rejected.is_empty() {
                 self.discard_skipped_early_data(&rejected);
             }
-            self.handshake_done = !self.common().is_handshaking();
+            if !self.handshake_done && !self.common().is_handshaking() {
+                self.handshake_done = true;
+                self.note_session_group();
+            }
             match result {
                 Err(e) => {
                     if let Some(c) = capture.as_mut() {

@@ -1136,3 +1136,23 @@ fn data_before_a_bad_record_in_the_same_input_is_read_first() {
     assert_eq!((err.code(), err.alert_sent()), ("BAD_RECORD_MAC", Some(AlertDescription::BadRecordMac)));
     assert_eq!(pair.client.read(&mut buf).unwrap_err(), err, "sticky");
 }
+
+#[test]
+fn a_resumed_tls12_session_reports_the_group_of_the_handshake_that_made_it() {
+    let mut client = client_config();
+    client.versions(Version::Tls12, Version::Tls12).groups(&["P-256"]).unwrap();
+    let (client, server) = (client.build().unwrap(), server_config(ECDSA).build().unwrap());
+    let connect = || {
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.handshake().unwrap();
+        pair.client.info().unwrap()
+    };
+    let first = connect();
+    assert_eq!((first.resumed, first.group.as_deref()), (false, Some("secp256r1")));
+    let resumed = connect();
+    assert_eq!((resumed.resumed, resumed.group.as_deref()), (true, Some("secp256r1")), "{resumed:?}");
+}

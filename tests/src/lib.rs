@@ -77,6 +77,11 @@ pub struct Peer {
 impl Peer {
     /// Starts `program args` and waits until 127.0.0.1:`port` accepts connections.
     pub fn start(program: &str, args: &[String], port: u16) -> Self {
+        Self::start_with_stdout(program, args, port, Stdio::null())
+    }
+
+    /// [`Peer::start`], with the peer's standard output to `stdout` (a file, say).
+    pub fn start_with_stdout(program: &str, args: &[String], port: u16, stdout: impl Into<Stdio>) -> Self {
         if program.contains('/') {
             assert!(Path::new(program).is_file(), "{program} does not exist");
         } else {
@@ -85,7 +90,7 @@ impl Peer {
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped()) // openssl s_server quits when stdin closes
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
@@ -176,6 +181,11 @@ pub fn gnutls_server(identity: &str, extra: &[&str]) -> Peer {
 
 /// tlslite-ng's `tls.py server --echo`.
 pub fn tlslite_server(identity: &str, extra: &[&str]) -> Peer {
+    tlslite_server_logged(identity, extra, None)
+}
+
+/// [`tlslite_server`], writing what it prints about each handshake to `log`.
+pub fn tlslite_server_logged(identity: &str, extra: &[&str], log: Option<&Path>) -> Peer {
     let port = free_port();
     let mut args = strings(&[
         "server",
@@ -187,7 +197,10 @@ pub fn tlslite_server(identity: &str, extra: &[&str]) -> Peer {
     ]);
     args.extend(strings(extra));
     args.push(format!("127.0.0.1:{port}"));
-    Peer::start("tls.py", &args, port)
+    match log {
+        Some(path) => Peer::start_with_stdout("tls.py", &args, port, std::fs::File::create(path).unwrap()),
+        None => Peer::start("tls.py", &args, port),
+    }
 }
 
 /// Runs `cargo build -q ARGS` in the workspace and returns `root()/artifact`.

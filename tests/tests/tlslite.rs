@@ -53,13 +53,30 @@ fn every_cipher_suite() {
 
 #[test]
 fn client_certificate_is_sent_when_requested() {
-    let peer = tlslite_server("server-ecdsa", &["--reqcert"]);
-    echo(
-        &peer,
-        &client(|c| {
-            c.client_auth(&read("client.pem"), &read("client.key")).unwrap();
-        }),
-    );
+    // tlslite-ng prints the SHA-1 fingerprint of the client certificate it got, or says none came.
+    let fingerprint = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha1", "-in", &file("client.pem")])
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8(fingerprint.stdout).unwrap();
+    let fingerprint = fingerprint.trim().rsplit('=').next().unwrap().replace(':', "").to_lowercase();
+    for version in [Version::Tls13, Version::Tls12] {
+        let log = pki().join(format!("tlslite-reqcert-{version:?}.log"));
+        let peer = tlslite_server_logged("server-ecdsa", &["--reqcert"], Some(&log));
+        let with_cert = client(|c| {
+            c.versions(version, version).client_auth(&read("client.pem"), &read("client.key")).unwrap();
+        });
+        echo(&peer, &with_cert);
+        echo(
+            &peer,
+            &client(|c| {
+                c.versions(version, version);
+            }),
+        );
+        let printed = std::fs::read_to_string(&log).unwrap();
+        assert!(printed.contains(&format!("Client X.509 SHA1 fingerprint: {fingerprint}")), "{version:?}: {printed}");
+        assert!(printed.contains("No client certificate provided by peer"), "{version:?}: {printed}");
+    }
 }
 
 #[test]

@@ -767,6 +767,25 @@ impl Connection {
         true
     }
 
+    /// rustls answers a TLS 1.2 client that sent no certificate with certificate_required, an
+    /// alert TLS 1.2 does not define (RFC 8446 added it); RFC 5246 section 7.4.6 names
+    /// handshake_failure, which OpenSSL sends. The alert goes out before the ChangeCipherSpec, in
+    /// plaintext, so its description byte is changed in place.
+    fn tls12_certificate_required_as_handshake_failure(&mut self, start: usize) {
+        if self.common().protocol_version() != Some(rustls::ProtocolVersion::TLSv1_2) {
+            return;
+        }
+        let certificate_required = u8::from(AlertDescription::CertificateRequired);
+        let mut at = start;
+        while let Some(header) = self.outgoing.get(at..at + 5) {
+            let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+            if header[0] == 21 && len == 2 && self.outgoing.get(at + 6) == Some(&certificate_required) {
+                self.outgoing[at + 6] = u8::from(AlertDescription::HandshakeFailure);
+            }
+            at += 5 + len;
+        }
+    }
+
     /// A TLS 1.3 client learns that the server's Finished shared its record with more handshake
     /// data only after rustls queued our own Finished flight; the unexpected_message alert then
     /// follows under the same handshake keys. A server that accepts that Finished reads on with
@@ -912,6 +931,9 @@ impl Connection {
         }
         let mut tapped = capture.take();
         sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
+        if matches!(err, rustls::Error::NoCertificatesPresented) {
+            self.tls12_certificate_required_as_handshake_failure(start);
+        }
         if matches!(err, rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::KeyEpochWithPendingFragment)) {
             self.withdraw_flight_before_alert(start);
             tapped.extend(capture.take());

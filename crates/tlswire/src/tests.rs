@@ -390,16 +390,24 @@ fn client_auth_required_optional_and_missing() {
     pair.handshake().unwrap();
     assert_eq!(pair.server.info().unwrap().peer_certificates.len(), 1);
 
-    let mut pair = Pair::new(&client_config(), &server);
-    let err = loop {
-        let _ = pair.client.do_handshake();
-        if let Err(e) = pair.server.do_handshake() {
-            break e;
-        }
-        pair.transfer();
-    };
-    assert_eq!(err.code(), "CERT_MISSING");
-    assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateRequired));
+    // TLS 1.3 names certificate_required; TLS 1.2 has no such alert: handshake_failure.
+    for (version, alert) in
+        [(Version::Tls13, AlertDescription::CertificateRequired), (Version::Tls12, AlertDescription::HandshakeFailure)]
+    {
+        let mut without = client_config();
+        without.versions(version, version);
+        let mut pair = Pair::new(&without, &server);
+        let err = loop {
+            let _ = pair.client.do_handshake();
+            if let Err(e) = pair.server.do_handshake() {
+                break e;
+            }
+            pair.transfer();
+        };
+        assert_eq!((err.code(), err.alert_sent()), ("CERT_MISSING", Some(alert)), "{version:?}");
+        pair.client.feed(&pair.server.take_output()).unwrap();
+        assert_eq!(pair.client.do_handshake(), Err(Error::AlertReceived(alert)), "{version:?}: the wire agrees");
+    }
 
     let mut optional = server_config(ECDSA);
     optional.client_auth(ClientAuth::Optional, CA).unwrap();

@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 import WebSocket from "ws";
 
 import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, webSocket, wisp } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireBin, tlswireServer, wispServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);

@@ -182,9 +182,20 @@ pub(crate) fn check_signing_certificate(cert: &CertificateDer<'_>) -> Result<(),
     Ok(())
 }
 
-/// A weak RSA key anywhere in a presented chain (webpki reports it as a bad signature).
-fn weak_key_in(certs: &[&CertificateDer<'_>]) -> Option<Refusal> {
-    certs.iter().find_map(|c| rsa_bits(c).filter(|&bits| bits < 2048)).map(|bits| Refusal::WeakKey { bits })
+/// webpki reports a chain signed by a weak RSA key as a bad signature: names the weak key
+/// (anywhere in the presented chain) instead.
+fn name_weak_key<T>(
+    verdict: Result<T, rustls::Error>,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Result<T, rustls::Error> {
+    if let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) = &verdict {
+        let weak = std::iter::once(end_entity).chain(intermediates).find_map(|c| rsa_bits(c).filter(|&b| b < 2048));
+        if let Some(bits) = weak {
+            return Err(Refusal::WeakKey { bits }.into_rustls());
+        }
+    }
+    verdict
 }
 
 fn write_attribute(out: &mut String, oid: ObjectIdentifier, value: AnyRef<'_>) {
@@ -258,14 +269,11 @@ impl ServerCertVerifier for Verifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if let Some(inner) = &self.inner {
-            let verdict = inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
-            if let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) = &verdict {
-                let chain: Vec<_> = std::iter::once(end_entity).chain(intermediates).collect();
-                if let Some(weak) = weak_key_in(&chain) {
-                    return Err(weak.into_rustls());
-                }
-            }
-            verdict?;
+            name_weak_key(
+                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+                end_entity,
+                intermediates,
+            )?;
         }
         if !self.pins.is_empty() {
             let pinned = std::iter::once(end_entity)
@@ -336,14 +344,7 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_client_cert(end_entity, intermediates, now);
-        if let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) = &verdict {
-            let chain: Vec<_> = std::iter::once(end_entity).chain(intermediates).collect();
-            if let Some(weak) = weak_key_in(&chain) {
-                return Err(weak.into_rustls());
-            }
-        }
-        verdict
+        name_weak_key(self.inner.verify_client_cert(end_entity, intermediates, now), end_entity, intermediates)
     }
 
     fn verify_tls12_signature(

@@ -363,6 +363,7 @@ impl ClientConfig {
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.common.alpn.clone();
+        config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         Ok(ClientContext {
             config: Arc::new(config),
             max_version: self.common.max_version,
@@ -470,6 +471,7 @@ impl ServerConfig {
             .with_single_cert(self.chain.clone(), self.key.clone_key())
             .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
         config.alpn_protocols = self.common.alpn.clone();
+        config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.send_tls13_tickets = self.tickets;
         Ok(ServerContext { config: Arc::new(config), max_version: self.common.max_version })
     }

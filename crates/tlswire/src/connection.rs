@@ -14,7 +14,11 @@ use tlswire_crypto::{sealer, tap};
 use crate::config::{ClientContext, ServerContext, Version};
 use crate::error::{CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 use crate::hello;
+use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};
+
+/// The key log callback: called with each line, in the order rustls derives the secrets.
+pub type KeyLogCallback = Box<dyn FnMut(&str) + Send>;
 
 type SessionGroups = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>;
 
@@ -124,6 +128,8 @@ pub struct Connection {
     max_version: Version,
     /// A server's check of the client's first ClientHello ([`crate::hello`]) is done.
     hello_checked: bool,
+    /// Set by [`Connection::set_key_log`].
+    key_log: Option<KeyLogCallback>,
     /// A client's context's TLS 1.2 session groups and this connection's server name
     /// ([`crate::ClientContext`]).
     session_groups: Option<(SessionGroups, String)>,
@@ -175,6 +181,7 @@ impl Connection {
     fn new(tls: Tls, max_version: Version) -> Self {
         Self {
             hello_checked: matches!(tls, Tls::Client(_)),
+            key_log: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -212,6 +219,19 @@ impl Connection {
         }
         let is_client = matches!(self.tls, Tls::Client(_));
         self.observer = Some(Observer::new(callback, self.max_version.wire(), is_client));
+        Ok(())
+    }
+
+    /// Hands this connection's secrets to `callback` as key log lines (`SSLKEYLOGFILE`, NSS
+    /// format, without the newline), e.g. `CLIENT_TRAFFIC_SECRET_0 <client random> <secret>` in
+    /// hex; for TLS 1.2 one `CLIENT_RANDOM` line. **Anyone with these lines can decrypt the
+    /// connection**: for debugging with Wireshark only. The only way tlswire reveals secrets.
+    /// Must be called before the connection starts, like [`Connection::set_msg_callback`].
+    pub fn set_key_log(&mut self, callback: KeyLogCallback) -> Result<(), Error> {
+        if self.started {
+            return Err(Misuse::KeyLogTooLate.into());
+        }
+        self.key_log = Some(callback);
         Ok(())
     }
 
@@ -608,7 +628,13 @@ impl Connection {
     /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
         let _sealers = sealer::listen();
+        let mut key_log = self.key_log.is_some().then(keylog::open);
         let result = self.pump_offloaded(want);
+        if let (Some(capture), Some(callback)) = (key_log.as_mut(), self.key_log.as_mut()) {
+            for line in capture.take() {
+                callback(&line);
+            }
+        }
         self.note_sealers();
         self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
         result

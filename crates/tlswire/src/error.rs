@@ -131,6 +131,8 @@ pub enum Misuse {
     ObserverTooLate,
     /// Record offload was switched after the connection had started.
     OffloadTooLate,
+    /// The key log was set after the connection had started.
+    KeyLogTooLate,
     /// A handshake step after `close` ended the connection before its handshake completed.
     HandshakeAfterClose,
 }
@@ -417,6 +419,7 @@ impl fmt::Display for Misuse {
             Self::InputAfterEof => "input after end of stream",
             Self::ObserverTooLate => "message callback set after the connection started",
             Self::OffloadTooLate => "record offload set after the connection started",
+            Self::KeyLogTooLate => "key log set after the connection started",
         })
     }
 }

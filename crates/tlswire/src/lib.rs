@@ -43,6 +43,7 @@ mod config;
 mod connection;
 mod error;
 mod hello;
+mod keylog;
 mod observer;
 mod verify;
 
@@ -50,7 +51,9 @@ pub use config::{
     certificates_from, crls_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig,
     ClientContext, ServerConfig, ServerContext, Version,
 };
-pub use connection::{Connection, Info, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD};
+pub use connection::{
+    Connection, Info, KeyLogCallback, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD,
+};
 pub use error::{codes, AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 pub use observer::{
     alert_name, format_message, handshake_name, version_name, Callback, Direction, Message, OwnedMessage, ALERT,

@@ -1164,3 +1164,59 @@ fn a_resumed_tls12_session_reports_the_group_of_the_handshake_that_made_it() {
     let resumed = connect();
     assert_eq!((resumed.resumed, resumed.group.as_deref()), (true, Some("secp256r1")), "{resumed:?}");
 }
+
+#[test]
+fn key_log_lines_are_per_connection_and_both_sides_agree() {
+    for (version, labels) in [
+        (
+            Version::Tls13,
+            &[
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                "CLIENT_TRAFFIC_SECRET_0",
+                "SERVER_TRAFFIC_SECRET_0",
+                "EXPORTER_SECRET",
+            ][..],
+        ),
+        (Version::Tls12, &["CLIENT_RANDOM"][..]),
+    ] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let (client, server) = (client.build().unwrap(), server_config(ECDSA).build().unwrap());
+        let sink = |lines: &Arc<Mutex<Vec<String>>>| -> KeyLogCallback {
+            let lines = lines.clone();
+            Box::new(move |line: &str| lines.lock().unwrap().push(line.to_string()))
+        };
+        let (client_lines, server_lines) = (Arc::default(), Arc::default());
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.client.set_key_log(sink(&client_lines)).unwrap();
+        pair.server.set_key_log(sink(&server_lines)).unwrap();
+        // A connection of the same contexts without a key log, interleaved: it logs nothing and
+        // takes nothing from the other.
+        let mut quiet = Pair::new(&client_config(), &server_config(ECDSA));
+        quiet.client.do_handshake().unwrap();
+        pair.handshake().unwrap();
+        quiet.handshake().unwrap();
+        let mut client_lines = client_lines.lock().unwrap().clone();
+        let mut server_lines = server_lines.lock().unwrap().clone();
+        let found: Vec<&str> = client_lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+        for label in labels {
+            assert!(found.contains(label), "{version:?}: {label} missing from {client_lines:?}");
+        }
+        assert_eq!(client_lines.len(), labels.len(), "{version:?}: {client_lines:?}");
+        for line in &client_lines {
+            let parts: Vec<&str> = line.split(' ').collect();
+            assert_eq!(parts.len(), 3, "{line}");
+            assert_eq!(parts[1].len(), 64, "client random: {line}");
+            assert!(parts[2].len() >= 64 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+        }
+        client_lines.sort();
+        server_lines.sort();
+        assert_eq!(client_lines, server_lines, "{version:?}: both sides log the same secrets");
+        assert_eq!(pair.client.set_key_log(Box::new(|_| {})), Err(Error::Misuse(Misuse::KeyLogTooLate)));
+    }
+}

@@ -21,6 +21,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -cipher list        colon-separated TLS 1.2 suites (OpenSSL names)
   -msg                print every protocol message (like openssl -msg) to stderr
   -msgfile file       write the -msg trace to this file instead
+  -keylogfile file    append the connection's secrets to file (SSLKEYLOGFILE format: anyone
+                      with it can decrypt the traffic; for Wireshark)
   -ign_eof            keep reading from the server after stdin ends
   -quiet              no connection summary (implies -ign_eof)
   -insecure           DANGEROUS: do not verify the server certificate";
@@ -37,6 +39,7 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -groups list        colon-separated key exchange groups
   -naccept n          exit after n connections
   -msg / -msgfile f   print every protocol message to stderr / a file
+  -keylogfile file    append each connection's secrets to file (SSLKEYLOGFILE format)
   -quiet              no per-connection summary";
 
 /// Settings shared by both commands.
@@ -53,6 +56,7 @@ pub struct Common {
     pub cert: Option<String>,
     pub key: Option<String>,
     pub crls: Vec<String>,
+    pub keylogfile: Option<String>,
 }
 
 pub struct ClientArgs {
@@ -110,6 +114,7 @@ fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<boo
         "-cert" => c.cert = Some(p.value(option)?),
         "-key" => c.key = Some(p.value(option)?),
         "-CRL" => c.crls.push(p.value(option)?),
+        "-keylogfile" => c.keylogfile = Some(p.value(option)?),
         // OpenSSL needs it beside -CRL; here a CRL given is a CRL checked.
         "-crl_check" => {}
         _ => return Ok(false),

@@ -47,6 +47,9 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     if args.common.msg {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }
+    if let Some(path) = &args.common.keylogfile {
+        conn.set_key_log(net::key_log(path)?)?;
+    }
 
     let addr =
         args.connect.to_socket_addrs()?.next().ok_or_else(|| setup(format!("cannot resolve {}", args.connect)))?;

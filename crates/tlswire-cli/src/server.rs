@@ -57,6 +57,9 @@ fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result
     if args.common.msg {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }
+    if let Some(path) = &args.common.keylogfile {
+        conn.set_key_log(net::key_log(path)?)?;
+    }
     sock.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     net::handshake(&mut conn, sock)?;
     sock.set_read_timeout(None)?;

@@ -5,7 +5,7 @@ import { Engine } from "../dist/wasm/tlswire.js";
 import { CONTEXT_OPTIONS, asBytes, buildContext, contexts } from "./context.js";
 import { initWasm, platformCrypto, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
-import { TlsMessageEvent } from "./events.js";
+import { TlsKeylogEvent, TlsMessageEvent } from "./events.js";
 
 const WANT_READ = 1;
 // Plaintext handed to the engine per call by write(): four full records.
@@ -48,11 +48,11 @@ export async function connect(options) {
     let engine;
     try {
       const offload = platformCrypto() === "webcrypto";
-      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload);
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function");
     } finally {
       if (!shared) context.free(); // the engine holds its own reference
     }
-    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true);
+    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog);
     await conn._handshake();
     return conn;
   } catch (e) {
@@ -88,6 +88,7 @@ export class TlsConnection extends EventTarget {
   #reader;
   #writer;
   #onMessage;
+  #onKeylog;
   #opened;
   #resolveOpened;
   #closed;
@@ -110,7 +111,7 @@ export class TlsConnection extends EventTarget {
   #peerClosed = false; // the peer's close_notify has been read
   #early = []; // plaintext read by #peerReason, for #pull to hand out first
 
-  constructor(engine, transport, onMessage, allowHalfOpen = false) {
+  constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined) {
     super();
     this.#engine = engine;
     this.#allowHalfOpen = allowHalfOpen;
@@ -118,6 +119,7 @@ export class TlsConnection extends EventTarget {
     this.#reader = transport.readable.getReader();
     this.#writer = transport.writable.getWriter();
     this.#onMessage = onMessage;
+    this.#onKeylog = typeof onKeylog === "function" ? onKeylog : undefined;
     const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
     this.#opened = new Promise((resolve) => (this.#resolveOpened = () => resolve(socketInfo)));
     this.#closed = new Promise((resolve, reject) => {
@@ -310,17 +312,21 @@ export class TlsConnection extends EventTarget {
   }
 
   #dispatch() {
-    if (!this.#onMessage) return;
-    for (const m of this.#engine.takeMessages()) {
-      const event = new TlsMessageEvent(m);
-      try {
-        this.#onMessage(event);
-      } catch (e) {
-        // As for an event listener: reported, and the connection's own handling goes on.
-        reportLater(e);
-      }
-      this.dispatchEvent(event);
+    if (this.#onKeylog) {
+      for (const line of this.#engine.takeKeyLog()) this.#deliver(new TlsKeylogEvent(line), this.#onKeylog);
     }
+    if (!this.#onMessage) return;
+    for (const m of this.#engine.takeMessages()) this.#deliver(new TlsMessageEvent(m), this.#onMessage);
+  }
+
+  #deliver(event, handler) {
+    try {
+      handler(event);
+    } catch (e) {
+      // As for an event listener: reported, and the connection's own handling goes on.
+      reportLater(e);
+    }
+    this.dispatchEvent(event);
   }
 
   /** Hands pending output to the channel (in order; the writer queues it). */

@@ -14,6 +14,18 @@ export class TlsMessageEvent extends Event {
   }
 }
 
+/**
+ * The `keylog` event (Node's name): one line of the connection's secrets in the SSLKEYLOGFILE
+ * format, without the newline. Only with `onKeylog`: anyone with these lines can decrypt the
+ * connection.
+ */
+export class TlsKeylogEvent extends Event {
+  constructor(line) {
+    super("keylog");
+    this.line = line;
+  }
+}
+
 /** Formats a message event exactly like `openssl s_client -msg`. */
 export function formatMessage(event) {
   return event.line;

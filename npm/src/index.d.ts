@@ -37,6 +37,16 @@ export interface ConnectOptions extends ContextOptions {
    */
   onMessage?: (event: TlsMessageEvent) => void;
   /**
+   * **Secrets**: called with each line of the connection's key log (SSLKEYLOGFILE format, as
+   * `openssl s_client -keylogfile` writes it), for Wireshark; also enables `keylog` events.
+   * Anyone with these lines can decrypt the connection. Without it no secret leaves the engine.
+   *
+   * ```ts
+   * await connect({ ..., onKeylog: (e) => keylog.push(e.line + "\n") });
+   * ```
+   */
+  onKeylog?: (event: TlsKeylogEvent) => void;
+  /**
    * Keep the writing side open after the peer's close_notify ends `readable` (default `false`, as
    * for WinterTC / Cloudflare sockets and Node's `tls`: tlswire answers with its own close_notify
    * and closes the channel).
@@ -221,6 +231,7 @@ export class TlsConnection extends EventTarget {
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
   [Symbol.asyncDispose](): Promise<void>;
   addEventListener(type: "message", listener: (event: TlsMessageEvent) => void, options?: AddEventListenerOptions | boolean): void;
+  addEventListener(type: "keylog", listener: (event: TlsKeylogEvent) => void, options?: AddEventListenerOptions | boolean): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void;
 }
 
@@ -241,6 +252,18 @@ export class TlsMessageEvent extends Event {
   readonly bytes: Uint8Array;
   readonly handshakeType?: number;
   readonly alert?: { level: number; description: number };
+}
+
+/**
+ * One key log line (Node's `keylog` event): `LABEL <client random> <secret>` in hex, without the
+ * newline. Only with `onKeylog`.
+ *
+ * ```ts
+ * await connect({ ..., onKeylog: (e) => appendFileSync("keys.log", e.line + "\n") });
+ * ```
+ */
+export class TlsKeylogEvent extends Event {
+  readonly line: string;
 }
 
 /**

@@ -60,8 +60,19 @@ export interface DetailedPeerCertificate extends PeerCertificate {
   issuerCertificate?: DetailedPeerCertificate;
 }
 
-/** A TLS client connection shaped like Node's `tls.TLSSocket`: a Duplex of plaintext. */
+/**
+ * A TLS client connection shaped like Node's `tls.TLSSocket`: a Duplex of plaintext. Events as
+ * Node's: `secureConnect`, `data`, `end`, `close`, `error`, and `keylog` (a `Buffer` line of the
+ * connection's secrets in the SSLKEYLOGFILE format, for a listener attached before the handshake).
+ *
+ * ```ts
+ * const socket = connect({ host: "db.internal", port: 5432, ca });
+ * socket.on("keylog", (line) => appendFileSync("keys.log", line));
+ * ```
+ */
 export class TLSSocket extends Duplex {
+  on(event: "keylog", listener: (line: Buffer) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
   readonly encrypted: true;
   /** Whether the server's certificate was verified (`false` with `rejectUnauthorized: false`). */
   authorized: boolean;

@@ -215,6 +215,7 @@ export class TLSSocket extends Duplex {
  * roots, as Node's default); `cert`, `key`; `ALPNProtocols`; `minVersion`, `maxVersion`;
  * `rejectUnauthorized: false` turns off certificate and host name verification (with a warning);
  * `allowHalfOpen`. tlswire's own options (`pins`, `groups`, `onMessage`, `context`) pass through.
+ * Events as Node's, `keylog` among them (a listener attached before the handshake gets each line).
  */
 export function connect(...args) {
   let options = {};
@@ -236,13 +237,18 @@ export function connect(...args) {
     raw = options.socket ?? openTcp(options.port, host);
     transport = fromNodeSocket(raw);
   }
+  let socket = null;
   const opening = (async () => {
     if (typeof servername !== "string" || !servername) {
       throw new TlsError("MISUSE", "tlswire/node connect(): options.servername (or options.host) is required");
     }
-    return tlsConnect({ ...(await tlsOptions(options)), transport, serverName: servername, allowHalfOpen: true });
+    const tlsOpts = await tlsOptions(options);
+    // Node's `keylog` event: the secrets leave the engine only for a listener attached before
+    // the handshake (as Node's, which the caller adds right after connect() returns).
+    if (socket.listenerCount("keylog") > 0) tlsOpts.onKeylog = (e) => socket.emit("keylog", Buffer.from(`${e.line}\n`));
+    return tlsConnect({ ...tlsOpts, transport, serverName: servername, allowHalfOpen: true });
   })();
-  const socket = new TLSSocket(raw, opening, { ...options, servername });
+  socket = new TLSSocket(raw, opening, { ...options, servername });
   if (callback) socket.once("secureConnect", callback);
   return socket;
 }

@@ -2,9 +2,11 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createHash, X509Certificate } from "node:crypto";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import tls from "node:tls";
 import { Duplex } from "node:stream";
 import { after, test } from "node:test";
@@ -76,6 +78,33 @@ test("message events equal openssl s_client -msg's lines for the same handshake"
     const pick = (lines) => lines.slice(0, lines.indexOf(">>> TLS 1.3, Handshake, Finished") + 1).filter((l) => l.startsWith(dir));
     assert.deepEqual(pick(ours), pick(cliLines));
   }
+});
+
+test("onKeylog: the key log lines equal openssl s_server -keylogfile's for the same handshake, TLS 1.3 and 1.2", async () => {
+  for (const [version, count] of [["TLSv1.3", 5], ["TLSv1.2", 1]]) {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "tlswire-keylog-")), "openssl.log");
+    const server = track(await opensslServer(["-keylogfile", file]));
+    const lines = [];
+    const events = [];
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version, onKeylog: (e) => lines.push(e.line) });
+    conn.addEventListener("keylog", (e) => events.push(e.line));
+    await conn.write("k\n");
+    assert.equal(await readLine(conn), "k\n");
+    await conn.close();
+    server.stop();
+    const theirs = readFileSync(file, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).sort();
+    assert.equal(lines.length, count, lines.join("\n"));
+    assert.deepEqual([...lines].sort(), theirs);
+  }
+  // Without onKeylog, no keylog event: the secrets stay in the engine.
+  const server = track(await opensslServer([]));
+  const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+  let seen = 0;
+  conn.addEventListener("keylog", () => seen++);
+  await conn.write("q\n");
+  await readLine(conn);
+  await conn.close();
+  assert.equal(seen, 0);
 });
 
 test("1 MiB echo is byte-identical and a slow reader loses nothing", async () => {

@@ -197,3 +197,29 @@ test("tlswire/sockets: startTls() while a read is in flight: its bytes (the serv
     setTlsDefaults({});
   }
 });
+
+test("tlswire/node: 'keylog' gives the connection's secrets as Node's TLS server logs them (SSLKEYLOGFILE lines)", async () => {
+  const direct = tls.createServer({ cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key") }, (s) => s.end("hi\n"));
+  const serverLines = [];
+  direct.on("keylog", (line) => serverLines.push(line.toString().trim()));
+  const directPort = await freePort();
+  await new Promise((r) => direct.listen(directPort, "127.0.0.1", r));
+  try {
+    const ours = [];
+    const secure = tlsNode.connect({ port: directPort, host: "127.0.0.1", servername: "localhost", ca: pem("ca.pem") });
+    secure.on("keylog", (line) => {
+      assert.ok(Buffer.isBuffer(line) && line.toString().endsWith("\n"), "a Buffer line, newline-terminated, as Node's");
+      ours.push(line.toString().trim());
+    });
+    await new Promise((resolve, reject) => (secure.once("secureConnect", resolve), secure.once("error", reject)));
+    for await (const _ of secure.on("error", () => {})) break;
+    secure.destroy();
+    const labels = ours.map((l) => l.split(" ")[0]).sort();
+    assert.deepEqual(labels, ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"]);
+    // Node's server logs the same secrets (Deno's and Bun's TLS servers may not emit 'keylog').
+    if (serverLines.length) assert.deepEqual([...ours].sort(), [...serverLines].sort());
+    else assert.ok(process.versions.bun || process.versions.deno, "Node's server logged nothing");
+  } finally {
+    direct.close();
+  }
+});

@@ -111,20 +111,46 @@ pub struct Context {
 #[wasm_bindgen]
 pub struct Engine {
     conn: Connection,
+    /// Key log lines not taken yet (only when asked for: [`Engine::client`]'s `key_log`).
+    key_log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 #[wasm_bindgen]
 impl Engine {
     /// A client connection to `server_name`; `observe` records protocol messages for
     /// [`Engine::take_messages`]; `offload` hands received AES-GCM records out for the
-    /// platform's AES-GCM ([`Engine::offload_jobs`]).
-    pub fn client(ctx: &Context, server_name: &str, observe: bool, offload: bool) -> Result<Engine, JsValue> {
+    /// platform's AES-GCM ([`Engine::offload_jobs`]); `key_log` keeps the connection's secrets
+    /// as SSLKEYLOGFILE lines for [`Engine::take_key_log`] (the explicit key-log API only).
+    pub fn client(
+        ctx: &Context,
+        server_name: &str,
+        observe: bool,
+        offload: bool,
+        key_log: bool,
+    ) -> Result<Engine, JsValue> {
         let mut conn = Connection::client(&ctx.ctx, server_name).map_err(|e| js_error(&e))?;
         if observe {
             conn.record_messages().map_err(|e| js_error(&e))?;
         }
         conn.set_record_offload(offload).map_err(|e| js_error(&e))?;
-        Ok(Engine { conn })
+        let key_log = key_log.then(std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default);
+        if let Some(lines) = &key_log {
+            let lines = lines.clone();
+            conn.set_key_log(Box::new(move |line: &str| {
+                lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line.to_string());
+            }))
+            .map_err(|e| js_error(&e))?;
+        }
+        Ok(Engine { conn, key_log })
+    }
+
+    /// Key log lines recorded since the last call (none unless `key_log` was asked for).
+    #[wasm_bindgen(js_name = takeKeyLog)]
+    pub fn take_key_log(&mut self) -> Vec<String> {
+        match &self.key_log {
+            Some(lines) => std::mem::take(&mut *lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
+            None => Vec::new(),
+        }
     }
 
     /// Decryption jobs for the received records not handed out yet, in the core's encoding

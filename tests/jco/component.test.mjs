@@ -63,6 +63,7 @@ const config = (ca, extra = {}) => ({
   cipherSuites: [],
   groups: [],
   observe: false,
+  keyLog: false,
   dangerouslyDisableVerification: false,
   ...extra,
 });
@@ -70,13 +71,18 @@ const config = (ca, extra = {}) => ({
 for (const [flag, version] of [["-tls1_3", "tls13"], ["-tls1_2", "tls12"]]) {
   test(`jco: ${version} with a custom CA and ALPN, 1 MiB echo, protocol messages`, async () => {
     const port = await opensslServer([flag, "-alpn", "h2"]);
-    const ctx = connections.ClientContext.build(config("ca.pem", { alpn: ["h2"], observe: true }));
+    const ctx = connections.ClientContext.build(config("ca.pem", { alpn: ["h2"], observe: true, keyLog: true }));
     const [input, output] = tcp(port);
     const conn = connections.Connection.client(ctx, "localhost", input, output);
     conn.handshake();
     const info = conn.info();
     assert.equal(info.version, version);
     assert.equal(info.alpn, "h2");
+    // The key log drain: TLS 1.3's five secrets, TLS 1.2's one master secret.
+    const keyLog = conn.takeKeyLog();
+    assert.deepEqual(keyLog.map((l) => l.split(" ")[0]).sort(), version === "tls13"
+      ? ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"]
+      : ["CLIENT_RANDOM"]);
     const lines = conn.takeMessages().map((m) => m.line);
     assert.ok(lines.some((l) => l.startsWith(">>> ") && l.endsWith("ClientHello")), lines.join("\n"));
     assert.ok(lines.some((l) => l.startsWith("<<< ") && l.endsWith("Finished")), lines.join("\n"));

@@ -10,6 +10,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tlswire::{
     ClientAuth, ClientConfig, ClientContext, Connection, Direction, ServerConfig, ServerContext, Status, Version,
@@ -48,12 +49,14 @@ impl connections::Guest for Component {
 pub struct Client {
     ctx: ClientContext,
     observe: bool,
+    key_log: bool,
 }
 
 /// A built server configuration.
 pub struct Server {
     ctx: ServerContext,
     observe: bool,
+    key_log: bool,
 }
 
 impl connections::GuestClientContext for Client {
@@ -85,7 +88,7 @@ impl connections::GuestClientContext for Client {
             c.dangerously_disable_verification();
         }
         let ctx = c.build().map_err(config_error)?;
-        Ok(connections::ClientContext::new(Client { ctx, observe: config.observe }))
+        Ok(connections::ClientContext::new(Client { ctx, observe: config.observe, key_log: config.key_log }))
     }
 }
 
@@ -114,7 +117,7 @@ impl connections::GuestServerContext for Server {
             s.groups(&strs(&config.groups)).map_err(config_error)?;
         }
         let ctx = s.build().map_err(config_error)?;
-        Ok(connections::ServerContext::new(Server { ctx, observe: config.observe }))
+        Ok(connections::ServerContext::new(Server { ctx, observe: config.observe, key_log: config.key_log }))
     }
 }
 
@@ -127,19 +130,31 @@ struct State {
     tls: Connection,
     input: InputStream,
     output: OutputStream,
+    /// Key log lines not taken yet (with `key-log` in the config).
+    key_log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Conn {
     fn open(
         mut tls: Connection,
         observe: bool,
+        key_log: bool,
         input: InputStream,
         output: OutputStream,
     ) -> Result<connections::Connection, WitError> {
         if observe {
             tls.record_messages().map_err(|e| to_wit(&e))?;
         }
-        Ok(connections::Connection::new(Conn { state: RefCell::new(State { tls, input, output }) }))
+        let lines = Arc::<Mutex<Vec<String>>>::default();
+        if key_log {
+            let sink = lines.clone();
+            tls.set_key_log(Box::new(move |line: &str| {
+                sink.lock().unwrap_or_else(PoisonError::into_inner).push(line.to_string());
+            }))
+            .map_err(|e| to_wit(&e))?;
+        }
+        let state = State { tls, input, output, key_log: lines };
+        Ok(connections::Connection::new(Conn { state: RefCell::new(state) }))
     }
 }
 
@@ -152,7 +167,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
         let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
-        Conn::open(tls, client.observe, input, output)
+        Conn::open(tls, client.observe, client.key_log, input, output)
     }
 
     fn server(
@@ -162,7 +177,7 @@ impl connections::GuestConnection for Conn {
     ) -> Result<connections::Connection, WitError> {
         let server: &Server = context.get();
         let tls = Connection::server(&server.ctx).map_err(|e| to_wit(&e))?;
-        Conn::open(tls, server.observe, input, output)
+        Conn::open(tls, server.observe, server.key_log, input, output)
     }
 
     fn handshake(&self) -> Result<(), WitError> {
@@ -210,6 +225,12 @@ impl connections::GuestConnection for Conn {
             hello_retry_request: info.hello_retry_request,
             resumed: info.resumed,
         })
+    }
+
+    fn take_key_log(&self) -> Vec<String> {
+        let state = self.state.borrow();
+        let mut lines = state.key_log.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *lines)
     }
 
     fn take_messages(&self) -> Vec<wit::ProtocolMessage> {

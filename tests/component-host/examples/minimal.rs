@@ -44,6 +44,7 @@ fn main() -> wasmtime::Result<()> {
         cipher_suites: vec![],
         groups: vec![],
         observe: false,
+        key_log: false,
         dangerously_disable_verification: false,
     };
     let fail = |e| format_err!("TLS: {e:?}");

@@ -161,6 +161,11 @@ impl Host {
         self.tls.tlswire_tls_connections().connection().call_take_messages(&mut self.store, conn.0)
     }
 
+    /// `connection.take-key-log`.
+    pub fn take_key_log(&mut self, conn: &Connection) -> wasmtime::Result<Vec<String>> {
+        self.tls.tlswire_tls_connections().connection().call_take_key_log(&mut self.store, conn.0)
+    }
+
     /// `types.error-code`.
     pub fn error_code(&mut self, error: &Error) -> wasmtime::Result<String> {
         self.tls.tlswire_tls_types().call_error_code(&mut self.store, error)

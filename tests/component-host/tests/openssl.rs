@@ -32,6 +32,7 @@ fn config(ca: &str) -> ClientConfig {
         cipher_suites: vec![],
         groups: vec![],
         observe: false,
+        key_log: false,
         dangerously_disable_verification: false,
     }
 }
@@ -125,6 +126,30 @@ fn unknown_ca_and_hostname_mismatch_are_typed_errors() {
     }
 }
 
+/// `key-log`: the lines the component gives are the lines `openssl s_server -keylogfile` writes
+/// for the same handshake, TLS 1.3 and 1.2.
+#[test]
+fn the_key_log_equals_openssls() {
+    let mut host = Host::new(&component()).unwrap();
+    for (flag, count) in [("-tls1_3", 5), ("-tls1_2", 1)] {
+        let file = tlswire_interop::pki().join(format!("component-keylog{flag}.txt"));
+        let _ = std::fs::remove_file(&file);
+        let server = openssl_server("server-ecdsa", &[flag, "-keylogfile", file.to_str().unwrap()]);
+        let ctx = host.client_context(&ClientConfig { key_log: true, ..config("ca.pem") }).unwrap().unwrap();
+        let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+        host.handshake(&conn).unwrap().unwrap();
+        let mut ours = host.take_key_log(&conn).unwrap();
+        assert!(host.take_key_log(&conn).unwrap().is_empty(), "a drain");
+        drop(server);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut theirs: Vec<String> = text.lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours.len(), count, "{flag}: {ours:?}");
+        assert_eq!(ours, theirs, "{flag}");
+    }
+}
+
 /// The certificate classes and CRLs reach the host with the core's kinds and codes.
 #[test]
 fn key_usage_and_revocation_are_typed_errors() {
@@ -194,6 +219,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         cipher_suites: vec![],
         groups: vec![],
         observe: true,
+        key_log: false,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();

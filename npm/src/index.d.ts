@@ -84,6 +84,8 @@ export interface ContextOptions {
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384. */
   groups?: string[];
+  /** At most this many bytes of data per record sent, 64 to 16384 (OpenSSL's `-max_send_frag`). */
+  maxSendFragment?: number;
   /** **Dangerous**: accept any certificate for any name. Anyone on the path can read and change the traffic. */
   dangerouslyDisableVerification?: boolean;
 }

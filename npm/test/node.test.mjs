@@ -107,6 +107,22 @@ test("onKeylog: the key log lines equal openssl s_server -keylogfile's for the s
   assert.equal(seen, 0);
 });
 
+test("maxSendFragment: the records this client sends carry at most that much data", async () => {
+  const server = track(await opensslServer([]));
+  const headers = [];
+  const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), maxSendFragment: 512, onMessage: (e) => e.direction === "sent" && e.contentType === 256 && headers.push(e.bytes) });
+  const line = "m".repeat(3000) + "\n";
+  await conn.write(line);
+  let got = "";
+  while (!got.endsWith("\n")) got += new TextDecoder().decode(await conn.read());
+  assert.equal(got, line);
+  await conn.close();
+  const data = headers.filter((h) => h[0] === 23).map((h) => (h[3] << 8) | h[4]);
+  assert.ok(data.length >= 6, String(data));
+  assert.ok(data.every((len) => len <= 512 + 17), String(data));
+  await assert.rejects(createContext({ ca: pem("ca.pem"), maxSendFragment: 9 }), (e) => e.code === "CONFIG");
+});
+
 test("1 MiB echo is byte-identical and a slow reader loses nothing", async () => {
   const server = track(await tlswireServer());
   const b = track(await bridge(server.port));

@@ -64,6 +64,7 @@ const config = (ca, extra = {}) => ({
   groups: [],
   observe: false,
   keyLog: false,
+  maxSendFragment: undefined,
   dangerouslyDisableVerification: false,
   ...extra,
 });

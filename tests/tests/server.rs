@@ -173,3 +173,31 @@ fn fallback_scsv_below_our_highest_version_is_refused() {
     let out = openssl_client(tls12_server.port, &["-tls1_2", "-fallback_scsv"]);
     assert!(out.contains("echo me"), "{out}");
 }
+
+/// `-max_send_frag 512`: every record the server sends after the handshake carries at most 512
+/// bytes of data, as `openssl s_client -msg` sees them (record headers in its trace).
+#[test]
+fn max_send_frag_bounds_the_servers_records() {
+    let server = tlswire_server(&["-max_send_frag", "512"]);
+    let line = format!("{}\n", "z".repeat(3000));
+    let args: Vec<String> =
+        ["s_client", "-connect", &format!("127.0.0.1:{}", server.port), "-CAfile", &file("ca.pem"), "-msg", "-tls1_3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    // The echo comes back in pieces between -msg lines; its last piece ends the line.
+    let (stdout, _) = run_client(std::path::Path::new("openssl"), &args, line.as_bytes(), "zzzzzzzz\n");
+    // Each received record: "<<< ... RecordHeader [length 0005]" (after the data of the record
+    // before, which ends without a newline), then its hex: 17 03 03 LL LL.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let lengths: Vec<usize> = lines
+        .windows(2)
+        .filter(|w| w[0].contains("<<< ") && w[0].ends_with("RecordHeader [length 0005]"))
+        .filter_map(|w| w[1].trim().strip_prefix("17 03 03 "))
+        .filter_map(|rest| usize::from_str_radix(&rest.replace(' ', ""), 16).ok())
+        .collect();
+    assert!(lengths.len() >= 6, "{stdout}");
+    assert!(lengths.iter().all(|&len| len <= 512 + 17), "{lengths:?}");
+    let out = std::process::Command::new(tlswire_bin()).args(["s_server", "-max_send_frag", "9"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -15,6 +15,7 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -CRL file           check the server's certificate against this CRL (PEM or DER; repeatable;
                       -crl_check is accepted and implied)
   -alpn list          comma-separated ALPN protocols, e.g. h2,http/1.1
+  -max_send_frag n    at most n bytes of data per record sent (64..16384)
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384
   -ciphersuites list  colon-separated TLS 1.3 suites, e.g. TLS_AES_128_GCM_SHA256
@@ -35,6 +36,7 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -verify n           request a client certificate, do not require it
   -CRL file           check client certificates against this CRL (PEM or DER; repeatable)
   -alpn list          comma-separated ALPN protocols
+  -max_send_frag n    at most n bytes of data per record sent (64..16384)
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated key exchange groups
   -naccept n          exit after n connections
@@ -57,6 +59,7 @@ pub struct Common {
     pub key: Option<String>,
     pub crls: Vec<String>,
     pub keylogfile: Option<String>,
+    pub max_send_frag: Option<usize>,
 }
 
 pub struct ClientArgs {
@@ -115,6 +118,10 @@ fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<boo
         "-key" => c.key = Some(p.value(option)?),
         "-CRL" => c.crls.push(p.value(option)?),
         "-keylogfile" => c.keylogfile = Some(p.value(option)?),
+        "-max_send_frag" => {
+            let v = p.value(option)?;
+            c.max_send_frag = Some(v.parse().map_err(|_| UsageError(format!("-max_send_frag: not a number: {v}")))?);
+        }
         // OpenSSL needs it beside -CRL; here a CRL given is a CRL checked.
         "-crl_check" => {}
         _ => return Ok(false),
@@ -250,6 +257,9 @@ impl Common {
         for crl in &self.crls {
             c.add_crl(&read_file(crl)?).map_err(|e| format!("{crl}: {e}"))?;
         }
+        if let Some(bytes) = self.max_send_frag {
+            c.max_send_fragment(bytes).map_err(|e| e.to_string())?;
+        }
         match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
                 c.client_auth(&read_file(cert)?, &read_file(key)?).map_err(|e| e.to_string())?;
@@ -274,6 +284,9 @@ impl Common {
         }
         for crl in &self.crls {
             s.add_crl(&read_file(crl)?).map_err(|e| format!("{crl}: {e}"))?;
+        }
+        if let Some(bytes) = self.max_send_frag {
+            s.max_send_fragment(bytes).map_err(|e| e.to_string())?;
         }
         if client_auth != ClientAuth::None {
             let ca = self.ca_file.as_deref().ok_or("-Verify/-verify need -CAfile")?;

@@ -73,6 +73,9 @@ impl connections::GuestClientContext for Client {
         for crl in &config.crls {
             c.add_crl(crl).map_err(config_error)?;
         }
+        if let Some(bytes) = config.max_send_fragment {
+            c.max_send_fragment(bytes as usize).map_err(config_error)?;
+        }
         c.alpn(&config.alpn);
         if let Some(key) = &config.client_certificate {
             c.client_auth(&key.chain, &key.private_key).map_err(config_error)?;
@@ -107,6 +110,9 @@ impl connections::GuestServerContext for Server {
         }
         for crl in &config.crls {
             s.add_crl(crl).map_err(config_error)?;
+        }
+        if let Some(bytes) = config.max_send_fragment {
+            s.max_send_fragment(bytes as usize).map_err(config_error)?;
         }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));

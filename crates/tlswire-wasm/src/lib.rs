@@ -39,6 +39,12 @@ impl Config {
         self.inner.add_crl(pem_or_der).map(drop).map_err(|e| js_error(&Error::Config(e)))
     }
 
+    /// At most `bytes` of data per record sent (64..=16384).
+    #[wasm_bindgen(js_name = maxSendFragment)]
+    pub fn max_send_fragment(&mut self, bytes: usize) -> Result<(), JsValue> {
+        self.inner.max_send_fragment(bytes).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
     /// Trusts the packed trust anchors of `tlswire/roots` (`tlswire::anchors` format).
     #[wasm_bindgen(js_name = addTrustAnchors)]
     pub fn add_trust_anchors(&mut self, packed: &[u8]) -> Result<(), JsValue> {

@@ -141,6 +141,7 @@ struct Common {
     alpn: Vec<Vec<u8>>,
     clock: Option<Arc<dyn TimeProvider>>,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    max_send_fragment: Option<usize>,
 }
 
 impl Default for Common {
@@ -153,6 +154,7 @@ impl Default for Common {
             alpn: Vec::new(),
             clock: None,
             crls: Vec::new(),
+            max_send_fragment: None,
         }
     }
 }
@@ -167,6 +169,11 @@ impl Common {
             provider.kx_groups = groups.clone();
         }
         Arc::new(provider)
+    }
+
+    /// rustls's `max_fragment_size`: the record's plaintext plus its 5-byte header.
+    fn record_size(&self) -> Option<usize> {
+        self.max_send_fragment.map(|bytes| bytes + 5)
     }
 
     /// The clock: the caller's, or the platform's (`SystemTime`; `Date.now()` on the web).
@@ -225,6 +232,16 @@ macro_rules! common_setters {
         /// (`CERT_REVOCATION_UNKNOWN`); a revoked one is `CERT_REVOKED`.
         pub fn add_crl(&mut self, pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
             self.common.crls.extend(crls_from(pem_or_der)?);
+            Ok(self)
+        }
+
+        /// The largest plaintext this side puts in one record, 64 to 16384 bytes (OpenSSL's
+        /// `-max_send_frag`; default 16384): smaller records reach a slow link's reader sooner.
+        pub fn max_send_fragment(&mut self, bytes: usize) -> Result<&mut Self, ConfigError> {
+            if !(64..=crate::MAX_RECORD_PLAINTEXT).contains(&bytes) {
+                return Err(ConfigError::Rejected(format!("max send fragment {bytes}: 64 to 16384 bytes")));
+            }
+            self.common.max_send_fragment = Some(bytes);
             Ok(self)
         }
 
@@ -364,6 +381,7 @@ impl ClientConfig {
         };
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
+        config.max_fragment_size = self.common.record_size();
         Ok(ClientContext {
             config: Arc::new(config),
             max_version: self.common.max_version,
@@ -472,6 +490,7 @@ impl ServerConfig {
             .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
+        config.max_fragment_size = self.common.record_size();
         config.send_tls13_tickets = self.tickets;
         Ok(ServerContext { config: Arc::new(config), max_version: self.common.max_version })
     }

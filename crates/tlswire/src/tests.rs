@@ -1220,3 +1220,34 @@ fn key_log_lines_are_per_connection_and_both_sides_agree() {
         assert_eq!(pair.client.set_key_log(Box::new(|_| {})), Err(Error::Misuse(Misuse::KeyLogTooLate)));
     }
 }
+
+#[test]
+fn max_send_fragment_bounds_the_records_this_side_sends() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version).max_send_fragment(512).unwrap();
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.handshake().unwrap();
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        pair.client.write(&data).unwrap();
+        let wire = pair.client.take_output();
+        let mut at = 0;
+        let mut records = 0;
+        while at < wire.len() {
+            let len = u16::from_be_bytes([wire[at + 3], wire[at + 4]]) as usize;
+            // At most 512 bytes of plaintext: TLS 1.3 adds the content type and the tag, TLS 1.2
+            // the explicit nonce (GCM) and the tag.
+            assert!(len <= 512 + 24, "{version:?}: a record of {len}");
+            at += 5 + len;
+            records += 1;
+        }
+        assert!(records >= 10, "{version:?}: {records} records");
+        pair.server.feed(&wire).unwrap();
+        assert_eq!(pair.read_all(true), data);
+    }
+    assert!(matches!(ClientConfig::new().max_send_fragment(63), Err(ConfigError::Rejected(_))));
+    assert!(matches!(
+        ServerConfig::new(ECDSA.0, ECDSA.1).unwrap().max_send_fragment(16385),
+        Err(ConfigError::Rejected(_))
+    ));
+}

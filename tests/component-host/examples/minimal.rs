@@ -45,6 +45,7 @@ fn main() -> wasmtime::Result<()> {
         groups: vec![],
         observe: false,
         key_log: false,
+        max_send_fragment: None,
         dangerously_disable_verification: false,
     };
     let fail = |e| format_err!("TLS: {e:?}");

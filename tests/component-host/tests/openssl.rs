@@ -33,6 +33,7 @@ fn config(ca: &str) -> ClientConfig {
         groups: vec![],
         observe: false,
         key_log: false,
+        max_send_fragment: None,
         dangerously_disable_verification: false,
     }
 }
@@ -150,6 +151,33 @@ fn the_key_log_equals_openssls() {
     }
 }
 
+/// `max-send-fragment`: the records the component sends carry at most that much data (record
+/// headers from the message drain); openssl s_server's echo comes back whole.
+#[test]
+fn max_send_fragment_bounds_the_records_sent() {
+    let mut host = Host::new(&component()).unwrap();
+    let server = openssl_server("server-ecdsa", &[]);
+    let config = ClientConfig { max_send_fragment: Some(512), observe: true, ..config("ca.pem") };
+    let ctx = host.client_context(&config).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    let line = [&[b'w'; 3000][..], b"\n"].concat();
+    host.write(&conn, &line).unwrap().unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"\n") {
+        got.extend(host.read(&conn, 65536).unwrap().unwrap());
+    }
+    assert_eq!(got, line);
+    let sent: Vec<usize> = host
+        .take_messages(&conn)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Sent && m.content_type == 256 && m.bytes[0] == 23)
+        .map(|m| usize::from(m.bytes[3]) << 8 | usize::from(m.bytes[4]))
+        .collect();
+    assert!(sent.len() >= 6 && sent.iter().all(|&len| len <= 512 + 17), "{sent:?}");
+}
+
 /// The certificate classes and CRLs reach the host with the core's kinds and codes.
 #[test]
 fn key_usage_and_revocation_are_typed_errors() {
@@ -220,6 +248,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         groups: vec![],
         observe: true,
         key_log: false,
+        max_send_fragment: None,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();

@@ -41,6 +41,7 @@ const VALUED: &[&str] = &[
     "-resume-count",
     "-read-size",
     "-expect-peer-cert-file",
+    "-max-send-fragment",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -67,6 +68,7 @@ struct Options {
     verify_peer: bool,
     require_any_client_certificate: bool,
     min_version: Option<u16>,
+    max_send_fragment: Option<usize>,
     max_version: Option<u16>,
     no_tls13: bool,
     no_tls12: bool,
@@ -164,6 +166,7 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-key-update" => o.key_update = true,
             "-no-ticket" => o.no_ticket = true,
             "-expect-session-miss" => o.expect_session_miss = true,
+            "-max-send-fragment" => o.max_send_fragment = Some(num() as usize),
             f if DEFAULTS.contains(&f) => {}
             _ => unimplemented_flag(raw),
         }
@@ -253,6 +256,9 @@ impl Run {
             if o.no_ticket {
                 c.tickets(0);
             }
+            if let Some(bytes) = o.max_send_fragment {
+                c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));
+            }
             if o.verify_peer || o.require_any_client_certificate {
                 // Client certificates are verified against a CA: the runner's self-made ones
                 // are not, and tlswire has no "accept any client certificate" mode.
@@ -264,6 +270,9 @@ impl Run {
         } else {
             let mut c = ClientConfig::new();
             c.versions(min, max);
+            if let Some(bytes) = o.max_send_fragment {
+                c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));
+            }
             if !groups.is_empty() {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
             }

@@ -148,7 +148,8 @@ impl Drop for Peer {
     }
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
+/// Command-line arguments as owned strings.
+pub fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 

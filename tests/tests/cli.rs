@@ -36,7 +36,7 @@ fn verification_is_on_by_default_and_insecure_warns() {
     // No -CAfile: the bundled Mozilla roots do not know the test CA.
     let out = Command::new(tlswire_bin()).args(["s_client", "-connect", &connect]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let args: Vec<String> = ["s_client", "-connect", &connect, "-insecure"].iter().map(|s| s.to_string()).collect();
+    let args = strings(&["s_client", "-connect", &connect, "-insecure"]);
     let (stdout, stderr) = run_client(&tlswire_bin(), &args, b"abc\n", "cba");
     assert!(stderr.contains("WARNING: -insecure"), "{stderr}");
     assert!(stderr.contains("Verification: DISABLED"), "{stderr}");
@@ -46,7 +46,7 @@ fn verification_is_on_by_default_and_insecure_warns() {
 #[test]
 fn groups_take_openssl_names() {
     let peer = openssl_server("server-ecdsa", &[]);
-    let args: Vec<String> = [
+    let args = strings(&[
         "s_client",
         "-connect",
         &format!("127.0.0.1:{}", peer.port),
@@ -54,10 +54,7 @@ fn groups_take_openssl_names() {
         &file("ca.pem"),
         "-groups",
         "P-384:X25519",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let (_, stderr) = run_client(&tlswire_bin(), &args, b"", "Group:");
     assert!(stderr.contains("Group: secp384r1"), "{stderr}");
     let out = Command::new(tlswire_bin()).args(["s_client", "-groups", "P-999"]).output().unwrap();
@@ -102,7 +99,7 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
         let theirs = pki().join(format!("keylog-openssl-server{flag}.txt"));
         let _ = (std::fs::remove_file(&ours), std::fs::remove_file(&theirs));
         let peer = openssl_server("server-ecdsa", &[flag, "-keylogfile", theirs.to_str().unwrap()]);
-        let args: Vec<String> = [
+        let args = strings(&[
             "s_client",
             "-connect",
             &format!("127.0.0.1:{}", peer.port),
@@ -110,10 +107,7 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
             &file("ca.pem"),
             "-keylogfile",
             ours.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         let (stdout, stderr) = run_client(&tlswire_bin(), &args, b"key\n", "yek");
         assert!(stdout.contains("yek"), "{flag}: {stderr}");
         drop(peer);
@@ -125,7 +119,7 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
         let theirs = pki().join(format!("keylog-openssl-client{flag}.txt"));
         let _ = (std::fs::remove_file(&ours), std::fs::remove_file(&theirs));
         let port = free_port();
-        let server_args: Vec<String> = [
+        let server_args = strings(&[
             "s_server",
             "-accept",
             &format!("127.0.0.1:{port}"),
@@ -135,12 +129,9 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
             &file("server-ecdsa.key"),
             "-keylogfile",
             ours.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         let server = Peer::start(tlswire_bin().to_str().unwrap(), &server_args, port);
-        let client_args: Vec<String> = [
+        let client_args = strings(&[
             "s_client",
             "-connect",
             &format!("127.0.0.1:{port}"),
@@ -149,10 +140,7 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
             flag,
             "-keylogfile",
             theirs.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         let (stdout, _) = run_client(std::path::Path::new("openssl"), &client_args, b"echo\n", "echo");
         assert!(stdout.contains("echo"), "{flag}: {stdout}");
         drop(server);

@@ -4,7 +4,7 @@ use tlswire_interop::*;
 
 fn tlswire_server(extra: &[&str]) -> Peer {
     let port = free_port();
-    let mut args: Vec<String> = [
+    let mut args = strings(&[
         "s_server",
         "-accept",
         &format!("127.0.0.1:{port}"),
@@ -12,10 +12,7 @@ fn tlswire_server(extra: &[&str]) -> Peer {
         &file("server-ecdsa.pem"),
         "-key",
         &file("server-ecdsa.key"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     args.extend(extra.iter().map(|s| s.to_string()));
     Peer::start(tlswire_bin().to_str().unwrap(), &args, port)
 }
@@ -115,7 +112,7 @@ fn client_certificates_revoked_or_with_the_wrong_key_usage_are_refused() {
 fn rejected_early_data_from_a_stale_ticket_is_skipped() {
     // (-early_data does not go with openssl_server's -rev.)
     let port = free_port();
-    let issuer_args: Vec<String> = [
+    let issuer_args = strings(&[
         "s_server",
         "-accept",
         &format!("127.0.0.1:{port}"),
@@ -125,15 +122,12 @@ fn rejected_early_data_from_a_stale_ticket_is_skipped() {
         &file("server-ecdsa.key"),
         "-early_data",
         "-quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let issuer = Peer::start("openssl", &issuer_args, port);
     let dir = pki();
     let session = dir.join("early-data-session.pem").to_string_lossy().into_owned();
     let _ = std::fs::remove_file(&session);
-    let ticket_args: Vec<String> = [
+    let ticket_args = strings(&[
         "s_client",
         "-connect",
         &format!("127.0.0.1:{}", issuer.port),
@@ -141,10 +135,7 @@ fn rejected_early_data_from_a_stale_ticket_is_skipped() {
         &file("ca.pem"),
         "-sess_out",
         &session,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     run_client(std::path::Path::new("openssl"), &ticket_args, b"ticket\n", "Post-Handshake New Session Ticket arrived");
     assert!(std::path::Path::new(&session).exists(), "openssl s_client saved no session");
 

@@ -28,7 +28,7 @@ mod verify;
 
 use std::sync::Arc;
 
-use rustls::crypto::tls12::PrfUsingHmac;
+use rustls::crypto::tls12::{Prf, PrfUsingHmac};
 use rustls::crypto::tls13::HkdfUsingHmac;
 use rustls::crypto::{CryptoProvider, GetRandomFailed, SecureRandom, SupportedKxGroup};
 use rustls::{
@@ -90,6 +90,30 @@ macro_rules! tls13_suite {
     };
 }
 
+/// The TLS 1.2 PRF, which also tells the [`tap`] the randoms of each key block it derives: the
+/// core's keying-material exporter needs them (rustls's unbuffered API has no exporter).
+struct TappedPrf(PrfUsingHmac<'static>);
+
+impl Prf for TappedPrf {
+    fn for_key_exchange(
+        &self,
+        output: &mut [u8; 48],
+        kx: Box<dyn rustls::crypto::ActiveKeyExchange>,
+        peer_pub_key: &[u8],
+        label: &[u8],
+        seed: &[u8],
+    ) -> Result<(), rustls::Error> {
+        self.0.for_key_exchange(output, kx, peer_pub_key, label, seed)
+    }
+
+    fn for_secret(&self, output: &mut [u8], secret: &[u8], label: &[u8], seed: &[u8]) {
+        if label == b"key expansion" {
+            tap::key_expansion(seed);
+        }
+        self.0.for_secret(output, secret, label, seed);
+    }
+}
+
 macro_rules! tls12_suite {
     ($name:ident, $suite:ident, $sign:expr, $hash:expr, $hmac:expr, $aead:expr, $limit:expr) => {
         pub static $name: SupportedCipherSuite = SupportedCipherSuite::Tls12(&Tls12CipherSuite {
@@ -100,7 +124,7 @@ macro_rules! tls12_suite {
             },
             kx: rustls::crypto::KeyExchangeAlgorithm::ECDHE,
             sign: $sign,
-            prf_provider: &PrfUsingHmac($hmac),
+            prf_provider: &TappedPrf(PrfUsingHmac($hmac)),
             aead_alg: $aead,
         });
     };

@@ -50,6 +50,7 @@ struct Open {
     scope: Scope,
     records: Vec<TappedRecord>,
     rejected: Vec<Rejected>,
+    randoms: Option<[u8; 64]>,
 }
 
 /// A received TLS 1.3 record our AEAD could not authenticate. rustls fails the connection on it,
@@ -77,7 +78,7 @@ pub struct Capture {
 /// Opens a capture on this thread.
 pub fn open(scope: Scope) -> Capture {
     Capture {
-        outer: CAPTURE.with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new(), rejected: Vec::new() })),
+        outer: CAPTURE.with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new(), rejected: Vec::new(), randoms: None })),
     }
 }
 
@@ -93,6 +94,15 @@ impl Capture {
     /// last called, oldest first (recorded in every scope).
     pub fn take_rejected(&mut self) -> Vec<Rejected> {
         CAPTURE.with(|c| c.borrow_mut().as_mut().map(|o| std::mem::take(&mut o.rejected)).unwrap_or_default())
+    }
+}
+
+impl Capture {
+    /// The TLS 1.2 randoms (client's, then server's) of a key block derived since the capture
+    /// opened or this was last called (recorded in every scope): what an exporter needs besides
+    /// the master secret (RFC 5705).
+    pub fn take_tls12_randoms(&mut self) -> Option<[u8; 64]> {
+        CAPTURE.with(|c| c.borrow_mut().as_mut().and_then(|o| o.randoms.take()))
     }
 }
 
@@ -123,6 +133,19 @@ pub(crate) fn rejected(entry: Rejected) {
     CAPTURE.with(|c| {
         if let Some(open) = c.borrow_mut().as_mut() {
             open.rejected.push(entry);
+        }
+    });
+}
+
+/// Records the seed of a TLS 1.2 key block (server random, then client random).
+pub(crate) fn key_expansion(seed: &[u8]) {
+    let (Some(server), Some(client)) = (seed.get(..32), seed.get(32..64)) else { return };
+    CAPTURE.with(|c| {
+        if let Some(open) = c.borrow_mut().as_mut() {
+            let mut randoms = [0u8; 64];
+            randoms[..32].copy_from_slice(client);
+            randoms[32..].copy_from_slice(server);
+            open.randoms = Some(randoms);
         }
     });
 }

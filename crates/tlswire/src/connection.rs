@@ -12,6 +12,7 @@ use tlswire_crypto::offload::{self, RxKey, Window};
 use tlswire_crypto::{sealer, tap};
 
 use crate::config::{ClientContext, ServerContext, Version};
+use crate::exporter;
 use crate::error::{CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 use crate::hello;
 use crate::keylog;
@@ -130,6 +131,8 @@ pub struct Connection {
     hello_checked: bool,
     /// Set by [`Connection::set_key_log`].
     key_log: Option<KeyLogCallback>,
+    /// What [`Connection::export_keying_material`] derives from.
+    exporter: exporter::Secrets,
     /// A client's context's TLS 1.2 session groups and this connection's server name
     /// ([`crate::ClientContext`]).
     session_groups: Option<(SessionGroups, String)>,
@@ -182,6 +185,7 @@ impl Connection {
         Self {
             hello_checked: matches!(tls, Tls::Client(_)),
             key_log: None,
+            exporter: exporter::Secrets::default(),
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -552,6 +556,21 @@ impl Connection {
         Ok(())
     }
 
+    /// `SSL_export_keying_material`: fills `out` with keying material for `label` and
+    /// `context`, by RFC 8446 section 7.5 (TLS 1.3) or RFC 5705 (TLS 1.2), once the handshake
+    /// is done. In TLS 1.2 no context (`None`) and an empty one differ; in TLS 1.3 they are the
+    /// same. Both ends get the same bytes for the same label and context, and nobody else can.
+    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if !self.handshake_done {
+            return Err(Misuse::BadExport("the handshake is not complete").into());
+        }
+        let suite = self.common().negotiated_cipher_suite().ok_or(Misuse::BadExport("no cipher suite"))?;
+        self.exporter.export(suite, out, label, context)
+    }
+
     /// Version, suite, group, ALPN, peer chain and HRR, once the handshake is done.
     pub fn info(&self) -> Option<Info> {
         if !self.handshake_done {
@@ -628,13 +647,19 @@ impl Connection {
     /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
         let _sealers = sealer::listen();
-        let mut key_log = self.key_log.is_some().then(keylog::open);
+        let mut secrets = keylog::open(self.key_log.is_some());
         let result = self.pump_offloaded(want);
-        if let (Some(capture), Some(callback)) = (key_log.as_mut(), self.key_log.as_mut()) {
-            for line in capture.take() {
-                callback(&line);
+        for secret in secrets.take() {
+            if let Some(callback) = self.key_log.as_mut() {
+                callback(&secret.line());
+            }
+            match secret.label {
+                keylog::EXPORTER_SECRET => self.exporter.tls13 = Some(secret.secret),
+                keylog::CLIENT_RANDOM => self.exporter.master = Some(secret.secret),
+                _ => {}
             }
         }
+        drop(secrets);
         self.note_sealers();
         self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
         result
@@ -693,6 +718,9 @@ impl Connection {
             };
             self.discard_input(discard);
             let rejected = capture.as_mut().map(tap::Capture::take_rejected).unwrap_or_default();
+            if let Some(randoms) = capture.as_mut().and_then(tap::Capture::take_tls12_randoms) {
+                self.exporter.randoms = Some(randoms);
+            }
             if result.is_ok() && !rejected.is_empty() {
                 self.discard_skipped_early_data(&rejected);
             }

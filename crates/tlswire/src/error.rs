@@ -135,6 +135,9 @@ pub enum Misuse {
     KeyLogTooLate,
     /// A handshake step after `close` ended the connection before its handshake completed.
     HandshakeAfterClose,
+    /// Keying material cannot be exported as asked (before the handshake completed, an empty
+    /// or too long output, a label TLS 1.2 reserves, ...): why.
+    BadExport(&'static str),
 }
 
 /// An invalid configuration value.
@@ -420,6 +423,7 @@ impl fmt::Display for Misuse {
             Self::ObserverTooLate => "message callback set after the connection started",
             Self::OffloadTooLate => "record offload set after the connection started",
             Self::KeyLogTooLate => "key log set after the connection started",
+            Self::BadExport(why) => return write!(f, "cannot export keying material: {why}"),
         })
     }
 }

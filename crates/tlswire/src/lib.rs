@@ -42,6 +42,7 @@ pub mod anchors;
 mod config;
 mod connection;
 mod error;
+mod exporter;
 mod hello;
 mod keylog;
 mod observer;

@@ -1251,3 +1251,65 @@ fn max_send_fragment_bounds_the_records_this_side_sends() {
         Err(ConfigError::Rejected(_))
     ));
 }
+
+#[test]
+fn both_ends_export_the_same_keying_material_in_every_suite_and_after_resumption() {
+    let export = |conn: &Connection, len: usize, label: &[u8], context: Option<&[u8]>| {
+        let mut out = vec![0u8; len];
+        conn.export_keying_material(&mut out, label, context).map(|()| out)
+    };
+    for suite in tlswire_crypto::ALL_CIPHER_SUITES {
+        let name = format!("{:?}", suite.suite());
+        let tls13 = name.starts_with("TLS13");
+        let identity = if name.contains("RSA") { RSA } else { ECDSA };
+        let mut client = client_config();
+        client.cipher_suites(&[name.as_str()]).unwrap();
+        if !tls13 {
+            client.versions(Version::Tls12, Version::Tls12);
+        }
+        let (client, server) = (client.build().unwrap(), server_config(identity).build().unwrap());
+        let mut seen = Vec::new();
+        for round in 0..2 {
+            let mut pair = Pair {
+                client: Connection::client(&client, "localhost").unwrap(),
+                server: Connection::server(&server).unwrap(),
+                chunk: usize::MAX,
+            };
+            let early = pair.client.export_keying_material(&mut [0u8; 16], b"EXPERIMENTAL x", None);
+            assert!(matches!(early, Err(Error::Misuse(Misuse::BadExport(_)))), "{name}: {early:?}");
+            pair.handshake().unwrap();
+            pair.server.write(b"x").unwrap();
+            pair.transfer();
+            assert_eq!(pair.read_all(false), b"x");
+            assert_eq!(pair.client.info().unwrap().resumed, round == 1, "{name}");
+            for (len, label, context) in [
+                (32, &b"EXPERIMENTAL a"[..], None),
+                (32, b"EXPERIMENTAL b", None),
+                (32, b"EXPERIMENTAL a", Some(&b""[..])),
+                (32, b"EXPERIMENTAL a", Some(&b"context"[..])),
+                (1, b"EXPERIMENTAL a", None),
+                (1000, b"EXPERIMENTAL a", None),
+            ] {
+                let c = export(&pair.client, len, label, context).unwrap();
+                let s = export(&pair.server, len, label, context).unwrap();
+                assert_eq!(c, s, "{name}: {label:?} {context:?}");
+                seen.push(c);
+            }
+            // Prefixes: a shorter output is not a prefix of a longer one in TLS 1.3 (the length
+            // is in the HKDF label) but is in TLS 1.2 (the PRF is a stream).
+            let n = seen.len();
+            assert_eq!(seen[n - 6][..] == seen[n - 1][..32], !tls13, "{name}");
+            // No context and an empty one are the same in TLS 1.3 only.
+            assert_eq!(seen[n - 6] == seen[n - 4], tls13, "{name}");
+            assert_ne!(seen[n - 6], seen[n - 5]);
+            assert_ne!(seen[n - 6], seen[n - 3]);
+            for bad in [0, if tls13 { 255 * 48 + 1 } else { 0 }] {
+                assert!(matches!(export(&pair.client, bad, b"x", None), Err(Error::Misuse(Misuse::BadExport(_)))));
+            }
+            let reserved = export(&pair.client, 16, b"key expansion", None);
+            assert_eq!(reserved.is_err(), !tls13, "{name}");
+        }
+        // A new connection (full or resumed) exports other bytes.
+        assert_ne!(seen[0], seen[6], "{name}");
+    }
+}

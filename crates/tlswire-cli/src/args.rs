@@ -24,6 +24,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -msgfile file       write the -msg trace to this file instead
   -keylogfile file    append the connection's secrets to file (SSLKEYLOGFILE format: anyone
                       with it can decrypt the traffic; for Wireshark)
+  -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
+  -keymatexportlen n  how many bytes to export (default 20)
   -ign_eof            keep reading from the server after stdin ends
   -quiet              no connection summary (implies -ign_eof)
   -insecure           DANGEROUS: do not verify the server certificate";
@@ -42,6 +44,8 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -naccept n          exit after n connections
   -msg / -msgfile f   print every protocol message to stderr / a file
   -keylogfile file    append each connection's secrets to file (SSLKEYLOGFILE format)
+  -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
+  -keymatexportlen n  how many bytes to export (default 20)
   -quiet              no per-connection summary";
 
 /// Settings shared by both commands.
@@ -60,6 +64,8 @@ pub struct Common {
     pub crls: Vec<String>,
     pub keylogfile: Option<String>,
     pub max_send_frag: Option<usize>,
+    pub keymatexport: Option<String>,
+    pub keymatexportlen: Option<usize>,
 }
 
 pub struct ClientArgs {
@@ -121,6 +127,13 @@ fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<boo
         "-max_send_frag" => {
             let v = p.value(option)?;
             c.max_send_frag = Some(v.parse().map_err(|_| UsageError(format!("-max_send_frag: not a number: {v}")))?);
+        }
+        "-keymatexport" => c.keymatexport = Some(p.value(option)?),
+        "-keymatexportlen" => {
+            let v = p.value(option)?;
+            let n = v.parse().ok().filter(|n| *n > 0);
+            c.keymatexportlen =
+                Some(n.ok_or_else(|| UsageError(format!("-keymatexportlen: not a positive number: {v}")))?);
         }
         // OpenSSL needs it beside -CRL; here a CRL given is a CRL checked.
         "-crl_check" => {}

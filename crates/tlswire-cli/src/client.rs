@@ -64,6 +64,7 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
             net::print_summary(&info, if args.insecure { "DISABLED (-insecure)" } else { "OK" });
         }
     }
+    net::print_keying_material(&conn, &args.common);
 
     let (tx, rx) = mpsc::channel();
     spawn_stdin(tx.clone());

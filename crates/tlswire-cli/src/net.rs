@@ -137,3 +137,20 @@ pub fn print_summary(info: &Info, verification: &str) {
     eprintln!("Verification: {verification}");
     eprintln!("---");
 }
+
+/// Prints keying material exported for `-keymatexport` as `openssl s_client`/`s_server` do.
+pub fn print_keying_material(conn: &Connection, common: &crate::args::Common) {
+    let Some(label) = &common.keymatexport else { return };
+    let len = common.keymatexportlen.unwrap_or(20);
+    eprintln!("Keying material exporter:");
+    eprintln!("    Label: '{label}'");
+    eprintln!("    Length: {len} bytes");
+    let mut out = vec![0u8; len];
+    match conn.export_keying_material(&mut out, label.as_bytes(), None) {
+        Ok(()) => {
+            let hex: String = out.iter().map(|b| format!("{b:02X}")).collect();
+            eprintln!("    Keying material: {hex}");
+        }
+        Err(e) => eprintln!("    Error: {e}"),
+    }
+}

@@ -70,6 +70,7 @@ fn serve(args: &ServerArgs, ctx: &ServerContext, sock: &mut TcpStream) -> Result
             net::print_summary(&info, verification);
         }
     }
+    net::print_keying_material(&conn, &args.common);
     let mut buf = vec![0u8; 16384];
     loop {
         let status = conn.read(&mut buf);

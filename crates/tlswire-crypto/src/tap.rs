@@ -78,7 +78,8 @@ pub struct Capture {
 /// Opens a capture on this thread.
 pub fn open(scope: Scope) -> Capture {
     Capture {
-        outer: CAPTURE.with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new(), rejected: Vec::new(), randoms: None })),
+        outer: CAPTURE
+            .with(|c| c.borrow_mut().replace(Open { scope, records: Vec::new(), rejected: Vec::new(), randoms: None })),
     }
 }
 

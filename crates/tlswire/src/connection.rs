@@ -12,8 +12,8 @@ use tlswire_crypto::offload::{self, RxKey, Window};
 use tlswire_crypto::{sealer, tap};
 
 use crate::config::{ClientContext, ServerContext, Version};
-use crate::exporter;
 use crate::error::{CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
+use crate::exporter;
 use crate::hello;
 use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};

@@ -69,7 +69,8 @@ impl Secrets {
                 }
                 let mut seed = randoms.to_vec();
                 if let Some(context) = context {
-                    let len = u16::try_from(context.len()).map_err(|_| Misuse::BadExport("context longer than 65535 bytes"))?;
+                    let len = u16::try_from(context.len())
+                        .map_err(|_| Misuse::BadExport("context longer than 65535 bytes"))?;
                     seed.extend_from_slice(&len.to_be_bytes());
                     seed.extend_from_slice(context);
                 }

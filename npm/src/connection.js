@@ -151,6 +151,18 @@ export class TlsConnection extends EventTarget {
     return this.#info ?? this.#engine?.info() ?? null;
   }
 
+  /**
+   * Keying material for `label` and, if given, `context` (RFC 5705 / RFC 8446 section 7.5, what
+   * `SSL_export_keying_material` and Node's `exportKeyingMaterial` compute): `length` bytes both
+   * ends derive alike and nobody else can. After the handshake, until the connection closes.
+   */
+  exportKeyingMaterial(length, label, context) {
+    if (!Number.isInteger(length) || length < 1) throw new RangeError("length must be a positive integer");
+    if (typeof label !== "string") throw new TypeError("label must be a string");
+    const ctx = context === undefined ? undefined : asBytes(context);
+    return this.#call(() => this.#engine.exportKeyingMaterial(length, asBytes(label), ctx));
+  }
+
   /** Sends all of `bytes`; resolves when the records are handed to the channel. */
   async write(bytes) {
     bytes = asBytes(bytes);

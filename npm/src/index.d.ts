@@ -221,6 +221,13 @@ export class TlsConnection extends EventTarget {
   /** Resolves on a clean close; rejects with the {@link TlsError} that ended the connection. */
   readonly closed: Promise<void>;
   readonly info: TlsInfo;
+  /**
+   * Keying material for `label` and, if given, `context` (RFC 5705 / RFC 8446 section 7.5; what
+   * `SSL_export_keying_material` and Node's `exportKeyingMaterial` compute): `length` bytes both
+   * ends derive alike. After the handshake, until the connection closes; otherwise throws a
+   * `TlsError` with code `MISUSE`. In TLS 1.2 no context and an empty one differ.
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array | string): Uint8Array;
   /** Sends all of `data`; resolves when its records are handed to the channel. */
   write(data: Uint8Array | string): Promise<void>;
   /** The next chunk of plaintext, or `null` at close_notify. A channel that ends without it rejects with `TRUNCATED`. */

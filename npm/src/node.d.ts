@@ -98,6 +98,8 @@ export class TLSSocket extends Duplex {
   getEphemeralKeyInfo(): { type?: "ECDH"; name?: string };
   getPeerCertificate(detailed: true): DetailedPeerCertificate | Record<string, never>;
   getPeerCertificate(detailed?: false): PeerCertificate | Record<string, never>;
+  /** Keying material for `label` (and `context`, if given): RFC 5705 / RFC 8446 section 7.5, as Node's. */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer | Uint8Array): Buffer;
   isSessionReused(): boolean;
   getSession(): undefined;
 }

@@ -133,6 +133,18 @@ export class TLSSocket extends Duplex {
     return group ? { type: "ECDH", name: group } : {};
   }
 
+  /** Node's `exportKeyingMaterial(length, label[, context])`: a `Buffer` (RFC 5705 / RFC 8446 7.5). */
+  exportKeyingMaterial(length, label, context) {
+    let bytes;
+    try {
+      if (!this.#conn) throw new TlsError("MISUSE", "the handshake is not complete");
+      bytes = this.#conn.exportKeyingMaterial(length, label, context);
+    } catch (e) {
+      throw e instanceof TlsError ? nodeError(e) : e;
+    }
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
   isSessionReused() {
     return this.#conn?.info?.resumed ?? false;
   }

@@ -165,6 +165,49 @@ pub fn openssl_server(identity: &str, extra: &[&str]) -> Peer {
     Peer::start("openssl", &args, port)
 }
 
+/// `openssl s_server` (plain mode, not `-rev`: only that mode prints exported keying material)
+/// with `-keymatexport label -keymatexportlen len` and `extra`, its standard output to a file.
+/// [`KeymatServer::material`] waits for what it printed for the `n`th connection.
+pub fn openssl_keymat_server(label: &str, len: usize, extra: &[&str]) -> KeymatServer {
+    let port = free_port();
+    let out = pki().join(format!("keymat-openssl-{port}.txt"));
+    let mut args = strings(&["s_server", "-accept"]);
+    args.push(format!("127.0.0.1:{port}"));
+    args.extend(strings(&["-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key")]));
+    args.extend(strings(&["-keymatexport", label, "-keymatexportlen", &len.to_string()]));
+    args.extend(strings(extra));
+    let stdout = std::fs::File::create(&out).unwrap();
+    KeymatServer { peer: Peer::start_with_stdout("openssl", &args, port, stdout), out }
+}
+
+/// See [`openssl_keymat_server`].
+pub struct KeymatServer {
+    pub peer: Peer,
+    out: PathBuf,
+}
+
+impl KeymatServer {
+    /// The hex (upper case, as OpenSSL prints it) of the keying material exported for the
+    /// `n`th connection (0 first), waiting up to 10 s for it.
+    pub fn material(&self, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            if let Some(hex) = keying_material(&text).into_iter().nth(n) {
+                return hex;
+            }
+            assert!(Instant::now() < deadline, "openssl printed no keying material #{n}: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The hex of each `Keying material: HEX` line in `text` (what `openssl s_client`/`s_server`
+/// and `tlswire` print for `-keymatexport`).
+pub fn keying_material(text: &str) -> Vec<String> {
+    text.lines().filter_map(|l| l.trim().strip_prefix("Keying material: ")).map(str::to_string).collect()
+}
+
 /// `gnutls-serv --echo`.
 pub fn gnutls_server(identity: &str, extra: &[&str]) -> Peer {
     let port = free_port();

@@ -155,33 +155,13 @@ fn keylogfile_lines_equal_openssls_for_the_same_handshake() {
 /// (against `openssl s_client`).
 #[test]
 fn keymatexport_equals_openssls_for_the_same_handshake() {
-    let material = |text: &str| -> String {
-        let line = text.lines().find(|l| l.trim_start().starts_with("Keying material: "));
-        line.unwrap_or_else(|| panic!("no keying material in {text}")).trim().to_string()
-    };
     let label = "EXPERIMENTAL tlswire";
     for flag in ["-tls1_3", "-tls1_2"] {
-        let port = free_port();
-        let out = pki().join(format!("keymat-openssl-server{flag}.txt"));
-        let peer_args = strings(&[
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            &file("server-ecdsa.pem"),
-            "-key",
-            &file("server-ecdsa.key"),
-            flag,
-            "-keymatexport",
-            label,
-            "-keymatexportlen",
-            "48",
-        ]);
-        let peer = Peer::start_with_stdout("openssl", &peer_args, port, std::fs::File::create(&out).unwrap());
+        let peer = openssl_keymat_server(label, 48, &[flag]);
         let args = strings(&[
             "s_client",
             "-connect",
-            &format!("127.0.0.1:{port}"),
+            &format!("127.0.0.1:{}", peer.peer.port),
             "-CAfile",
             &file("ca.pem"),
             "-keymatexport",
@@ -190,16 +170,10 @@ fn keymatexport_equals_openssls_for_the_same_handshake() {
             "48",
         ]);
         let (_, stderr) = run_client(&tlswire_bin(), &args, b"", "Keying material: ");
-        let ours = material(&stderr);
-        assert_eq!(ours.len(), "Keying material: ".len() + 96, "{flag}: {ours}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !std::fs::read_to_string(&out).unwrap_or_default().contains("Keying material: ")
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        drop(peer);
-        assert_eq!(ours, material(&std::fs::read_to_string(&out).unwrap()), "{flag}: client side");
+        let ours = keying_material(&stderr);
+        assert_eq!(ours.len(), 1, "{flag}: {stderr}");
+        assert_eq!(ours[0].len(), 96, "{flag}: {stderr}");
+        assert_eq!(ours[0], peer.material(0), "{flag}: client side");
 
         let port = free_port();
         let server_args = strings(&[
@@ -225,9 +199,9 @@ fn keymatexport_equals_openssls_for_the_same_handshake() {
             label,
         ]);
         let (stdout, _) = run_client(std::path::Path::new("openssl"), &client_args, b"", "Keying material: ");
-        let theirs = material(&stdout);
-        assert_eq!(theirs.len(), "Keying material: ".len() + 40, "{flag}: the default length is 20");
-        let ours = material(&server.stop());
-        assert_eq!(ours, theirs, "{flag}: server side");
+        let theirs = keying_material(&stdout);
+        assert_eq!(theirs.len(), 1, "{flag}: {stdout}");
+        assert_eq!(theirs[0].len(), 40, "{flag}: the default length is 20");
+        assert_eq!(keying_material(&server.stop()), theirs, "{flag}: server side");
     }
 }

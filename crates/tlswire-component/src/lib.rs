@@ -233,6 +233,21 @@ impl connections::GuestConnection for Conn {
         })
     }
 
+    fn export_keying_material(
+        &self,
+        length: u32,
+        label: String,
+        context: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, WitError> {
+        let mut out = vec![0u8; length as usize];
+        self.state
+            .borrow()
+            .tls
+            .export_keying_material(&mut out, label.as_bytes(), context.as_deref())
+            .map_err(|e| to_wit(&e))?;
+        Ok(out)
+    }
+
     fn take_key_log(&self) -> Vec<String> {
         let state = self.state.borrow();
         let mut lines = state.key_log.lock().unwrap_or_else(PoisonError::into_inner);

@@ -257,6 +257,20 @@ impl Engine {
         o.into()
     }
 
+    /// `SSL_export_keying_material`: `length` bytes for `label` and, if given, `context` (RFC 5705
+    /// / RFC 8446 section 7.5), once the handshake is done.
+    #[wasm_bindgen(js_name = exportKeyingMaterial)]
+    pub fn export_keying_material(
+        &self,
+        length: u32,
+        label: &[u8],
+        context: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, JsValue> {
+        let mut out = vec![0u8; length as usize];
+        self.conn.export_keying_material(&mut out, label, context.as_deref()).map_err(|e| js_error(&e))?;
+        Ok(out)
+    }
+
     /// Protocol messages recorded since the last call, oldest first:
     /// `{direction, version, contentType, bytes}`.
     #[wasm_bindgen(js_name = takeMessages)]

@@ -161,6 +161,23 @@ impl Host {
         self.tls.tlswire_tls_connections().connection().call_take_messages(&mut self.store, conn.0)
     }
 
+    /// `connection.export-keying-material`.
+    pub fn export_keying_material(
+        &mut self,
+        conn: &Connection,
+        length: u32,
+        label: &str,
+        context: Option<&[u8]>,
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.tls.tlswire_tls_connections().connection().call_export_keying_material(
+            &mut self.store,
+            conn.0,
+            length,
+            label,
+            context,
+        )
+    }
+
     /// `connection.take-key-log`.
     pub fn take_key_log(&mut self, conn: &Connection) -> wasmtime::Result<Vec<String>> {
         self.tls.tlswire_tls_connections().connection().call_take_key_log(&mut self.store, conn.0)

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use tlswire_component_host::*;
-use tlswire_interop::{cargo_build, openssl_server, read, root, target_dir};
+use tlswire_interop::{cargo_build, openssl_keymat_server, openssl_server, read, root, target_dir};
 
 /// The component, built once (`wasm32-wasip2`, the size profile it ships with).
 fn component() -> PathBuf {
@@ -270,4 +270,25 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
     host.close(&conn).unwrap().unwrap();
     let (stdout, stderr) = client.join().unwrap();
     assert!(stdout.contains("pong"), "stdout: {stdout}\nstderr: {stderr}");
+}
+
+/// `export-keying-material`: equal to what `openssl s_server -keymatexport` prints for the same
+/// handshake, TLS 1.3 and 1.2; `misuse` before the handshake.
+#[test]
+fn exported_keying_material_equals_openssls() {
+    let mut host = Host::new(&component()).unwrap();
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let server = openssl_keymat_server("EXPERIMENTAL component", 32, &[flag]);
+        let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+        let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.peer.port)).unwrap().unwrap();
+        let early = host.export_keying_material(&conn, 32, "EXPERIMENTAL component", None).unwrap();
+        assert!(matches!(early, Err(Error::Misuse(_))), "{flag}: {early:?}");
+        host.handshake(&conn).unwrap().unwrap();
+        let ours = host.export_keying_material(&conn, 32, "EXPERIMENTAL component", None).unwrap().unwrap();
+        let hex: String = ours.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(hex, server.material(0), "{flag}");
+        let with_context =
+            host.export_keying_material(&conn, 32, "EXPERIMENTAL component", Some(b"c")).unwrap().unwrap();
+        assert_ne!(with_context, ours);
+    }
 }

@@ -42,6 +42,9 @@ const VALUED: &[&str] = &[
     "-read-size",
     "-expect-peer-cert-file",
     "-max-send-fragment",
+    "-export-keying-material",
+    "-export-label",
+    "-export-context",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -89,6 +92,11 @@ struct Options {
     key_update: bool,
     no_ticket: bool,
     expect_session_miss: bool,
+    export_keying_material: usize,
+    export_label: String,
+    export_context: String,
+    use_export_context: bool,
+    export_traffic_secrets: bool,
     /// Connection 1.. of `-resume-count`: the session must be resumed (unless `-expect-session-miss`).
     resumption: bool,
 }
@@ -167,6 +175,11 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-no-ticket" => o.no_ticket = true,
             "-expect-session-miss" => o.expect_session_miss = true,
             "-max-send-fragment" => o.max_send_fragment = Some(num() as usize),
+            "-export-keying-material" => o.export_keying_material = num() as usize,
+            "-export-label" => o.export_label = v(),
+            "-export-context" => o.export_context = v(),
+            "-use-export-context" => o.use_export_context = true,
+            "-export-traffic-secrets" => o.export_traffic_secrets = true,
             f if DEFAULTS.contains(&f) => {}
             _ => unimplemented_flag(raw),
         }
@@ -321,7 +334,13 @@ impl Run {
             let trace: tlswire::Callback = Box::new(|m| eprintln!("{}", tlswire::format_message(m)));
             conn.set_msg_callback(trace).ok();
         }
-        let mut s = Shim { conn, tcp, read_size: o.read_size.unwrap_or(16384).max(1) };
+        // -export-traffic-secrets: the secrets come from the key log, tlswire's only way out.
+        let secrets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if o.export_traffic_secrets {
+            let sink = secrets.clone();
+            conn.set_key_log(Box::new(move |line: &str| sink.lock().unwrap().push(line.to_string()))).ok();
+        }
+        let mut s = Shim { conn, tcp, read_size: o.read_size.unwrap_or(16384).max(1), key_log: secrets };
         s.run(o)
     }
 }
@@ -355,6 +374,7 @@ struct Shim {
     conn: Connection,
     tcp: TcpStream,
     read_size: usize,
+    key_log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Shim {
@@ -364,6 +384,31 @@ impl Shim {
             self.step(status)?;
         }
         self.check(o)?;
+        if o.export_keying_material > 0 {
+            let mut out = vec![0u8; o.export_keying_material];
+            let context = o.use_export_context.then_some(o.export_context.as_bytes());
+            self.conn
+                .export_keying_material(&mut out, o.export_label.as_bytes(), context)
+                .map_err(|e| format!("failed to export keying material: {}", failure(&e)))?;
+            self.write_all(&out)?;
+        }
+        if o.export_traffic_secrets {
+            let secret = |label: &str| -> Result<Vec<u8>, String> {
+                let lines = self.key_log.lock().unwrap();
+                let line = lines.iter().find(|l| l.starts_with(&format!("{label} "))).ok_or(format!("no {label}"))?;
+                let hex = line.rsplit(' ').next().unwrap_or_default();
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string()))
+                    .collect()
+            };
+            let (client, server) = (secret("CLIENT_TRAFFIC_SECRET_0")?, secret("SERVER_TRAFFIC_SECRET_0")?);
+            let (read, write) = if o.server { (client, server) } else { (server, client) };
+            let mut out = (read.len() as u16).to_le_bytes().to_vec();
+            out.extend_from_slice(&read);
+            out.extend_from_slice(&write);
+            self.write_all(&out)?;
+        }
         if o.shim_writes_first {
             self.write_all(b"hello")?;
         }

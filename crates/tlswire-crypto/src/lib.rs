@@ -24,6 +24,7 @@ pub mod platform;
 pub mod sealer;
 mod sign;
 pub mod tap;
+pub mod ticketer;
 mod verify;
 
 use std::sync::Arc;

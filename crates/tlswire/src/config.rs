@@ -263,7 +263,12 @@ pub struct ClientConfig {
     pins: Vec<[u8; 32]>,
     client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
     no_verify: bool,
+    /// `None`: the default size.
+    session_cache: Option<usize>,
 }
+
+/// How many server names' sessions a client context keeps in memory by default (rustls's).
+pub const DEFAULT_SESSION_CACHE: usize = 256;
 
 impl ClientConfig {
     /// Defaults: TLS 1.2 and 1.3, every suite and group, bundled Mozilla roots (when built with
@@ -324,6 +329,45 @@ impl ClientConfig {
         Ok(self)
     }
 
+    /// How many server names' sessions the context keeps in memory for its connections to
+    /// resume (default 256); 0 keeps none. Sessions taken as bytes
+    /// ([`crate::Connection::take_sessions`]) and offered again
+    /// ([`crate::Connection::client_resuming`]) do not need it. TLS 1.3 tickets are used once.
+    pub fn session_cache(&mut self, sessions: usize) -> &mut Self {
+        self.session_cache = Some(sessions);
+        self
+    }
+
+    /// The SHA-256 of what a session's resumption depends on (see [`crate::session`]).
+    fn policy(&self, bundled: bool) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |tag: u8, bytes: &[u8]| {
+            h.update([tag]);
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        field(0, &[u8::from(self.no_verify), u8::from(bundled)]);
+        for ca in &self.roots {
+            field(1, ca);
+        }
+        for anchor in &self.anchors {
+            field(2, &anchor.subject);
+            field(3, &anchor.subject_public_key_info);
+            field(4, anchor.name_constraints.as_deref().unwrap_or(&[]));
+        }
+        for pin in &self.pins {
+            field(5, pin);
+        }
+        for crl in &self.common.crls {
+            field(6, crl);
+        }
+        for cert in self.client_auth.iter().flat_map(|(chain, _)| chain) {
+            field(7, cert);
+        }
+        h.finalize().into()
+    }
+
     /// **Dangerous**: accept any server certificate for any name. Handshake signatures are still
     /// checked, but an active attacker can read and change all traffic. For tests only.
     pub fn dangerously_disable_verification(&mut self) -> &mut Self {
@@ -344,6 +388,7 @@ impl ClientConfig {
             .with_protocol_versions(&self.common.versions())
             .map_err(|e| ConfigError::Rejected(e.to_string()))?;
 
+        let bundled = !self.no_verify && self.bundled_roots.unwrap_or(self.roots.is_empty() && self.anchors.is_empty());
         let inner: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>> = if self.no_verify {
             None
         } else {
@@ -352,7 +397,7 @@ impl ClientConfig {
                 roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
             }
             roots.extend(self.anchors.iter().cloned());
-            if self.bundled_roots.unwrap_or(self.roots.is_empty() && self.anchors.is_empty()) {
+            if bundled {
                 add_bundled_roots(&mut roots)?;
             }
             if roots.is_empty() {
@@ -382,10 +427,15 @@ impl ClientConfig {
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();
+        let sessions = self.session_cache.unwrap_or(DEFAULT_SESSION_CACHE);
+        config.resumption = rustls::client::Resumption::store(Arc::new(crate::session::SessionStore {
+            memory: (sessions > 0).then(|| rustls::client::ClientSessionMemoryCache::new(sessions)),
+        }));
         Ok(ClientContext {
             config: Arc::new(config),
             max_version: self.common.max_version,
             tls12_groups: Arc::default(),
+            policy: self.policy(bundled),
         })
     }
 }
@@ -410,6 +460,8 @@ pub struct ClientContext {
     /// 1.2 session (which exchanges no key) reports its session's group, as OpenSSL and
     /// BoringSSL do. rustls keeps one TLS 1.2 session per name, the one that handshake made.
     pub(crate) tls12_groups: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+    /// What sessions taken from this context's connections are bound to ([`crate::session`]).
+    pub(crate) policy: [u8; 32],
 }
 
 /// Whether and how a server asks for client certificates.
@@ -433,6 +485,8 @@ pub struct ServerConfig {
     client_auth: ClientAuth,
     client_roots: Vec<CertificateDer<'static>>,
     tickets: usize,
+    stateless_tickets: bool,
+    session_cache: usize,
 }
 
 impl ServerConfig {
@@ -445,6 +499,8 @@ impl ServerConfig {
             client_auth: ClientAuth::None,
             client_roots: Vec::new(),
             tickets: 2,
+            stateless_tickets: true,
+            session_cache: DEFAULT_SESSION_CACHE,
         })
     }
 
@@ -457,9 +513,27 @@ impl ServerConfig {
         Ok(self)
     }
 
-    /// Number of TLS 1.3 session tickets sent after the handshake (default 2, as OpenSSL).
+    /// Number of TLS 1.3 session tickets sent after the handshake (default 2, as OpenSSL;
+    /// OpenSSL's `-num_tickets`). 0 sends none.
     pub fn tickets(&mut self, n: usize) -> &mut Self {
         self.tickets = n;
+        self
+    }
+
+    /// Stateless session tickets (default on, as OpenSSL): TLS 1.3 tickets and TLS 1.2 tickets
+    /// (RFC 5077) carry the session sealed under a key only this context holds, rotated every
+    /// 6 hours and accepted for 12 ([`tlswire_crypto::ticketer`]), so any number of sessions
+    /// costs no memory. Off (OpenSSL's `-no_ticket`), sessions live in the session cache instead
+    /// (TLS 1.3 tickets then name a cache entry, and each resumes once).
+    pub fn stateless_tickets(&mut self, on: bool) -> &mut Self {
+        self.stateless_tickets = on;
+        self
+    }
+
+    /// How many sessions the server keeps in memory (default 256): TLS 1.2 session IDs, and
+    /// TLS 1.3 sessions when stateless tickets are off. 0 keeps none (OpenSSL's `-no_cache`).
+    pub fn session_cache(&mut self, sessions: usize) -> &mut Self {
+        self.session_cache = sessions;
         self
     }
 
@@ -492,6 +566,15 @@ impl ServerConfig {
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();
         config.send_tls13_tickets = self.tickets;
+        config.session_storage = if self.session_cache > 0 {
+            rustls::server::ServerSessionMemoryCache::new(self.session_cache)
+        } else {
+            Arc::new(rustls::server::NoServerSessionStorage {})
+        };
+        if self.stateless_tickets {
+            config.ticketer =
+                tlswire_crypto::ticketer::ticketer().map_err(|e| ConfigError::Rejected(format!("ticket key: {e}")))?;
+        }
         Ok(ServerContext { config: Arc::new(config), max_version: self.common.max_version })
     }
 }

@@ -17,6 +17,8 @@ use crate::exporter;
 use crate::hello;
 use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};
+use crate::session::{self, Offer};
+use rustls::client::{Tls12ClientSessionValue, Tls13ClientSessionValue};
 
 /// The key log callback: called with each line, in the order rustls derives the secrets.
 pub type KeyLogCallback = Box<dyn FnMut(&str) + Send>;
@@ -131,6 +133,10 @@ pub struct Connection {
     hello_checked: bool,
     /// Set by [`Connection::set_key_log`].
     key_log: Option<KeyLogCallback>,
+    /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
+    sessions: Option<std::collections::VecDeque<Vec<u8>>>,
+    /// A client's context's session policy ([`crate::session`]).
+    policy: Option<[u8; 32]>,
     /// What [`Connection::export_keying_material`] derives from.
     exporter: exporter::Secrets,
     /// A client's context's TLS 1.2 session groups and this connection's server name
@@ -151,6 +157,11 @@ pub struct Connection {
     hello_retry_request: bool,
 }
 
+fn parse_server_name(server_name: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(server_name.to_string())
+        .map_err(|_| ConfigError::BadServerName(server_name.to_string()).into())
+}
+
 /// Decryption handed out to the caller: the current receive key, if it is AES-GCM.
 #[derive(Default)]
 struct Offload {
@@ -165,12 +176,45 @@ impl Connection {
     /// A client connection to `server_name` (a DNS name or IP address; sent as SNI if a name,
     /// and the name the server certificate is verified against).
     pub fn client(ctx: &ClientContext, server_name: &str) -> Result<Self, Error> {
-        let name = ServerName::try_from(server_name.to_string())
-            .map_err(|_| ConfigError::BadServerName(server_name.to_string()))?;
+        Self::client_offering(ctx, server_name, None)
+    }
+
+    /// A client connection that offers `session`, bytes an earlier connection's
+    /// [`take_sessions`](Self::take_sessions) gave, perhaps in another process, instead of a
+    /// session from the context's memory. The session is offered only to the server name it
+    /// came from, under the verification settings that made it, if its suite is allowed and it
+    /// has not expired; otherwise the handshake is a full one ([`Info::resumed`] says which).
+    /// Bytes that are not a tlswire session are [`ConfigError::BadSession`].
+    pub fn client_resuming(ctx: &ClientContext, server_name: &str, session: &[u8]) -> Result<Self, Error> {
+        let opened = session::open_envelope(session)?;
+        let name = parse_server_name(server_name)?;
+        let offer = (opened.server_name == server_name && opened.policy == ctx.policy)
+            .then(|| {
+                let value = opened.value;
+                if opened.tls13 {
+                    Tls13ClientSessionValue::from_slice(value, &ctx.config).ok().map(|v| Offer::Tls13(name.clone(), v))
+                } else {
+                    Tls12ClientSessionValue::from_slice(value, &ctx.config).ok().map(|v| Offer::Tls12(name.clone(), v))
+                }
+            })
+            .flatten();
+        if let (Some(Offer::Tls12(..)), false) = (&offer, opened.group.is_empty()) {
+            let mut groups = ctx.tls12_groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            groups.insert(server_name.to_string(), opened.group.to_string());
+        }
+        Self::client_offering(ctx, server_name, Some(offer))
+    }
+
+    fn client_offering(ctx: &ClientContext, server_name: &str, offer: Option<Option<Offer>>) -> Result<Self, Error> {
+        let name = parse_server_name(server_name)?;
+        // rustls looks for a session to offer as it writes the ClientHello, here.
+        let capture = offer.is_some().then(|| session::open(false, offer));
         let conn = UnbufferedClientConnection::new(ctx.config.clone(), name)
             .map_err(|e| Error::Config(ConfigError::Rejected(e.to_string())))?;
+        drop(capture);
         let mut connection = Self::new(Tls::Client(conn), ctx.max_version);
         connection.session_groups = Some((ctx.tls12_groups.clone(), server_name.to_string()));
+        connection.policy = Some(ctx.policy);
         Ok(connection)
     }
 
@@ -186,6 +230,8 @@ impl Connection {
             hello_checked: matches!(tls, Tls::Client(_)),
             key_log: None,
             exporter: exporter::Secrets::default(),
+            sessions: None,
+            policy: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -237,6 +283,24 @@ impl Connection {
         }
         self.key_log = Some(callback);
         Ok(())
+    }
+
+    /// Keeps each session the server gives (a TLS 1.3 ticket, a TLS 1.2 session) for
+    /// [`Connection::take_sessions`]. Call before the handshake (a TLS 1.2 session is stored as
+    /// it ends). A no-op for servers.
+    pub fn record_sessions(&mut self) {
+        if self.policy.is_some() && self.sessions.is_none() {
+            self.sessions = Some(Default::default());
+        }
+    }
+
+    /// The sessions received since the last call, oldest first, as bytes to keep (a file, KV,
+    /// IndexedDB) and offer later with [`Connection::client_resuming`], in this process or
+    /// another. At most the newest 8 wait. **The bytes hold the session's secret**: whoever has
+    /// them can resume the session (and, for TLS 1.2, decrypt the connections that resume it).
+    /// Offer each TLS 1.3 session once: a ticket used twice links the two connections.
+    pub fn take_sessions(&mut self) -> Vec<Vec<u8>> {
+        self.sessions.as_mut().map(|q| q.drain(..).collect()).unwrap_or_default()
     }
 
     /// Keeps every protocol message for [`Connection::take_messages`]: the message observer for
@@ -599,6 +663,26 @@ impl Connection {
         })
     }
 
+    /// Queues a session rustls stored, in tlswire's envelope.
+    fn keep_session(&mut self, stored: &session::Stored) {
+        let (Some(policy), Some((_, name))) = (self.policy, &self.session_groups) else { return };
+        let group = if stored.tls13 {
+            None
+        } else {
+            self.common()
+                .negotiated_key_exchange_group()
+                .map(|g| crate::config::group_name(g.name()))
+                .or_else(|| self.session_group())
+        };
+        let bytes = session::envelope(stored, name, &policy, group.as_deref());
+        if let Some(queue) = self.sessions.as_mut() {
+            if queue.len() == session::MAX_QUEUED {
+                queue.pop_front();
+            }
+            queue.push_back(bytes);
+        }
+    }
+
     /// A client's full TLS 1.2 handshake: remembers its group for the sessions that resume it.
     fn note_session_group(&self) {
         let Some((groups, name)) = &self.session_groups else { return };
@@ -648,7 +732,12 @@ impl Connection {
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
         let _sealers = sealer::listen();
         let mut secrets = keylog::open(self.key_log.is_some());
+        let mut stored = self.sessions.is_some().then(|| session::open(true, None));
         let result = self.pump_offloaded(want);
+        for s in stored.as_mut().map(session::Capture::take).unwrap_or_default() {
+            self.keep_session(&s);
+        }
+        drop(stored);
         for secret in secrets.take() {
             if let Some(callback) = self.key_log.as_mut() {
                 callback(&secret.line());

@@ -151,6 +151,8 @@ pub enum ConfigError {
     BadPrivateKey(String),
     /// PEM/DER input holds no CRL, or a malformed one.
     BadCrl(String),
+    /// Bytes offered as a session are not one tlswire gave (`Connection::take_sessions`).
+    BadSession(String),
     /// An unknown name (group, suite, version).
     UnknownName(String),
     /// The server name is neither a DNS name nor an IP address.
@@ -434,6 +436,7 @@ impl fmt::Display for ConfigError {
             Self::BadCertificate(s) => write!(f, "bad certificate: {s}"),
             Self::BadPrivateKey(s) => write!(f, "bad private key: {s}"),
             Self::BadCrl(s) => write!(f, "bad CRL: {s}"),
+            Self::BadSession(s) => write!(f, "bad session: {s}"),
             Self::UnknownName(s) => write!(f, "unknown name: {s}"),
             Self::BadServerName(s) => write!(f, "bad server name: {s}"),
             Self::Rejected(s) => write!(f, "{s}"),

@@ -46,6 +46,7 @@ mod exporter;
 mod hello;
 mod keylog;
 mod observer;
+mod session;
 mod verify;
 
 pub use config::{

@@ -1313,3 +1313,145 @@ fn both_ends_export_the_same_keying_material_in_every_suite_and_after_resumption
         assert_ne!(seen[0], seen[6], "{name}");
     }
 }
+
+/// One handshake of `client` (a fresh context each time: as if in another process) with
+/// `server`, offering `session` if given; returns (resumed, the sessions it received).
+fn session_round(
+    client: &ClientConfig,
+    server: &ServerContext,
+    name: &str,
+    session: Option<&[u8]>,
+) -> (bool, Vec<Vec<u8>>) {
+    let ctx = client.build().unwrap();
+    let mut pair = Pair {
+        client: match session {
+            Some(s) => Connection::client_resuming(&ctx, name, s).unwrap(),
+            None => Connection::client(&ctx, name).unwrap(),
+        },
+        server: Connection::server(server).unwrap(),
+        chunk: usize::MAX,
+    };
+    pair.client.record_sessions();
+    pair.handshake().unwrap();
+    // TLS 1.3 tickets come after the handshake: the client reads them with the server's data.
+    pair.server.write(b"x").unwrap();
+    pair.transfer();
+    assert_eq!(pair.read_all(false), b"x");
+    let resumed = pair.client.info().unwrap().resumed;
+    assert_eq!(resumed, pair.server.info().unwrap().resumed);
+    (resumed, pair.client.take_sessions())
+}
+
+#[test]
+fn sessions_taken_as_bytes_resume_from_another_context_and_only_where_they_belong() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let server = server_config(ECDSA).build().unwrap();
+        let (resumed, sessions) = session_round(&client, &server, "localhost", None);
+        assert!(!resumed);
+        let expected = if version == Version::Tls13 { 2 } else { 1 };
+        assert_eq!(sessions.len(), expected, "{version:?}: one per ticket (TLS 1.3: two), one per TLS 1.2 session");
+        let session = sessions.last().unwrap();
+
+        // Another context (another process) resumes it, and gets new sessions.
+        let (resumed, again) = session_round(&client, &server, "localhost", Some(session));
+        assert!(resumed, "{version:?}");
+        assert!(!again.is_empty(), "{version:?}");
+        if version == Version::Tls12 {
+            // A resumed TLS 1.2 session reports the group of the handshake that made it.
+            let ctx = client.build().unwrap();
+            let mut pair = Pair {
+                client: Connection::client_resuming(&ctx, "localhost", session).unwrap(),
+                server: Connection::server(&server).unwrap(),
+                chunk: usize::MAX,
+            };
+            pair.handshake().unwrap();
+            assert!(pair.client.info().unwrap().resumed);
+            assert_eq!(pair.client.info().unwrap().group.as_deref(), Some("X25519"));
+        }
+
+        // Not to another name (the certificate is also valid for 127.0.0.1).
+        let (resumed, _) = session_round(&client, &server, "127.0.0.1", Some(session));
+        assert!(!resumed, "{version:?}: bound to its server name");
+
+        // Not under other verification settings: another CA, verification off, a pin.
+        let mut other = client_config();
+        other.versions(version, version).add_ca(OTHER_CA).unwrap();
+        assert!(!session_round(&other, &server, "localhost", Some(session)).0, "{version:?}: another CA");
+        let mut other = client_config();
+        other.versions(version, version).dangerously_disable_verification();
+        assert!(!session_round(&other, &server, "localhost", Some(session)).0, "{version:?}: no verification");
+        let mut other = client_config();
+        other.versions(version, version).pin_spki_sha256([7; 32]);
+        let err = Pair {
+            client: Connection::client_resuming(&other.build().unwrap(), "localhost", session).unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        }
+        .handshake();
+        assert!(err.is_err(), "{version:?}: a pin that does not match is checked, not skipped by resuming");
+
+        // Not once expired (rustls keeps tickets at most 7 days; this client's clock is 8 days on).
+        let mut later = client.clone();
+        later.clock(Arc::new(TestClock(1_893_456_000 + 8 * 86_400)));
+        assert!(!session_round(&later, &server, "localhost", Some(session)).0, "{version:?}: expired");
+
+        // Not by another server (another ticket key / session cache).
+        let other_server = server_config(ECDSA).build().unwrap();
+        assert!(!session_round(&client, &other_server, "localhost", Some(session)).0, "{version:?}: foreign");
+    }
+    // Bytes that are not a session.
+    let ctx = client_config().build().unwrap();
+    for bad in [&b""[..], b"TWS\x01", b"not a session at all", &[b'T', b'W', b'S', 1, 0x13, 0, 9][..]] {
+        let err = Connection::client_resuming(&ctx, "localhost", bad).err();
+        assert!(matches!(err, Some(Error::Config(ConfigError::BadSession(_)))), "{bad:?}: {err:?}");
+    }
+}
+
+#[test]
+fn the_session_cache_can_be_sized_or_turned_off() {
+    let server = server_config(ECDSA).build().unwrap();
+    for (size, resumes) in [(None, true), (Some(1), true), (Some(0), false)] {
+        let mut client = client_config();
+        if let Some(n) = size {
+            client.session_cache(n);
+        }
+        let ctx = client.build().unwrap();
+        let mut resumed = Vec::new();
+        for _ in 0..2 {
+            let mut pair = Pair {
+                client: Connection::client(&ctx, "localhost").unwrap(),
+                server: Connection::server(&server).unwrap(),
+                chunk: usize::MAX,
+            };
+            pair.client.record_sessions();
+            pair.handshake().unwrap();
+            pair.server.write(b"x").unwrap();
+            pair.transfer();
+            pair.read_all(false);
+            resumed.push(pair.client.info().unwrap().resumed);
+            // Sessions are handed out whatever the cache's size.
+            assert!(!pair.client.take_sessions().is_empty());
+        }
+        assert_eq!(resumed, [false, resumes], "cache {size:?}");
+    }
+}
+
+#[test]
+fn server_tickets_and_cache_each_resume_and_both_off_resume_nothing() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        for (stateless, cache, tickets, resumes) in
+            [(true, 0, 2, true), (false, 256, 2, true), (false, 0, 2, false), (true, 256, 0, version == Version::Tls12)]
+        {
+            let mut server = server_config(ECDSA);
+            server.stateless_tickets(stateless).session_cache(cache).tickets(tickets);
+            let server = server.build().unwrap();
+            let (_, sessions) = session_round(&client, &server, "localhost", None);
+            let resumed = sessions.last().is_some_and(|s| session_round(&client, &server, "localhost", Some(s)).0);
+            assert_eq!(resumed, resumes, "{version:?}: stateless {stateless}, cache {cache}, tickets {tickets}");
+        }
+    }
+}

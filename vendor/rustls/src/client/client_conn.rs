@@ -475,6 +475,40 @@ impl ClientConfig {
     }
 }
 
+impl persist::Tls13ClientSessionValue {
+    /// Decodes a session [`persist::Tls13ClientSessionValue::encode()`] made, for use with
+    /// `config` (its cipher suites, certificate verifier and client credentials). A suite
+    /// `config` does not have, or malformed bytes, are an error.
+    ///
+    /// (tlswire backport of rustls main's serializable client sessions.)
+    pub fn from_slice(bytes: &[u8], config: &ClientConfig) -> Result<Self, Error> {
+        let mut r = crate::msgs::codec::Reader::init(bytes);
+        Ok(Self::read_persisted(
+            &mut r,
+            &config.provider.cipher_suites,
+            &config.verifier,
+            &config.client_auth_cert_resolver,
+        )?)
+    }
+}
+
+#[cfg(feature = "tls12")]
+impl persist::Tls12ClientSessionValue {
+    /// Decodes a session [`persist::Tls12ClientSessionValue::encode()`] made, for use with
+    /// `config`, as [`persist::Tls13ClientSessionValue::from_slice()`] does.
+    ///
+    /// (tlswire backport of rustls main's serializable client sessions.)
+    pub fn from_slice(bytes: &[u8], config: &ClientConfig) -> Result<Self, Error> {
+        let mut r = crate::msgs::codec::Reader::init(bytes);
+        Ok(Self::read_persisted(
+            &mut r,
+            &config.provider.cipher_suites,
+            &config.verifier,
+            &config.client_auth_cert_resolver,
+        )?)
+    }
+}
+
 /// Configuration for how/when a client is allowed to resume a previous session.
 #[derive(Clone, Debug)]
 pub struct Resumption {

@@ -114,6 +114,44 @@ impl Tls13ClientSessionValue {
         self.max_early_data_size
     }
 
+    /// Encodes this session into `buf`, to be kept outside this process and decoded again by
+    /// [`Tls13ClientSessionValue::from_slice()`]. The encoding holds the session's resumption
+    /// secret: anyone with it can impersonate the client to the server, for the ticket's lifetime.
+    ///
+    /// (tlswire backport of rustls main's serializable client sessions.)
+    pub fn encode(&self, buf: &mut Vec<u8>) {
+        self.suite.common.suite.encode(buf);
+        self.age_add.encode(buf);
+        self.max_early_data_size.encode(buf);
+        self.common.encode_persisted(buf);
+        self.quic_params.encode(buf);
+    }
+
+    pub(crate) fn read_persisted(
+        r: &mut Reader<'_>,
+        suites: &[crate::SupportedCipherSuite],
+        server_cert_verifier: &Arc<dyn ServerCertVerifier>,
+        client_creds: &Arc<dyn ResolvesClientCert>,
+    ) -> Result<Self, InvalidMessage> {
+        let suite = CipherSuite::read(r)?;
+        let suite = suites
+            .iter()
+            .find_map(|s| match s {
+                crate::SupportedCipherSuite::Tls13(s) if s.common.suite == suite => Some(*s),
+                _ => None,
+            })
+            .ok_or(InvalidMessage::UnexpectedMessage("a cipher suite the configuration does not have"))?;
+        let value = Self {
+            suite,
+            age_add: u32::read(r)?,
+            max_early_data_size: u32::read(r)?,
+            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds)?,
+            quic_params: PayloadU16::read(r)?,
+        };
+        r.expect_empty("Tls13ClientSessionValue")?;
+        Ok(value)
+    }
+
     pub fn suite(&self) -> &'static Tls13CipherSuite {
         self.suite
     }
@@ -214,6 +252,46 @@ impl Tls12ClientSessionValue {
         self.common.ticket.clone()
     }
 
+    /// Encodes this session into `buf`, to be kept outside this process and decoded again by
+    /// [`Tls12ClientSessionValue::from_slice()`]. The encoding holds the session's master
+    /// secret: anyone with it can decrypt every connection that resumes it.
+    ///
+    /// (tlswire backport of rustls main's serializable client sessions.)
+    pub fn encode(&self, buf: &mut Vec<u8>) {
+        self.suite.common.suite.encode(buf);
+        self.session_id.encode(buf);
+        u8::from(self.extended_ms).encode(buf);
+        self.common.encode_persisted(buf);
+    }
+
+    pub(crate) fn read_persisted(
+        r: &mut Reader<'_>,
+        suites: &[crate::SupportedCipherSuite],
+        server_cert_verifier: &Arc<dyn ServerCertVerifier>,
+        client_creds: &Arc<dyn ResolvesClientCert>,
+    ) -> Result<Self, InvalidMessage> {
+        let suite = CipherSuite::read(r)?;
+        let suite = suites
+            .iter()
+            .find_map(|s| match s {
+                crate::SupportedCipherSuite::Tls12(s) if s.common.suite == suite => Some(*s),
+                _ => None,
+            })
+            .ok_or(InvalidMessage::UnexpectedMessage("a cipher suite the configuration does not have"))?;
+        let value = Self {
+            suite,
+            session_id: SessionId::read(r)?,
+            extended_ms: match u8::read(r)? {
+                0 => false,
+                1 => true,
+                _ => return Err(InvalidMessage::UnexpectedMessage("extended_ms")),
+            },
+            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds)?,
+        };
+        r.expect_empty("Tls12ClientSessionValue")?;
+        Ok(value)
+    }
+
     pub(crate) fn extended_ms(&self) -> bool {
         self.extended_ms
     }
@@ -294,6 +372,32 @@ impl ClientSessionCommon {
                 false
             }
         }
+    }
+
+    fn encode_persisted(&self, buf: &mut Vec<u8>) {
+        self.ticket.encode(buf);
+        self.secret.encode(buf);
+        self.epoch.encode(buf);
+        self.lifetime_secs.encode(buf);
+        self.server_cert_chain.encode(buf);
+    }
+
+    /// The verifier and client credentials are those of the configuration the session is
+    /// decoded for: rustls resumes a session only with the ones that made it.
+    fn read_persisted(
+        r: &mut Reader<'_>,
+        server_cert_verifier: &Arc<dyn ServerCertVerifier>,
+        client_creds: &Arc<dyn ResolvesClientCert>,
+    ) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            ticket: Arc::new(PayloadU16::read(r)?),
+            secret: Zeroizing::new(PayloadU8::read(r)?),
+            epoch: u64::read(r)?,
+            lifetime_secs: cmp::min(u32::read(r)?, MAX_TICKET_LIFETIME),
+            server_cert_chain: Arc::new(CertificateChain::read(r)?.into_owned()),
+            server_cert_verifier: Arc::downgrade(server_cert_verifier),
+            client_creds: Arc::downgrade(client_creds),
+        })
     }
 
     pub(crate) fn server_cert_chain(&self) -> &CertificateChain<'static> {

@@ -26,6 +26,9 @@ const CLIENT_HELP: &str = "tlswire s_client options:
                       with it can decrypt the traffic; for Wireshark)
   -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
   -keymatexportlen n  how many bytes to export (default 20)
+  -sess_out file      write each session the server gives to file (the newest; it holds the
+                      session's secret: keep it like a key)
+  -sess_in file       offer the session in file (from -sess_out) to resume it
   -ign_eof            keep reading from the server after stdin ends
   -quiet              no connection summary (implies -ign_eof)
   -insecure           DANGEROUS: do not verify the server certificate";
@@ -42,6 +45,9 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated key exchange groups
   -naccept n          exit after n connections
+  -no_ticket          no stateless session tickets (sessions in the server's cache instead)
+  -num_tickets n      TLS 1.3 tickets sent after each handshake (default 2)
+  -no_cache           no server session cache
   -msg / -msgfile f   print every protocol message to stderr / a file
   -keylogfile file    append each connection's secrets to file (SSLKEYLOGFILE format)
   -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
@@ -70,6 +76,8 @@ pub struct Common {
 
 pub struct ClientArgs {
     pub connect: String,
+    pub sess_out: Option<String>,
+    pub sess_in: Option<String>,
     pub servername: Option<String>,
     pub ign_eof: bool,
     pub insecure: bool,
@@ -78,6 +86,9 @@ pub struct ClientArgs {
 
 pub struct ServerArgs {
     pub accept: String,
+    pub no_ticket: bool,
+    pub num_tickets: Option<usize>,
+    pub no_cache: bool,
     pub client_auth: ClientAuth,
     pub naccept: Option<usize>,
     pub common: Common,
@@ -182,6 +193,7 @@ impl ClientArgs {
     pub fn parse(args: &[String]) -> Result<Self, UsageError> {
         let (mut connect, mut servername) = ("localhost:4433".to_string(), None);
         let (mut ign_eof, mut insecure) = (false, false);
+        let (mut sess_out, mut sess_in) = (None, None);
         let mut common = Common::default();
         parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
@@ -189,13 +201,15 @@ impl ClientArgs {
                 "-servername" => servername = Some(p.value(option)?),
                 "-ign_eof" => ign_eof = true,
                 "-insecure" => insecure = true,
+                "-sess_out" => sess_out = Some(p.value(option)?),
+                "-sess_in" => sess_in = Some(p.value(option)?),
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
         // As in OpenSSL, -quiet implies -ign_eof.
         ign_eof |= common.quiet;
-        Ok(Self { connect, servername, ign_eof, insecure, common })
+        Ok(Self { connect, sess_out, sess_in, servername, ign_eof, insecure, common })
     }
 }
 
@@ -204,6 +218,7 @@ impl ServerArgs {
         let mut accept = "127.0.0.1:4433".to_string();
         let mut client_auth = ClientAuth::None;
         let mut naccept = None;
+        let (mut no_ticket, mut num_tickets, mut no_cache) = (false, None, false);
         let mut common = Common::default();
         parse_options(args, "s_server", SERVER_HELP, &mut common, |option, p| {
             match option {
@@ -223,6 +238,12 @@ impl ServerArgs {
                     let v = p.value(option)?;
                     naccept = Some(v.parse().map_err(|_| UsageError(format!("-naccept: not a number: {v}")))?);
                 }
+                "-no_ticket" => no_ticket = true,
+                "-no_cache" => no_cache = true,
+                "-num_tickets" => {
+                    let v = p.value(option)?;
+                    num_tickets = Some(v.parse().map_err(|_| UsageError(format!("-num_tickets: not a number: {v}")))?);
+                }
                 _ => return Ok(false),
             }
             Ok(true)
@@ -230,7 +251,7 @@ impl ServerArgs {
         if common.cert.is_none() || common.key.is_none() {
             return Err(UsageError("s_server: -cert and -key are required".into()));
         }
-        Ok(Self { accept, client_auth, naccept, common })
+        Ok(Self { accept, no_ticket, num_tickets, no_cache, client_auth, naccept, common })
     }
 }
 

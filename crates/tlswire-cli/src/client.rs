@@ -43,7 +43,13 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     }
     let ctx = config.build().map_err(|e| setup(e.to_string()))?;
     let name = args.servername.clone().unwrap_or(host);
-    let mut conn = Connection::client(&ctx, &name)?;
+    let mut conn = match &args.sess_in {
+        Some(path) => Connection::client_resuming(&ctx, &name, &net::read_session(path).map_err(setup)?)?,
+        None => Connection::client(&ctx, &name)?,
+    };
+    if args.sess_out.is_some() {
+        conn.record_sessions();
+    }
     if args.common.msg {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }
@@ -59,6 +65,7 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
         eprintln!("CONNECTED({addr})");
     }
     net::handshake(&mut conn, &mut sock)?;
+    save_sessions(&mut conn, args)?;
     if !args.common.quiet {
         if let Some(info) = conn.info() {
             net::print_summary(&info, if args.insecure { "DISABLED (-insecure)" } else { "OK" });
@@ -87,9 +94,19 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
                 return Ok(());
             }
         }
-        if drain(&mut conn, &mut sock, &mut stdout)? {
+        let closed = drain(&mut conn, &mut sock, &mut stdout)?;
+        save_sessions(&mut conn, args)?;
+        if closed {
             return Ok(());
         }
+    }
+    Ok(())
+}
+
+/// `-sess_out`: the newest session the server gave, written over the file.
+fn save_sessions(conn: &mut Connection, args: &ClientArgs) -> Result<(), Failure> {
+    if let (Some(path), Some(session)) = (&args.sess_out, conn.take_sessions().pop()) {
+        net::write_session(path, &session)?;
     }
     Ok(())
 }

@@ -154,3 +154,36 @@ pub fn print_keying_material(conn: &Connection, common: &crate::args::Common) {
         Err(e) => eprintln!("    Error: {e}"),
     }
 }
+
+const SESSION_PEM: &str = "TLSWIRE SESSION";
+
+/// Writes a session for `-sess_out` as PEM, readable by its owner only (it holds a secret).
+pub fn write_session(path: &str, session: &[u8]) -> io::Result<()> {
+    use base64ct::{Base64, Encoding};
+    let body = Base64::encode_string(session);
+    let mut text = format!("-----BEGIN {SESSION_PEM}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap_or_default());
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {SESSION_PEM}-----\n"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// Reads a session `-sess_out` wrote.
+pub fn read_session(path: &str) -> Result<Vec<u8>, String> {
+    use base64ct::{Base64, Encoding};
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let begin = format!("-----BEGIN {SESSION_PEM}-----");
+    let end = format!("-----END {SESSION_PEM}-----");
+    let body = text
+        .split_once(&begin)
+        .and_then(|(_, rest)| rest.split_once(&end))
+        .map(|(body, _)| body.split_whitespace().collect::<String>())
+        .ok_or_else(|| format!("{path}: no {SESSION_PEM} block"))?;
+    Base64::decode_vec(&body).map_err(|e| format!("{path}: {e}"))
+}

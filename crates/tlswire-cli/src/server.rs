@@ -10,7 +10,17 @@ use crate::args::ServerArgs;
 use crate::net::{self, Failure};
 
 pub fn run(args: ServerArgs) -> ExitCode {
-    let ctx = match args.common.server_config(args.client_auth).and_then(|c| c.build().map_err(|e| e.to_string())) {
+    let config = args.common.server_config(args.client_auth).map(|mut c| {
+        c.stateless_tickets(!args.no_ticket);
+        if args.no_cache {
+            c.session_cache(0);
+        }
+        if let Some(n) = args.num_tickets {
+            c.tickets(n);
+        }
+        c
+    });
+    let ctx = match config.and_then(|c| c.build().map_err(|e| e.to_string())) {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("tlswire s_server: {e}");

@@ -5,7 +5,7 @@ import { Engine } from "../dist/wasm/tlswire.js";
 import { CONTEXT_OPTIONS, asBytes, buildContext, contexts } from "./context.js";
 import { initWasm, platformCrypto, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
-import { TlsKeylogEvent, TlsMessageEvent } from "./events.js";
+import { TlsKeylogEvent, TlsMessageEvent, TlsSessionEvent } from "./events.js";
 
 const WANT_READ = 1;
 // Plaintext handed to the engine per call by write(): four full records.
@@ -48,11 +48,12 @@ export async function connect(options) {
     let engine;
     try {
       const offload = platformCrypto() === "webcrypto";
-      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function");
+      const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function", typeof options.onSession === "function", session);
     } finally {
       if (!shared) context.free(); // the engine holds its own reference
     }
-    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog);
+    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
     await conn._handshake();
     return conn;
   } catch (e) {
@@ -89,6 +90,7 @@ export class TlsConnection extends EventTarget {
   #writer;
   #onMessage;
   #onKeylog;
+  #onSession;
   #opened;
   #resolveOpened;
   #closed;
@@ -111,7 +113,7 @@ export class TlsConnection extends EventTarget {
   #peerClosed = false; // the peer's close_notify has been read
   #early = []; // plaintext read by #peerReason, for #pull to hand out first
 
-  constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined) {
+  constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined, onSession = undefined) {
     super();
     this.#engine = engine;
     this.#allowHalfOpen = allowHalfOpen;
@@ -120,6 +122,7 @@ export class TlsConnection extends EventTarget {
     this.#writer = transport.writable.getWriter();
     this.#onMessage = onMessage;
     this.#onKeylog = typeof onKeylog === "function" ? onKeylog : undefined;
+    this.#onSession = typeof onSession === "function" ? onSession : undefined;
     const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
     this.#opened = new Promise((resolve) => (this.#resolveOpened = () => resolve(socketInfo)));
     this.#closed = new Promise((resolve, reject) => {
@@ -326,6 +329,9 @@ export class TlsConnection extends EventTarget {
   #dispatch() {
     if (this.#onKeylog) {
       for (const line of this.#engine.takeKeyLog()) this.#deliver(new TlsKeylogEvent(line), this.#onKeylog);
+    }
+    if (this.#onSession) {
+      for (const session of this.#engine.takeSessions()) this.#deliver(new TlsSessionEvent(session), this.#onSession);
     }
     if (!this.#onMessage) return;
     for (const m of this.#engine.takeMessages()) this.#deliver(new TlsMessageEvent(m), this.#onMessage);

@@ -26,6 +26,18 @@ export class TlsKeylogEvent extends Event {
   }
 }
 
+/**
+ * The `session` event (Node's name): a session the server gave (a TLS 1.3 ticket, a TLS 1.2
+ * session) as bytes to keep (KV, IndexedDB, a file) and pass as `session` to a later `connect()`,
+ * in this isolate or another. Only with `onSession`: the bytes hold the session's secret.
+ */
+export class TlsSessionEvent extends Event {
+  constructor(session) {
+    super("session");
+    this.session = session;
+  }
+}
+
 /** Formats a message event exactly like `openssl s_client -msg`. */
 export function formatMessage(event) {
   return event.line;

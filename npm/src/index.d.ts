@@ -47,6 +47,30 @@ export interface ConnectOptions extends ContextOptions {
    */
   onKeylog?: (event: TlsKeylogEvent) => void;
   /**
+   * **Secrets**: called with each session the server gives (a TLS 1.3 ticket, a TLS 1.2
+   * session), as bytes to keep and pass as {@link session} to a later `connect()` — in this
+   * isolate or another (KV, IndexedDB, a file); also enables `session` events. Whoever has the
+   * bytes can resume the session. Without it no session leaves the engine. A TLS 1.2 session
+   * arrives with the handshake, before `connect()` resolves: only this callback sees it.
+   *
+   * ```ts
+   * const tls = await connect({ ..., onSession: (e) => env.KV.put(`tls:${host}`, e.session) });
+   * ```
+   */
+  onSession?: (event: TlsSessionEvent) => void;
+  /**
+   * A session to resume (bytes an earlier connection's `session` event gave). It is offered only
+   * to the server name it came from, under the same CAs, pins, CRLs and client certificate, and
+   * only before it expires; otherwise the handshake is a full one (`info.resumed` says which).
+   * Bytes that are not a session are a `CONFIG` error. Offer each session once: a ticket used
+   * twice links the two connections.
+   *
+   * ```ts
+   * const tls = await connect({ ..., session: await env.KV.get(`tls:${host}`, "arrayBuffer").then((b) => b && new Uint8Array(b)) });
+   * ```
+   */
+  session?: Uint8Array;
+  /**
    * Keep the writing side open after the peer's close_notify ends `readable` (default `false`, as
    * for WinterTC / Cloudflare sockets and Node's `tls`: tlswire answers with its own close_notify
    * and closes the channel).
@@ -86,6 +110,11 @@ export interface ContextOptions {
   groups?: string[];
   /** At most this many bytes of data per record sent, 64 to 16384 (OpenSSL's `-max_send_frag`). */
   maxSendFragment?: number;
+  /**
+   * How many server names' sessions a context keeps in memory for its connections to resume
+   * (default 256; 0: none). Sessions kept with `onSession` and `session` do not need it.
+   */
+  sessionCache?: number;
   /** **Dangerous**: accept any certificate for any name. Anyone on the path can read and change the traffic. */
   dangerouslyDisableVerification?: boolean;
 }
@@ -241,6 +270,7 @@ export class TlsConnection extends EventTarget {
   [Symbol.asyncDispose](): Promise<void>;
   addEventListener(type: "message", listener: (event: TlsMessageEvent) => void, options?: AddEventListenerOptions | boolean): void;
   addEventListener(type: "keylog", listener: (event: TlsKeylogEvent) => void, options?: AddEventListenerOptions | boolean): void;
+  addEventListener(type: "session", listener: (event: TlsSessionEvent) => void, options?: AddEventListenerOptions | boolean): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void;
 }
 
@@ -273,6 +303,14 @@ export class TlsMessageEvent extends Event {
  */
 export class TlsKeylogEvent extends Event {
   readonly line: string;
+}
+
+/**
+ * A session the server gave (Node's `session` event), to keep and pass as `session` to a later
+ * `connect()`. Only with `onSession`; the bytes hold the session's secret.
+ */
+export class TlsSessionEvent extends Event {
+  readonly session: Uint8Array;
 }
 
 /**

@@ -7,7 +7,7 @@
 
 export { initWasm, memoryUsage, platformCrypto } from "./engine.js";
 export { TlsError } from "./errors.js";
-export { TlsKeylogEvent, TlsMessageEvent, formatMessage } from "./events.js";
+export { TlsKeylogEvent, TlsMessageEvent, TlsSessionEvent, formatMessage } from "./events.js";
 export { TlsContext, createContext } from "./context.js";
 export { TlsConnection, connect, startTls } from "./connection.js";
 export { webSocket } from "./transports/websocket.js";

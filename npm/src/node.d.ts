@@ -39,6 +39,8 @@ export interface ConnectionOptions {
   onMessage?: (event: TlsMessageEvent) => void;
   /** tlswire: settings built once by `createContext()` (then `ca`, `cert`, `key`, ... are not given). */
   context?: TlsContext | Promise<TlsContext>;
+  /** A session to resume, as a `session` event or `getSession()` gave it (Node's option). */
+  session?: Buffer | Uint8Array;
 }
 
 /** Node's description of a certificate (`tls.PeerCertificate`), parsed by the runtime's `X509Certificate`. */
@@ -72,6 +74,8 @@ export interface DetailedPeerCertificate extends PeerCertificate {
  */
 export class TLSSocket extends Duplex {
   on(event: "keylog", listener: (line: Buffer) => void): this;
+  /** Node's: each session the server gives, to pass back as the `session` option (it holds the session's secret). */
+  on(event: "session", listener: (session: Buffer) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   readonly encrypted: true;
   /** Whether the server's certificate was verified (`false` with `rejectUnauthorized: false`). */
@@ -101,7 +105,8 @@ export class TLSSocket extends Duplex {
   /** Keying material for `label` (and `context`, if given): RFC 5705 / RFC 8446 section 7.5, as Node's. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer | Uint8Array): Buffer;
   isSessionReused(): boolean;
-  getSession(): undefined;
+  /** The newest session the server gave, or `undefined`. */
+  getSession(): Buffer | undefined;
 }
 
 /** Opens a TLS client connection, as Node's `tls.connect()`; `callback` runs on `secureConnect`. */

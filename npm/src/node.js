@@ -10,6 +10,8 @@ import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
 import { connect as tlsConnect, TlsError } from "./index.js";
 
+const kSession = Symbol("session");
+
 const DEFAULT_MIN_VERSION = "TLSv1.2";
 const DEFAULT_MAX_VERSION = "TLSv1.3";
 const VERSIONS = ["TLSv1.2", "TLSv1.3"];
@@ -27,6 +29,7 @@ export class TLSSocket extends Duplex {
   #reading = false;
   #raw; // the channel's Node socket (options.socket, or the one connect() opened), if any
   #peerCertificate = null;
+  #session; // the newest session the server gave (a Buffer)
 
   /** @internal Use {@link connect}. */
   constructor(raw, opening, options) {
@@ -149,8 +152,15 @@ export class TLSSocket extends Duplex {
     return this.#conn?.info?.resumed ?? false;
   }
 
+  /** The newest session the server gave (Node's shape: a Buffer to pass back as `session`), or `undefined`. */
   getSession() {
-    return undefined;
+    return this.#session;
+  }
+
+  /** @internal A session arrived. */
+  [kSession](session) {
+    this.#session = session;
+    this.emit("session", session);
   }
 
   /**
@@ -258,6 +268,9 @@ export function connect(...args) {
     // Node's `keylog` event: the secrets leave the engine only for a listener attached before
     // the handshake (as Node's, which the caller adds right after connect() returns).
     if (socket.listenerCount("keylog") > 0) tlsOpts.onKeylog = (e) => socket.emit("keylog", Buffer.from(`${e.line}\n`));
+    // Node's `session` event and getSession(): each session the server gives, as a Buffer to
+    // pass back as `session` (Node hands out sessions this way whether or not anyone listens).
+    tlsOpts.onSession = (e) => socket[kSession](Buffer.from(e.session.buffer, e.session.byteOffset, e.session.byteLength));
     return tlsConnect({ ...tlsOpts, transport, serverName: servername, allowHalfOpen: true });
   })();
   socket = new TLSSocket(raw, opening, { ...options, servername });
@@ -279,7 +292,7 @@ function nodeError(e) {
 /** Node's `tls` options as tlswire's `connect()` options. */
 async function tlsOptions(options) {
   const out = {};
-  for (const name of ["pins", "groups", "onMessage", "context"]) if (options[name] !== undefined) out[name] = options[name];
+  for (const name of ["pins", "groups", "onMessage", "context", "session"]) if (options[name] !== undefined) out[name] = options[name];
   if (options.context) return out;
   const text = (v) => (typeof v === "string" ? v : v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v);
   if (options.ca !== undefined) out.ca = [options.ca].flat().map(text);

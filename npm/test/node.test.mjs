@@ -678,3 +678,82 @@ test("exportKeyingMaterial equals what Node's own TLS server (OpenSSL) exports f
     server.stop();
   }
 });
+
+test("sessions: onSession's bytes resume in another context (another isolate), only where they belong; sessionCache sizes the context's own", async () => {
+  const server = track(await opensslServer([]));
+  for (const version of ["TLSv1.3", "TLSv1.2"]) {
+    const base = { serverName: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version };
+    const sessions = [];
+    const events = [];
+    const first = await connect({ ...base, transport: await tcp(server.port), onSession: (e) => sessions.push(e.session) });
+    first.addEventListener("session", (e) => events.push(e.session));
+    await first.write("a\n");
+    assert.equal(await readLine(first), "a\n");
+    assert.equal(first.info.resumed, false);
+    await first.close();
+    assert.ok(sessions.length >= 1 && sessions.every((s) => s instanceof Uint8Array), version);
+    // A TLS 1.2 session is stored as the handshake ends, before a listener can be added: only
+    // onSession sees it. TLS 1.3 tickets come after, to both.
+    assert.equal(events.length, version === "TLSv1.3" ? sessions.length : 0, version);
+
+    // A fresh context, as in another isolate: the server resumes the session.
+    const session = sessions.at(-1);
+    const again = await connect({ ...base, transport: await tcp(server.port), session, onSession: (e) => sessions.push(e.session) });
+    await again.write("b\n");
+    assert.equal(await readLine(again), "b\n");
+    assert.equal(again.info.resumed, true, version);
+    assert.equal(again.info.peerCertificates.length, 1, "a resumed session still reports the server's chain");
+    await again.close();
+
+    // Not for another name (the certificate is valid for 127.0.0.1 too), nor another server.
+    const elsewhere = await connect({ ...base, serverName: "127.0.0.1", transport: await tcp(server.port), session: sessions.at(-1) });
+    assert.equal(elsewhere.info.resumed, false);
+    await elsewhere.close();
+    const other = track(await opensslServer([]));
+    const foreign = await connect({ ...base, transport: await tcp(other.port), session: sessions.at(-1) });
+    await foreign.write("c\n");
+    assert.equal(await readLine(foreign), "c\n");
+    assert.equal(foreign.info.resumed, false, `${version}: a foreign session gives a full handshake`);
+    await foreign.close();
+    other.stop();
+  }
+  await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), session: new Uint8Array([1, 2, 3]) }), (e) => e.code === "CONFIG");
+
+  // The context's own memory: on by default, off with sessionCache: 0.
+  for (const [sessionCache, resumes] of [[undefined, true], [0, false]]) {
+    const context = await createContext({ ca: pem("ca.pem"), sessionCache });
+    const resumed = [];
+    for (let i = 0; i < 2; i++) {
+      const conn = await connect({ context, transport: await tcp(server.port), serverName: "localhost" });
+      await conn.write("d\n");
+      await readLine(conn);
+      resumed.push(conn.info.resumed);
+      await conn.close();
+    }
+    assert.deepEqual(resumed, [false, resumes], `sessionCache ${sessionCache}`);
+    context.free?.();
+  }
+});
+
+test("tlswire/node: Node's session event, getSession() and the session option resume", async () => {
+  const { connect: nodeConnect } = await import("../src/node.js");
+  const server = track(await opensslServer([]));
+  const open = (session) => new Promise((resolve, reject) => {
+    const socket = nodeConnect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: pem("ca.pem"), session });
+    const seen = [];
+    socket.on("session", (s) => seen.push(s));
+    socket.once("error", reject);
+    socket.once("secureConnect", () => {
+      socket.write("e\n");
+      socket.once("data", () => resolve({ socket, seen }));
+    });
+  });
+  const { socket, seen } = await open(undefined);
+  assert.equal(socket.isSessionReused(), false);
+  assert.ok(seen.length >= 1 && Buffer.isBuffer(seen[0]));
+  assert.deepEqual(socket.getSession(), seen.at(-1));
+  socket.destroy();
+  const { socket: second } = await open(seen.at(-1));
+  assert.equal(second.isSessionReused(), true);
+  second.destroy();
+});

@@ -45,6 +45,12 @@ impl Config {
         self.inner.max_send_fragment(bytes).map(drop).map_err(|e| js_error(&Error::Config(e)))
     }
 
+    /// How many server names' sessions the context keeps in memory (0: none).
+    #[wasm_bindgen(js_name = sessionCache)]
+    pub fn session_cache(&mut self, sessions: usize) {
+        self.inner.session_cache(sessions);
+    }
+
     /// Trusts the packed trust anchors of `tlswire/roots` (`tlswire::anchors` format).
     #[wasm_bindgen(js_name = addTrustAnchors)]
     pub fn add_trust_anchors(&mut self, packed: &[u8]) -> Result<(), JsValue> {
@@ -126,15 +132,26 @@ impl Engine {
     /// A client connection to `server_name`; `observe` records protocol messages for
     /// [`Engine::take_messages`]; `offload` hands received AES-GCM records out for the
     /// platform's AES-GCM ([`Engine::offload_jobs`]); `key_log` keeps the connection's secrets
-    /// as SSLKEYLOGFILE lines for [`Engine::take_key_log`] (the explicit key-log API only).
+    /// as SSLKEYLOGFILE lines for [`Engine::take_key_log`] (the explicit key-log API only);
+    /// `sessions` keeps the sessions the server gives for [`Engine::take_sessions`]; `session`
+    /// is one to offer (bytes an earlier `take_sessions` gave).
     pub fn client(
         ctx: &Context,
         server_name: &str,
         observe: bool,
         offload: bool,
         key_log: bool,
+        sessions: bool,
+        session: Option<Vec<u8>>,
     ) -> Result<Engine, JsValue> {
-        let mut conn = Connection::client(&ctx.ctx, server_name).map_err(|e| js_error(&e))?;
+        let mut conn = match session {
+            Some(s) => Connection::client_resuming(&ctx.ctx, server_name, &s),
+            None => Connection::client(&ctx.ctx, server_name),
+        }
+        .map_err(|e| js_error(&e))?;
+        if sessions {
+            conn.record_sessions();
+        }
         if observe {
             conn.record_messages().map_err(|e| js_error(&e))?;
         }
@@ -157,6 +174,12 @@ impl Engine {
             Some(lines) => std::mem::take(&mut *lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
             None => Vec::new(),
         }
+    }
+
+    /// Sessions received since the last call (`Uint8Array`s), oldest first.
+    #[wasm_bindgen(js_name = takeSessions)]
+    pub fn take_sessions(&mut self) -> Array {
+        self.conn.take_sessions().into_iter().map(|s| JsValue::from(Uint8Array::from(&s[..]))).collect()
     }
 
     /// Decryption jobs for the received records not handed out yet, in the core's encoding

@@ -65,6 +65,8 @@ const config = (ca, extra = {}) => ({
   observe: false,
   keyLog: false,
   maxSendFragment: undefined,
+  keepSessions: false,
+  sessionCache: undefined,
   dangerouslyDisableVerification: false,
   ...extra,
 });

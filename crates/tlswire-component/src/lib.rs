@@ -50,6 +50,7 @@ pub struct Client {
     ctx: ClientContext,
     observe: bool,
     key_log: bool,
+    keep_sessions: bool,
 }
 
 /// A built server configuration.
@@ -76,6 +77,9 @@ impl connections::GuestClientContext for Client {
         if let Some(bytes) = config.max_send_fragment {
             c.max_send_fragment(bytes as usize).map_err(config_error)?;
         }
+        if let Some(sessions) = config.session_cache {
+            c.session_cache(sessions as usize);
+        }
         c.alpn(&config.alpn);
         if let Some(key) = &config.client_certificate {
             c.client_auth(&key.chain, &key.private_key).map_err(config_error)?;
@@ -91,7 +95,12 @@ impl connections::GuestClientContext for Client {
             c.dangerously_disable_verification();
         }
         let ctx = c.build().map_err(config_error)?;
-        Ok(connections::ClientContext::new(Client { ctx, observe: config.observe, key_log: config.key_log }))
+        Ok(connections::ClientContext::new(Client {
+            ctx,
+            observe: config.observe,
+            key_log: config.key_log,
+            keep_sessions: config.keep_sessions,
+        }))
     }
 }
 
@@ -113,6 +122,15 @@ impl connections::GuestServerContext for Server {
         }
         if let Some(bytes) = config.max_send_fragment {
             s.max_send_fragment(bytes as usize).map_err(config_error)?;
+        }
+        if let Some(on) = config.stateless_tickets {
+            s.stateless_tickets(on);
+        }
+        if let Some(sessions) = config.session_cache {
+            s.session_cache(sessions as usize);
+        }
+        if let Some(n) = config.tickets {
+            s.tickets(n as usize);
         }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
@@ -172,7 +190,25 @@ impl connections::GuestConnection for Conn {
         output: OutputStream,
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
-        let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        let mut tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        if client.keep_sessions {
+            tls.record_sessions();
+        }
+        Conn::open(tls, client.observe, client.key_log, input, output)
+    }
+
+    fn client_resuming(
+        context: ClientContextBorrow<'_>,
+        server_name: String,
+        session: Vec<u8>,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<connections::Connection, WitError> {
+        let client: &Client = context.get();
+        let mut tls = Connection::client_resuming(&client.ctx, &server_name, &session).map_err(|e| to_wit(&e))?;
+        if client.keep_sessions {
+            tls.record_sessions();
+        }
         Conn::open(tls, client.observe, client.key_log, input, output)
     }
 
@@ -246,6 +282,10 @@ impl connections::GuestConnection for Conn {
             .export_keying_material(&mut out, label.as_bytes(), context.as_deref())
             .map_err(|e| to_wit(&e))?;
         Ok(out)
+    }
+
+    fn take_sessions(&self) -> Vec<Vec<u8>> {
+        self.state.borrow_mut().tls.take_sessions()
     }
 
     fn take_key_log(&self) -> Vec<String> {

@@ -46,6 +46,8 @@ fn main() -> wasmtime::Result<()> {
         observe: false,
         key_log: false,
         max_send_fragment: None,
+        keep_sessions: false,
+        session_cache: None,
         dangerously_disable_verification: false,
     };
     let fail = |e| format_err!("TLS: {e:?}");

@@ -131,6 +131,31 @@ impl Host {
         Ok(conn.map(Connection))
     }
 
+    /// `connection.client-resuming` on a new TCP connection to `addr`.
+    pub fn connect_resuming(
+        &mut self,
+        context: ResourceAny,
+        server_name: &str,
+        session: &[u8],
+        addr: &str,
+    ) -> wasmtime::Result<Result<Connection, Error>> {
+        let (input, output) = self.tcp(addr)?;
+        let conn = self.tls.tlswire_tls_connections().connection().call_client_resuming(
+            &mut self.store,
+            context,
+            server_name,
+            session,
+            input,
+            output,
+        )?;
+        Ok(conn.map(Connection))
+    }
+
+    /// `connection.take-sessions`.
+    pub fn take_sessions(&mut self, conn: &Connection) -> wasmtime::Result<Vec<Vec<u8>>> {
+        self.tls.tlswire_tls_connections().connection().call_take_sessions(&mut self.store, conn.0)
+    }
+
     /// `connection.handshake`.
     pub fn handshake(&mut self, conn: &Connection) -> wasmtime::Result<Result<(), Error>> {
         self.tls.tlswire_tls_connections().connection().call_handshake(&mut self.store, conn.0)

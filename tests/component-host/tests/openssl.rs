@@ -34,6 +34,8 @@ fn config(ca: &str) -> ClientConfig {
         observe: false,
         key_log: false,
         max_send_fragment: None,
+        keep_sessions: false,
+        session_cache: None,
         dangerously_disable_verification: false,
     }
 }
@@ -249,6 +251,9 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         observe: true,
         key_log: false,
         max_send_fragment: None,
+        stateless_tickets: None,
+        session_cache: None,
+        tickets: None,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -290,5 +295,40 @@ fn exported_keying_material_equals_openssls() {
         let with_context =
             host.export_keying_material(&conn, 32, "EXPERIMENTAL component", Some(b"c")).unwrap().unwrap();
         assert_ne!(with_context, ours);
+    }
+}
+
+/// `keep-sessions` / `take-sessions` / `client-resuming`: a session one component instance took
+/// (TLS 1.3 ticket, TLS 1.2 session) resumes in another instance (as another process would)
+/// against `openssl s_server`; `session-cache: 0` keeps none in the context.
+#[test]
+fn sessions_taken_from_one_instance_resume_in_another() {
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let server = openssl_server("server-ecdsa", &[flag]);
+        let addr = format!("127.0.0.1:{}", server.port);
+        let session = {
+            let mut host = Host::new(&component()).unwrap();
+            let config = ClientConfig { keep_sessions: true, session_cache: Some(0), ..config("ca.pem") };
+            let ctx = host.client_context(&config).unwrap().unwrap();
+            let conn = host.connect(ctx, "localhost", &addr).unwrap().unwrap();
+            host.write(&conn, b"ping\n").unwrap().unwrap();
+            let mut got = Vec::new();
+            while !got.ends_with(b"\n") {
+                got.extend(host.read(&conn, 1024).unwrap().unwrap());
+            }
+            assert!(!host.info(&conn).unwrap().unwrap().resumed);
+            let sessions = host.take_sessions(&conn).unwrap();
+            assert!(!sessions.is_empty(), "{flag}");
+            assert!(host.take_sessions(&conn).unwrap().is_empty(), "a drain");
+            sessions.last().unwrap().clone()
+        };
+        let mut host = Host::new(&component()).unwrap();
+        let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+        let conn = host.connect_resuming(ctx, "localhost", &session, &addr).unwrap().unwrap();
+        host.handshake(&conn).unwrap().unwrap();
+        assert!(host.info(&conn).unwrap().unwrap().resumed, "{flag}");
+        let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+        let bad = host.connect_resuming(ctx, "localhost", b"not a session", &addr).unwrap();
+        assert!(matches!(bad, Err(Error::Config(_))), "{flag}: {:?}", bad.err());
     }
 }

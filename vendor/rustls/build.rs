@@ -3,11 +3,18 @@
 //!
 //! See the comment in lib.rs to understand why we need this.
 
+fn main() {
+    // tlswire: dependents' build scripts see DEP_RUSTLS_CLIENT_SESSIONS_CODEC: client sessions
+    // have `encode` / `from_slice` in this rustls.
+    println!("cargo:codec=1");
+    read_buf();
+}
+
 #[cfg_attr(feature = "read_buf", rustversion::not(nightly))]
-fn main() {}
+fn read_buf() {}
 
 #[cfg(feature = "read_buf")]
 #[rustversion::nightly]
-fn main() {
+fn read_buf() {
     println!("cargo:rustc-cfg=read_buf");
 }

@@ -18,7 +18,6 @@ use crate::hello;
 use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};
 use crate::session::{self, Offer};
-use rustls::client::{Tls12ClientSessionValue, Tls13ClientSessionValue};
 
 /// The key log callback: called with each line, in the order rustls derives the secrets.
 pub type KeyLogCallback = Box<dyn FnMut(&str) + Send>;
@@ -188,16 +187,8 @@ impl Connection {
     pub fn client_resuming(ctx: &ClientContext, server_name: &str, session: &[u8]) -> Result<Self, Error> {
         let opened = session::open_envelope(session)?;
         let name = parse_server_name(server_name)?;
-        let offer = (opened.server_name == server_name && opened.policy == ctx.policy)
-            .then(|| {
-                let value = opened.value;
-                if opened.tls13 {
-                    Tls13ClientSessionValue::from_slice(value, &ctx.config).ok().map(|v| Offer::Tls13(name.clone(), v))
-                } else {
-                    Tls12ClientSessionValue::from_slice(value, &ctx.config).ok().map(|v| Offer::Tls12(name.clone(), v))
-                }
-            })
-            .flatten();
+        let decoded = session::decode(opened.tls13, opened.value, &name, &ctx.config)?;
+        let offer = decoded.filter(|_| opened.server_name == server_name && opened.policy == ctx.policy);
         if let (Some(Offer::Tls12(..)), false) = (&offer, opened.group.is_empty()) {
             let mut groups = ctx.tls12_groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             groups.insert(server_name.to_string(), opened.group.to_string());

@@ -89,15 +89,74 @@ impl Drop for Capture {
     }
 }
 
-fn record(tls13: bool, encode: impl FnOnce(&mut Vec<u8>)) {
+fn record(tls13: bool, encode: impl FnOnce(&mut Vec<u8>) -> bool) {
     CAPTURE.with(|c| {
         if let Some(open) = c.borrow_mut().as_mut().filter(|o| o.record) {
             let mut value = Vec::new();
-            encode(&mut value);
-            open.stored.push(Stored { tls13, value });
+            if encode(&mut value) {
+                open.stored.push(Stored { tls13, value });
+            }
         }
     });
 }
+
+/// rustls's encoding of client sessions: in tlswire's vendored rustls (`vendor/rustls.patch`),
+/// not in a rustls 0.23 release. `build.rs` sets `client_session_codec` when rustls has it.
+#[cfg(client_session_codec)]
+mod codec {
+    use super::*;
+
+    pub(super) fn encode13(value: &Tls13ClientSessionValue, out: &mut Vec<u8>) -> bool {
+        value.encode(out);
+        true
+    }
+
+    pub(super) fn encode12(value: &Tls12ClientSessionValue, out: &mut Vec<u8>) -> bool {
+        value.encode(out);
+        true
+    }
+
+    pub(crate) fn decode(
+        tls13: bool,
+        value: &[u8],
+        name: &ServerName<'static>,
+        config: &rustls::ClientConfig,
+    ) -> Result<Option<Offer>, ConfigError> {
+        Ok(if tls13 {
+            Tls13ClientSessionValue::from_slice(value, config).ok().map(|v| Offer::Tls13(name.clone(), v))
+        } else {
+            Tls12ClientSessionValue::from_slice(value, config).ok().map(|v| Offer::Tls12(name.clone(), v))
+        })
+    }
+}
+
+/// Without rustls's encoding (a build against a rustls release): no session leaves, and
+/// offering one is a configuration error.
+#[cfg(not(client_session_codec))]
+mod codec {
+    use super::*;
+
+    pub(super) fn encode13(_: &Tls13ClientSessionValue, _: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    pub(super) fn encode12(_: &Tls12ClientSessionValue, _: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    pub(crate) fn decode(
+        _: bool,
+        _: &[u8],
+        _: &ServerName<'static>,
+        _: &rustls::ClientConfig,
+    ) -> Result<Option<Offer>, ConfigError> {
+        Err(ConfigError::Rejected(
+            "this build's rustls cannot decode sessions (tlswire's vendored rustls can: vendor/rustls)".into(),
+        ))
+    }
+}
+
+pub(crate) use codec::decode;
 
 /// `Some(answer)` while the connection on this thread offers a session of its own.
 fn offered<T>(take: impl FnOnce(&mut Option<Offer>) -> Option<T>) -> Option<Option<T>> {
@@ -128,7 +187,7 @@ impl ClientSessionStore for SessionStore {
     }
 
     fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
-        record(false, |out| value.encode(out));
+        record(false, |out| codec::encode12(&value, out));
         if let Some(m) = &self.memory {
             m.set_tls12_session(server_name, value);
         }
@@ -151,7 +210,7 @@ impl ClientSessionStore for SessionStore {
     }
 
     fn insert_tls13_ticket(&self, server_name: ServerName<'static>, value: Tls13ClientSessionValue) {
-        record(true, |out| value.encode(out));
+        record(true, |out| codec::encode13(&value, out));
         if let Some(m) = &self.memory {
             m.insert_tls13_ticket(server_name, value);
         }

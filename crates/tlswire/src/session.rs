@@ -46,6 +46,7 @@ pub(crate) struct Stored {
 }
 
 /// A session a connection offers.
+#[cfg_attr(not(client_session_codec), allow(dead_code))]
 pub(crate) enum Offer {
     Tls13(ServerName<'static>, Tls13ClientSessionValue),
     Tls12(ServerName<'static>, Tls12ClientSessionValue),

@@ -267,7 +267,8 @@ impl Run {
                 c.alpn(&[alpn.as_bytes()]);
             }
             if o.no_ticket {
-                c.tickets(0);
+                // SSL_OP_NO_TICKET: no tickets at all (TLS 1.2 resumes by session ID).
+                c.tickets(0).stateless_tickets(false);
             }
             if let Some(bytes) = o.max_send_fragment {
                 c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));

@@ -166,6 +166,17 @@ export class TlsConnection extends EventTarget {
     return this.#call(() => this.#engine.exportKeyingMaterial(length, asBytes(label), ctx));
   }
 
+  /**
+   * Sends a TLS 1.3 KeyUpdate (`SSL_key_update`): from now on this side sends under new keys,
+   * and with `requestPeer` (the default) the peer is asked to change its own. Resolves when it
+   * is handed to the channel. `MISUSE` on TLS 1.2, before the handshake, after close, and with
+   * `requestPeer` false (rustls 0.23 always asks the peer).
+   */
+  async keyUpdate(requestPeer = true) {
+    this.#call(() => this.#engine.keyUpdate(requestPeer !== false));
+    await this.#flush();
+  }
+
   /** Sends all of `bytes`; resolves when the records are handed to the channel. */
   async write(bytes) {
     bytes = asBytes(bytes);

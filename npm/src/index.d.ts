@@ -257,6 +257,12 @@ export class TlsConnection extends EventTarget {
    * `TlsError` with code `MISUSE`. In TLS 1.2 no context and an empty one differ.
    */
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array | string): Uint8Array;
+  /**
+   * Sends a TLS 1.3 KeyUpdate: this side's keys change, and with `requestPeer` (default `true`)
+   * the peer is asked to change its own. `MISUSE` on TLS 1.2, before the handshake, after close,
+   * and with `requestPeer: false` (rustls 0.23 always asks the peer).
+   */
+  keyUpdate(requestPeer?: boolean): Promise<void>;
   /** Sends all of `data`; resolves when its records are handed to the channel. */
   write(data: Uint8Array | string): Promise<void>;
   /** The next chunk of plaintext, or `null` at close_notify. A channel that ends without it rejects with `TRUNCATED`. */

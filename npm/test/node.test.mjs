@@ -757,3 +757,29 @@ test("tlswire/node: Node's session event, getSession() and the session option re
   assert.equal(second.isSessionReused(), true);
   second.destroy();
 });
+
+test("keyUpdate: openssl s_server and gnutls-serv answer our KeyUpdate with theirs (in the trace), and data flows under the new keys; MISUSE where there is none", async () => {
+  for (const [name, start, answer] of [["openssl", () => opensslServer([]), (l) => [...l.trimEnd()].reverse().join("") + "\n"], ["gnutls", () => gnutlsServer([]), (l) => l]]) {
+    const server = track(await start());
+    const trace = [];
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), onMessage: (e) => e.contentType === 22 && trace.push(`${e.direction} ${e.handshakeType}`) });
+    await conn.write("before\n");
+    assert.equal(await readLine(conn), answer("before\n"));
+    trace.length = 0;
+    await conn.keyUpdate();
+    await conn.write("after\n");
+    assert.equal(await readLine(conn), answer("after\n"), name);
+    const KEY_UPDATE = 24;
+    assert.deepEqual(trace.filter((t) => t.endsWith(` ${KEY_UPDATE}`)), [`sent ${KEY_UPDATE}`, `received ${KEY_UPDATE}`], `${name}: ${trace}`);
+    await assert.rejects(conn.keyUpdate(false), (e) => e.code === "MISUSE");
+    await conn.close();
+    await assert.rejects(conn.keyUpdate(), (e) => e.code === "MISUSE");
+    server.stop();
+  }
+  const server = track(await opensslServer([]));
+  const tls12 = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), maxVersion: "TLSv1.2" });
+  await assert.rejects(tls12.keyUpdate(), (e) => e.code === "MISUSE" && /TLS 1.2/.test(e.message));
+  await tls12.write("still\n");
+  assert.equal(await readLine(tls12), "llits\n");
+  await tls12.close();
+});

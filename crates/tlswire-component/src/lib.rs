@@ -245,6 +245,12 @@ impl connections::GuestConnection for Conn {
         Ok(buf)
     }
 
+    fn key_update(&self, request_peer: bool) -> Result<(), WitError> {
+        let mut state = self.state.borrow_mut();
+        state.tls.key_update(request_peer).map_err(|e| to_wit(&e))?;
+        state.flush()
+    }
+
     fn close(&self) -> Result<(), WitError> {
         let mut state = self.state.borrow_mut();
         let closed = state.tls.close().map_err(|e| to_wit(&e));

@@ -251,6 +251,12 @@ impl Engine {
         self.conn.is_handshake_done()
     }
 
+    /// Queues a TLS 1.3 KeyUpdate (`request_peer`: ask the peer to update too).
+    #[wasm_bindgen(js_name = keyUpdate)]
+    pub fn key_update(&mut self, request_peer: bool) -> Result<(), JsValue> {
+        self.conn.key_update(request_peer).map_err(|e| js_error(&e))
+    }
+
     /// Queues close_notify.
     pub fn close(&mut self) -> Result<(), JsValue> {
         self.conn.close().map_err(|e| js_error(&e))

@@ -600,15 +600,28 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a TLS 1.3 KeyUpdate (requesting the peer's too). A no-op before the handshake,
-    /// after `close`, and on TLS 1.2 (which has no KeyUpdate).
-    pub fn key_update(&mut self) -> Result<(), Error> {
+    /// `SSL_key_update`: sends a TLS 1.3 KeyUpdate and sends from now on under new keys (RFC
+    /// 8446 section 4.6.3); with `request_peer` (`SSL_KEY_UPDATE_REQUESTED`) the peer is asked
+    /// to update its keys too. A peer's KeyUpdate is answered without being asked.
+    /// [`Misuse::BadKeyUpdate`] before the handshake completes, after `close`, on TLS 1.2
+    /// (which has no KeyUpdate), and for `request_peer == false`: rustls 0.23 sends only
+    /// `update_requested`.
+    pub fn key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        if !request_peer {
+            return Err(Misuse::BadKeyUpdate("only update_requested is supported (rustls 0.23)").into());
+        }
         self.pump(&mut Want::Nothing)?;
         let tls13 = self.common().protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
-        if self.handshake_done && !self.close_sent && tls13 {
-            self.pump(&mut Want::KeyUpdate)?;
+        if !self.handshake_done {
+            return Err(Misuse::BadKeyUpdate("the handshake is not complete").into());
         }
-        Ok(())
+        if self.close_sent {
+            return Err(Misuse::BadKeyUpdate("the connection is closed").into());
+        }
+        if !tls13 {
+            return Err(Misuse::BadKeyUpdate("TLS 1.2 has no KeyUpdate").into());
+        }
+        self.pump(&mut Want::KeyUpdate)
     }
 
     /// `SSL_export_keying_material`: fills `out` with keying material for `label` and

@@ -138,6 +138,8 @@ pub enum Misuse {
     /// Keying material cannot be exported as asked (before the handshake completed, an empty
     /// or too long output, a label TLS 1.2 reserves, ...): why.
     BadExport(&'static str),
+    /// A KeyUpdate cannot be sent now (TLS 1.2, before the handshake, after `close`): why.
+    BadKeyUpdate(&'static str),
 }
 
 /// An invalid configuration value.
@@ -426,6 +428,7 @@ impl fmt::Display for Misuse {
             Self::OffloadTooLate => "record offload set after the connection started",
             Self::KeyLogTooLate => "key log set after the connection started",
             Self::BadExport(why) => return write!(f, "cannot export keying material: {why}"),
+            Self::BadKeyUpdate(why) => return write!(f, "cannot send a KeyUpdate: {why}"),
         })
     }
 }

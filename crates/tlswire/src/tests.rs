@@ -544,12 +544,12 @@ fn observer_reports_tls12_labels_and_hrr() {
 }
 
 #[test]
-fn observer_sees_alerts_both_ways_and_key_update() {
+fn observer_sees_alerts_both_ways_and_key_update(true) {
     let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
     let (trace, cb) = recorder();
     pair.client.set_msg_callback(cb).unwrap();
     pair.handshake().unwrap();
-    pair.client.key_update().unwrap();
+    pair.client.key_update(true).unwrap();
     pair.transfer();
     pair.read_all(true);
     pair.transfer();
@@ -583,12 +583,22 @@ fn observer_must_be_set_before_start() {
 }
 
 #[test]
-fn key_update_is_a_no_op_on_tls12() {
+fn key_update_is_refused_where_there_is_none_and_the_connection_goes_on() {
+    let bad = |r: Result<(), Error>| matches!(r, Err(Error::Misuse(Misuse::BadKeyUpdate(_))));
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    assert!(bad(pair.client.key_update(true)), "before the handshake");
+    pair.handshake().unwrap();
+    pair.client.close().unwrap();
+    assert!(bad(pair.client.key_update(true)), "after close");
     let mut client = client_config();
     client.versions(Version::Tls12, Version::Tls12);
     let mut pair = Pair::new(&client, &server_config(ECDSA));
     pair.handshake().unwrap();
-    pair.client.key_update().unwrap();
+    assert!(bad(pair.client.key_update(true)), "TLS 1.2");
+    let mut tls13 = Pair::new(&client_config(), &server_config(ECDSA));
+    tls13.handshake().unwrap();
+    assert!(bad(tls13.client.key_update(false)), "update_not_requested: not in rustls 0.23");
+    tls13.client.key_update(true).unwrap();
     assert!(pair.client.output().is_empty());
     pair.client.write(b"still fine").unwrap();
     pair.transfer();
@@ -788,7 +798,7 @@ fn offload_keeps_tamper_errors_key_updates_and_the_trace() {
         let mut counts = Vec::new();
         for round in 0..3u8 {
             pair.server.write(&[round; 40_000]).unwrap();
-            pair.server.key_update().unwrap();
+            pair.server.key_update(true).unwrap();
             pair.server.write(&[round + 100; 40_000]).unwrap();
             pair.transfer();
             counts.push(open_elsewhere(&mut pair.client));

@@ -414,7 +414,7 @@ impl Shim {
             self.write_all(b"hello")?;
         }
         if o.key_update {
-            self.conn.key_update().map_err(|e| self.fail(&e))?;
+            self.conn.key_update(true).map_err(|e| self.fail(&e))?;
             self.flush()?;
         }
         if o.shim_shuts_down {

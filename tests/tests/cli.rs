@@ -205,3 +205,64 @@ fn keymatexport_equals_openssls_for_the_same_handshake() {
         assert_eq!(keying_material(&server.stop()), theirs, "{flag}: server side");
     }
 }
+
+/// openssl s_server's `K` and `k` commands send KeyUpdates (update requested, not requested):
+/// tlswire s_client's trace shows both received and one sent (the answer to `K` only), and data
+/// flows on under the new keys.
+#[test]
+fn a_peers_key_updates_are_followed_and_answered_when_requested() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let port = free_port();
+    let out = pki().join(format!("keyupdate-openssl-{port}.txt"));
+    let mut args = strings(&["s_server", "-accept", &format!("127.0.0.1:{port}")]);
+    args.extend(strings(&["-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key"), "-tls1_3"]));
+    let mut server = Peer::start_with_stdout("openssl", &args, port, std::fs::File::create(&out).unwrap());
+    let mut client = Command::new(tlswire_bin())
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), "-msg"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait = |what: &str, text: &dyn Fn() -> String| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !text().contains(what) {
+            assert!(Instant::now() < deadline, "no {what:?} in {}", text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut input = client.stdin.take().unwrap();
+    input.write_all(b"hello\n").unwrap();
+    wait("hello", &|| std::fs::read_to_string(&out).unwrap_or_default());
+    // One command per read of s_server's stdin (a longer read is data, not a command).
+    for line in [&b"K\n"[..], b"k\n", b"from server\n"] {
+        server.stdin().write_all(line).unwrap();
+        server.stdin().flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut stdout = client.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            text.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&text).contains("from server") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let got = reader.join().unwrap();
+    assert!(got.contains("from server"), "{got}");
+    // And data from the client still reaches the server under the client's new keys.
+    input.write_all(b"after\n").unwrap();
+    wait("after", &|| std::fs::read_to_string(&out).unwrap_or_default());
+    drop(input);
+    let output = client.wait_with_output().unwrap();
+    let trace = String::from_utf8_lossy(&output.stderr);
+    let received = msg_lines(&trace, "<<<").iter().filter(|l| l.ends_with("KeyUpdate")).count();
+    let sent = msg_lines(&trace, ">>>").iter().filter(|l| l.ends_with("KeyUpdate")).count();
+    assert_eq!((received, sent), (2, 1), "{trace}");
+}

@@ -171,6 +171,11 @@ impl Host {
         self.tls.tlswire_tls_connections().connection().call_read(&mut self.store, conn.0, max_len)
     }
 
+    /// `connection.key-update`.
+    pub fn key_update(&mut self, conn: &Connection, request_peer: bool) -> wasmtime::Result<Result<(), Error>> {
+        self.tls.tlswire_tls_connections().connection().call_key_update(&mut self.store, conn.0, request_peer)
+    }
+
     /// `connection.close`.
     pub fn close(&mut self, conn: &Connection) -> wasmtime::Result<Result<(), Error>> {
         self.tls.tlswire_tls_connections().connection().call_close(&mut self.store, conn.0)

@@ -332,3 +332,45 @@ fn sessions_taken_from_one_instance_resume_in_another() {
         assert!(matches!(bad, Err(Error::Config(_))), "{flag}: {:?}", bad.err());
     }
 }
+
+/// `key-update`: openssl s_server answers the component's KeyUpdate with its own (both in the
+/// message drain, handshake type 24) and echoes data under the new keys; `misuse` on TLS 1.2.
+#[test]
+fn key_update_is_answered_by_openssl() {
+    let mut host = Host::new(&component()).unwrap();
+    let server = openssl_server("server-ecdsa", &[]);
+    let ctx = host.client_context(&ClientConfig { observe: true, ..config("ca.pem") }).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    let line = |host: &mut Host, text: &[u8]| {
+        host.write(&conn, text).unwrap().unwrap();
+        let mut got = Vec::new();
+        while !got.ends_with(b"\n") {
+            let chunk = host.read(&conn, 1024).unwrap().unwrap();
+            assert!(!chunk.is_empty(), "closed after {got:?}");
+            got.extend(chunk);
+        }
+        got
+    };
+    assert_eq!(line(&mut host, b"one\n"), b"eno\n");
+    host.take_messages(&conn).unwrap();
+    host.key_update(&conn, true).unwrap().unwrap();
+    assert_eq!(line(&mut host, b"two\n"), b"owt\n");
+    let updates: Vec<Direction> = host
+        .take_messages(&conn)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.content_type == 22 && m.bytes.first() == Some(&24))
+        .map(|m| m.direction)
+        .collect();
+    assert_eq!(updates, [Direction::Sent, Direction::Received]);
+    assert!(matches!(host.key_update(&conn, false).unwrap(), Err(Error::Misuse(_))));
+    // openssl s_server serves one connection at a time.
+    host.close(&conn).unwrap().unwrap();
+    drop(line);
+
+    let tls12 = ClientConfig { max_version: Some(Version::Tls12), ..config("ca.pem") };
+    let ctx = host.client_context(&tls12).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    assert!(matches!(host.key_update(&conn, true).unwrap(), Err(Error::Misuse(_))));
+}

@@ -544,7 +544,7 @@ fn observer_reports_tls12_labels_and_hrr() {
 }
 
 #[test]
-fn observer_sees_alerts_both_ways_and_key_update(true) {
+fn observer_sees_alerts_both_ways_and_key_update() {
     let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
     let (trace, cb) = recorder();
     pair.client.set_msg_callback(cb).unwrap();

@@ -366,7 +366,6 @@ fn key_update_is_answered_by_openssl() {
     assert!(matches!(host.key_update(&conn, false).unwrap(), Err(Error::Misuse(_))));
     // openssl s_server serves one connection at a time.
     host.close(&conn).unwrap().unwrap();
-    drop(line);
 
     let tls12 = ClientConfig { max_version: Some(Version::Tls12), ..config("ca.pem") };
     let ctx = host.client_context(&tls12).unwrap().unwrap();

@@ -155,6 +155,12 @@ export interface TlsInfo {
   helloRetryRequest: boolean;
   /** Whether the session was resumed (a ticket or session ID the server accepted). */
   resumed: boolean;
+  /**
+   * The OCSP response the server stapled to its certificate (DER), as received, or `null`
+   * (none stapled, or a resumed session). Not checked by tlswire: give it to an OCSP library
+   * if you rely on it.
+   */
+  ocspResponse: Uint8Array | null;
 }
 
 /**

@@ -39,6 +39,8 @@ export interface ConnectionOptions {
   onMessage?: (event: TlsMessageEvent) => void;
   /** tlswire: settings built once by `createContext()` (then `ca`, `cert`, `key`, ... are not given). */
   context?: TlsContext | Promise<TlsContext>;
+  /** Node's: emit `OCSPResponse` with the response the server stapled, if any (not checked). */
+  requestOCSP?: boolean;
   /** A session to resume, as a `session` event or `getSession()` gave it (Node's option). */
   session?: Buffer | Uint8Array;
 }
@@ -76,6 +78,8 @@ export class TLSSocket extends Duplex {
   on(event: "keylog", listener: (line: Buffer) => void): this;
   /** Node's: each session the server gives, to pass back as the `session` option (it holds the session's secret). */
   on(event: "session", listener: (session: Buffer) => void): this;
+  /** Node's: the server's stapled OCSP response (with `requestOCSP`), before `secureConnect`. */
+  on(event: "OCSPResponse", listener: (response: Buffer) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   readonly encrypted: true;
   /** Whether the server's certificate was verified (`false` with `rejectUnauthorized: false`). */

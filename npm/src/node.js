@@ -48,6 +48,8 @@ export class TLSSocket extends Duplex {
         if (!this.authorized) this.authorizationError = "VERIFICATION_DISABLED";
         this.alpnProtocol = info?.alpn ?? false;
         conn.closed.catch(() => {}); // reported through the readable side
+        // Node's: with requestOCSP, the stapled response (tlswire always asks for one).
+        if (options.requestOCSP && info?.ocspResponse) this.emit("OCSPResponse", Buffer.from(info.ocspResponse));
         this.emit("secureConnect");
         if (this.readableFlowing !== false || this.readableLength === 0) this._read();
         return conn;

@@ -783,3 +783,24 @@ test("keyUpdate: openssl s_server and gnutls-serv answer our KeyUpdate with thei
   assert.equal(await readLine(tls12), "llits\n");
   await tls12.close();
 });
+
+test("OCSP stapling: info.ocspResponse and tlswire/node's OCSPResponse event carry what openssl s_server -status_file staples", async () => {
+  const { connect: nodeConnect } = await import("../src/node.js");
+  const response = new Uint8Array(readFileSync(pki("server-ecdsa.ocsp")));
+  for (const version of ["TLSv1.3", "TLSv1.2"]) {
+    const server = track(await opensslServer(["-status_file", pki("server-ecdsa.ocsp")]));
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version });
+    assert.deepEqual(conn.info.ocspResponse, response, version);
+    await conn.close();
+    const socket = nodeConnect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: pem("ca.pem"), requestOCSP: true, minVersion: version, maxVersion: version });
+    const got = await new Promise((resolve, reject) => (socket.once("OCSPResponse", resolve), socket.once("error", reject)));
+    assert.ok(Buffer.isBuffer(got));
+    assert.deepEqual(new Uint8Array(got), response);
+    socket.destroy();
+    server.stop();
+  }
+  const plain = track(await opensslServer([]));
+  const conn = await connect({ transport: await tcp(plain.port), serverName: "localhost", ca: pem("ca.pem") });
+  assert.equal(conn.info.ocspResponse, null);
+  await conn.close();
+});

@@ -8,6 +8,7 @@
 #   bad-*.{pem,key}          leaves each certificate-error class rejects (intermediates: bad-*.chain),
 #                            and ca.crl / other.crl (ca.crl revokes bad-revoked and client-revoked;
 #                            other.crl is other-ca's)
+#   server-ecdsa.ocsp        the CA's DER OCSP response: server-ecdsa.pem is good (for stapling)
 set -euo pipefail
 # DAYS: leaf validity (default 825); committed unit-test fixtures use a long one.
 out=${1:?usage: gen-certs.sh DIR}
@@ -113,5 +114,13 @@ crl() { # ca-name out [certs to revoke...]
 }
 crl ca ca.crl bad-revoked.pem client-revoked.pem
 crl other-ca other.crl
+# OCSP: server-ecdsa.ocsp, the CA's DER OCSP response saying server-ecdsa.pem is good (for stapling).
+: > index.txt
+printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\n' > ocsp.cnf
+openssl ca -batch -config ocsp.cnf -cert ca.pem -keyfile ca.key -valid server-ecdsa.pem 2>/dev/null
+openssl ocsp -issuer ca.pem -cert server-ecdsa.pem -no_nonce -reqout ocsp-req.der 2>/dev/null
+openssl ocsp -index index.txt -rsigner ca.pem -rkey ca.key -CA ca.pem -reqin ocsp-req.der \
+  -respout server-ecdsa.ocsp -ndays 3650 >/dev/null 2>&1
+rm -f ocsp.cnf ocsp-req.der index.txt*
 rm -f ./*.srl
 touch .done

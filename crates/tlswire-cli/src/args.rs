@@ -29,6 +29,7 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -sess_out file      write each session the server gives to file (the newest; it holds the
                       session's secret: keep it like a key)
   -sess_in file       offer the session in file (from -sess_out) to resume it
+  -status             print the OCSP response the server stapled (its size and SHA-256)
   -ign_eof            keep reading from the server after stdin ends
   -quiet              no connection summary (implies -ign_eof)
   -insecure           DANGEROUS: do not verify the server certificate";
@@ -48,6 +49,7 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -no_ticket          no stateless session tickets (sessions in the server's cache instead)
   -num_tickets n      TLS 1.3 tickets sent after each handshake (default 2)
   -no_cache           no server session cache
+  -status_file file   staple this DER OCSP response to the certificate
   -msg / -msgfile f   print every protocol message to stderr / a file
   -keylogfile file    append each connection's secrets to file (SSLKEYLOGFILE format)
   -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
@@ -78,6 +80,7 @@ pub struct ClientArgs {
     pub connect: String,
     pub sess_out: Option<String>,
     pub sess_in: Option<String>,
+    pub status: bool,
     pub servername: Option<String>,
     pub ign_eof: bool,
     pub insecure: bool,
@@ -89,6 +92,7 @@ pub struct ServerArgs {
     pub no_ticket: bool,
     pub num_tickets: Option<usize>,
     pub no_cache: bool,
+    pub status_file: Option<String>,
     pub client_auth: ClientAuth,
     pub naccept: Option<usize>,
     pub common: Common,
@@ -193,7 +197,7 @@ impl ClientArgs {
     pub fn parse(args: &[String]) -> Result<Self, UsageError> {
         let (mut connect, mut servername) = ("localhost:4433".to_string(), None);
         let (mut ign_eof, mut insecure) = (false, false);
-        let (mut sess_out, mut sess_in) = (None, None);
+        let (mut sess_out, mut sess_in, mut status) = (None, None, false);
         let mut common = Common::default();
         parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
@@ -203,13 +207,14 @@ impl ClientArgs {
                 "-insecure" => insecure = true,
                 "-sess_out" => sess_out = Some(p.value(option)?),
                 "-sess_in" => sess_in = Some(p.value(option)?),
+                "-status" => status = true,
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
         // As in OpenSSL, -quiet implies -ign_eof.
         ign_eof |= common.quiet;
-        Ok(Self { connect, sess_out, sess_in, servername, ign_eof, insecure, common })
+        Ok(Self { connect, sess_out, sess_in, status, servername, ign_eof, insecure, common })
     }
 }
 
@@ -218,7 +223,7 @@ impl ServerArgs {
         let mut accept = "127.0.0.1:4433".to_string();
         let mut client_auth = ClientAuth::None;
         let mut naccept = None;
-        let (mut no_ticket, mut num_tickets, mut no_cache) = (false, None, false);
+        let (mut no_ticket, mut num_tickets, mut no_cache, mut status_file) = (false, None, false, None);
         let mut common = Common::default();
         parse_options(args, "s_server", SERVER_HELP, &mut common, |option, p| {
             match option {
@@ -240,6 +245,7 @@ impl ServerArgs {
                 }
                 "-no_ticket" => no_ticket = true,
                 "-no_cache" => no_cache = true,
+                "-status_file" => status_file = Some(p.value(option)?),
                 "-num_tickets" => {
                     let v = p.value(option)?;
                     num_tickets = Some(v.parse().map_err(|_| UsageError(format!("-num_tickets: not a number: {v}")))?);
@@ -251,7 +257,7 @@ impl ServerArgs {
         if common.cert.is_none() || common.key.is_none() {
             return Err(UsageError("s_server: -cert and -key are required".into()));
         }
-        Ok(Self { accept, no_ticket, num_tickets, no_cache, client_auth, naccept, common })
+        Ok(Self { accept, no_ticket, num_tickets, no_cache, status_file, client_auth, naccept, common })
     }
 }
 

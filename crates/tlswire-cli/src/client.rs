@@ -66,6 +66,9 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     }
     net::handshake(&mut conn, &mut sock)?;
     save_sessions(&mut conn, args)?;
+    if args.status {
+        net::print_ocsp(conn.info().and_then(|i| i.ocsp_response).as_deref());
+    }
     if !args.common.quiet {
         if let Some(info) = conn.info() {
             net::print_summary(&info, if args.insecure { "DISABLED (-insecure)" } else { "OK" });

@@ -187,3 +187,15 @@ pub fn read_session(path: &str) -> Result<Vec<u8>, String> {
         .ok_or_else(|| format!("{path}: no {SESSION_PEM} block"))?;
     Base64::decode_vec(&body).map_err(|e| format!("{path}: {e}"))
 }
+
+/// `-status`: what the server stapled, as `OCSP response: <n> bytes, SHA-256 <hex>`.
+pub fn print_ocsp(response: Option<&[u8]>) {
+    match response {
+        None => eprintln!("OCSP response: no response sent"),
+        Some(der) => {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(der);
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            eprintln!("OCSP response: {} bytes, SHA-256 {hex}", der.len());
+        }
+    }
+}

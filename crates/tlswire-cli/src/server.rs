@@ -10,7 +10,10 @@ use crate::args::ServerArgs;
 use crate::net::{self, Failure};
 
 pub fn run(args: ServerArgs) -> ExitCode {
-    let config = args.common.server_config(args.client_auth).map(|mut c| {
+    let config = args.common.server_config(args.client_auth).and_then(|mut c| {
+        if let Some(path) = &args.status_file {
+            c.ocsp_response(&crate::args::read_file(path)?).map_err(|e| format!("{path}: {e}"))?;
+        }
         c.stateless_tickets(!args.no_ticket);
         if args.no_cache {
             c.session_cache(0);
@@ -18,7 +21,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
         if let Some(n) = args.num_tickets {
             c.tickets(n);
         }
-        c
+        Ok(c)
     });
     let ctx = match config.and_then(|c| c.build().map_err(|e| e.to_string())) {
         Ok(ctx) => ctx,

@@ -132,6 +132,9 @@ impl connections::GuestServerContext for Server {
         if let Some(n) = config.tickets {
             s.tickets(n as usize);
         }
+        if let Some(response) = &config.ocsp_response {
+            s.ocsp_response(response).map_err(config_error)?;
+        }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
         if !config.cipher_suites.is_empty() {
@@ -272,6 +275,7 @@ impl connections::GuestConnection for Conn {
             peer_certificates: info.peer_certificates,
             hello_retry_request: info.hello_retry_request,
             resumed: info.resumed,
+            ocsp_response: info.ocsp_response,
         })
     }
 

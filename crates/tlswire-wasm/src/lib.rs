@@ -262,7 +262,7 @@ impl Engine {
         self.conn.close().map_err(|e| js_error(&e))
     }
 
-    /// `{version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest, resumed}` after the
+    /// `{version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest, resumed, ocspResponse}` after the
     /// handshake, else `null`.
     pub fn info(&self) -> JsValue {
         let Some(info) = self.conn.info() else {
@@ -283,6 +283,7 @@ impl Engine {
         set(&o, "peerSubject", &subject.map_or(JsValue::NULL, JsValue::from));
         set(&o, "helloRetryRequest", &info.hello_retry_request.into());
         set(&o, "resumed", &info.resumed.into());
+        set(&o, "ocspResponse", &info.ocsp_response.map_or(JsValue::NULL, |r| Uint8Array::from(&r[..]).into()));
         o.into()
     }
 

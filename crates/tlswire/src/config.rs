@@ -487,6 +487,7 @@ pub struct ServerConfig {
     tickets: usize,
     stateless_tickets: bool,
     session_cache: usize,
+    ocsp: Option<Vec<u8>>,
 }
 
 impl ServerConfig {
@@ -501,6 +502,7 @@ impl ServerConfig {
             tickets: 2,
             stateless_tickets: true,
             session_cache: DEFAULT_SESSION_CACHE,
+            ocsp: None,
         })
     }
 
@@ -518,6 +520,17 @@ impl ServerConfig {
     pub fn tickets(&mut self, n: usize) -> &mut Self {
         self.tickets = n;
         self
+    }
+
+    /// Staples `response` (a DER OCSP response for the certificate, from its CA's responder) to
+    /// the certificate for clients that ask (OpenSSL's `-status_file`). Refresh it by building a
+    /// new context before it expires: tlswire sends it as given.
+    pub fn ocsp_response(&mut self, response: &[u8]) -> Result<&mut Self, ConfigError> {
+        if response.first() != Some(&0x30) {
+            return Err(ConfigError::Rejected("an OCSP response is DER (a SEQUENCE)".into()));
+        }
+        self.ocsp = Some(response.to_vec());
+        Ok(self)
     }
 
     /// Stateless session tickets (default on, as OpenSSL): TLS 1.3 tickets and TLS 1.2 tickets
@@ -560,7 +573,7 @@ impl ServerConfig {
             }
         };
         let mut config = builder
-            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .with_single_cert_with_ocsp(self.chain.clone(), self.key.clone_key(), self.ocsp.clone().unwrap_or_default())
             .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);

@@ -64,6 +64,10 @@ pub struct Info {
     pub hello_retry_request: bool,
     /// Whether the session was resumed (a ticket or session ID the server accepted).
     pub resumed: bool,
+    /// A client's: the OCSP response the server stapled to its certificate (DER), as received.
+    /// tlswire does not check it (nor does rustls): hand it to an OCSP library if you rely on
+    /// it. `None` when the server stapled none, and on a resumed session.
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 impl Info {
@@ -132,6 +136,8 @@ pub struct Connection {
     hello_checked: bool,
     /// Set by [`Connection::set_key_log`].
     key_log: Option<KeyLogCallback>,
+    /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
+    ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
     sessions: Option<std::collections::VecDeque<Vec<u8>>>,
     /// A client's context's session policy ([`crate::session`]).
@@ -223,6 +229,7 @@ impl Connection {
             exporter: exporter::Secrets::default(),
             sessions: None,
             policy: None,
+            ocsp: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -664,6 +671,7 @@ impl Connection {
                 .unwrap_or_default(),
             hello_retry_request: self.hello_retry_request,
             resumed: common.handshake_kind() == Some(HandshakeKind::Resumed),
+            ocsp_response: self.ocsp.clone(),
         })
     }
 
@@ -737,7 +745,12 @@ impl Connection {
         let _sealers = sealer::listen();
         let mut secrets = keylog::open(self.key_log.is_some());
         let mut stored = self.sessions.is_some().then(|| session::open(true, None));
+        let mut stapled = (self.policy.is_some() && !self.handshake_done).then(crate::verify::ocsp::open);
         let result = self.pump_offloaded(want);
+        if let Some(response) = stapled.as_mut().and_then(crate::verify::ocsp::Capture::take) {
+            self.ocsp = Some(response);
+        }
+        drop(stapled);
         for s in stored.as_mut().map(session::Capture::take).unwrap_or_default() {
             self.keep_session(&s);
         }

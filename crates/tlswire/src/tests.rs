@@ -1465,3 +1465,29 @@ fn server_tickets_and_cache_each_resume_and_both_off_resume_nothing() {
         }
     }
 }
+
+#[test]
+fn a_stapled_ocsp_response_reaches_the_client_as_sent() {
+    // The bytes are passed through, not parsed: any DER will do here (openssl's real ones in
+    // tests/tests/ocsp.rs).
+    let response = [0x30, 0x03, 0x0a, 0x01, 0x00];
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let mut server = server_config(ECDSA);
+        server.ocsp_response(&response).unwrap();
+        let (client, server) = (client.build().unwrap(), server.build().unwrap());
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.handshake().unwrap();
+        assert_eq!(pair.client.info().unwrap().ocsp_response.as_deref(), Some(&response[..]), "{version:?}");
+        assert_eq!(pair.server.info().unwrap().ocsp_response, None);
+        let mut plain = Pair::new(&client_config(), &server_config(ECDSA));
+        plain.handshake().unwrap();
+        assert_eq!(plain.client.info().unwrap().ocsp_response, None, "none stapled");
+    }
+    assert!(matches!(server_config(ECDSA).ocsp_response(b"not DER"), Err(ConfigError::Rejected(_))));
+}

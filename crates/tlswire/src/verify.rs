@@ -268,6 +268,7 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        ocsp::seen(ocsp_response);
         if let Some(inner) = &self.inner {
             name_weak_key(
                 inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
@@ -403,5 +404,51 @@ mod tests {
     fn subject_of_garbage_is_none() {
         assert_eq!(certificate_subject(b"\x30\x03\x02\x01\x01"), None);
         assert_eq!(certificate_subject(b""), None);
+    }
+}
+
+/// The OCSP response a server stapled, handed from the verifier (which rustls gives it to) to the
+/// connection being verified: rustls calls the verifier synchronously from inside that
+/// connection's calls, while it has a capture open on this thread.
+pub(crate) mod ocsp {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CAPTURE: RefCell<Option<Option<Vec<u8>>>> = const { RefCell::new(None) };
+    }
+
+    /// An open capture; closing it (dropping) restores the one it was nested in.
+    #[must_use = "the capture closes when dropped"]
+    pub(crate) struct Capture {
+        outer: Option<Option<Vec<u8>>>,
+    }
+
+    pub(crate) fn open() -> Capture {
+        Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(None)) }
+    }
+
+    impl Capture {
+        /// The stapled response seen since the capture opened, if any.
+        pub(crate) fn take(&mut self) -> Option<Vec<u8>> {
+            CAPTURE.with(|c| c.borrow_mut().as_mut().and_then(Option::take))
+        }
+    }
+
+    impl Drop for Capture {
+        fn drop(&mut self) {
+            let outer = self.outer.take();
+            CAPTURE.with(|c| *c.borrow_mut() = outer);
+        }
+    }
+
+    pub(super) fn seen(response: &[u8]) {
+        if response.is_empty() {
+            return;
+        }
+        CAPTURE.with(|c| {
+            if let Some(slot) = c.borrow_mut().as_mut() {
+                *slot = Some(response.to_vec());
+            }
+        });
     }
 }

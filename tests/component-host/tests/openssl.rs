@@ -254,6 +254,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         stateless_tickets: None,
         session_cache: None,
         tickets: None,
+        ocsp_response: None,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -372,4 +373,16 @@ fn key_update_is_answered_by_openssl() {
     let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
     host.handshake(&conn).unwrap().unwrap();
     assert!(matches!(host.key_update(&conn, true).unwrap(), Err(Error::Misuse(_))));
+}
+
+/// `connection-info.ocsp-response`: what `openssl s_server -status_file` stapled, byte for byte.
+#[test]
+fn the_stapled_ocsp_response_is_in_the_info() {
+    let mut host = Host::new(&component()).unwrap();
+    let response = read("server-ecdsa.ocsp");
+    let server = openssl_server("server-ecdsa", &["-status_file", &tlswire_interop::file("server-ecdsa.ocsp")]);
+    let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    assert_eq!(host.info(&conn).unwrap().unwrap().ocsp_response, Some(response));
 }

@@ -45,6 +45,8 @@ const VALUED: &[&str] = &[
     "-export-keying-material",
     "-export-label",
     "-export-context",
+    "-ocsp-response",
+    "-expect-ocsp-response",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -57,6 +59,8 @@ const DEFAULTS: &[&str] = &[
     "-handoff",
     "-use-old-client-cert-callback",
     "-decline-alpn",
+    // tlswire's client always asks for a stapled OCSP response.
+    "-enable-ocsp-stapling",
 ];
 
 #[derive(Clone, Debug, Default)]
@@ -97,6 +101,8 @@ struct Options {
     export_context: String,
     use_export_context: bool,
     export_traffic_secrets: bool,
+    ocsp_response: Option<Vec<u8>>,
+    expect_ocsp_response: Option<Vec<u8>>,
     /// Connection 1.. of `-resume-count`: the session must be resumed (unless `-expect-session-miss`).
     resumption: bool,
 }
@@ -180,11 +186,18 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-export-context" => o.export_context = v(),
             "-use-export-context" => o.use_export_context = true,
             "-export-traffic-secrets" => o.export_traffic_secrets = true,
+            "-ocsp-response" => o.ocsp_response = Some(base64(&v())),
+            "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(&v())),
             f if DEFAULTS.contains(&f) => {}
             _ => unimplemented_flag(raw),
         }
     }
     o
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    use base64ct::{Base64, Encoding};
+    Base64::decode_vec(text).unwrap_or_else(|_| unimplemented_flag("a base64 value that does not decode"))
 }
 
 fn unimplemented_flag(flag: &str) -> ! {
@@ -272,6 +285,9 @@ impl Run {
             }
             if let Some(bytes) = o.max_send_fragment {
                 c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));
+            }
+            if let Some(response) = &o.ocsp_response {
+                c.ocsp_response(response).unwrap_or_else(|e| config_error(&e));
             }
             if o.verify_peer || o.require_any_client_certificate {
                 // Client certificates are verified against a CA: the runner's self-made ones
@@ -530,6 +546,11 @@ impl Shim {
                 if o.expect_session_miss { "not resumed" } else { "resumed" },
                 if info.resumed { "resumed" } else { "a full handshake" }
             ));
+        }
+        if let Some(want) = &o.expect_ocsp_response {
+            if info.ocsp_response.as_ref() != Some(want) && !(o.resumption && info.resumed) {
+                return Err(format!("expected OCSP response {want:?}, got {:?}", info.ocsp_response));
+            }
         }
         if let Some(file) = &o.expect_peer_cert_file {
             let want = tlswire::certificates_from(&read_file(file)).map_err(|e| format!("{file}: {e}"))?;

@@ -19,6 +19,10 @@ use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};
 use crate::session::{self, Offer};
 
+/// A client's verification hook ([`Connection::set_verify_hook`]): gets the server name and the
+/// chain the server sent (DER, leaf first); `Err(reason)` refuses it.
+pub type VerifyHook = Box<dyn FnMut(&str, &[&[u8]]) -> Result<(), String> + Send>;
+
 /// The key log callback: called with each line, in the order rustls derives the secrets.
 pub type KeyLogCallback = Box<dyn FnMut(&str) + Send>;
 
@@ -136,6 +140,8 @@ pub struct Connection {
     hello_checked: bool,
     /// Set by [`Connection::set_key_log`].
     key_log: Option<KeyLogCallback>,
+    /// Set by [`Connection::set_verify_hook`].
+    verify_hook: Option<VerifyHook>,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -230,6 +236,7 @@ impl Connection {
             sessions: None,
             policy: None,
             ocsp: None,
+            verify_hook: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -280,6 +287,21 @@ impl Connection {
             return Err(Misuse::KeyLogTooLate.into());
         }
         self.key_log = Some(callback);
+        Ok(())
+    }
+
+    /// A client's own check of the server's certificate chain, run during the handshake after
+    /// tlswire's (CAs, name, validity, revocation, pins) have passed — or instead of them when
+    /// the context was built with `dangerously_disable_verification`. It gets the server name
+    /// and the chain as sent (DER, leaf first); `Err(reason)` fails the handshake with
+    /// [`CertificateError::Rejected`] (`CERT_REJECTED`) and the alert certificate_unknown, before
+    /// this side's Finished. Not run on a resumed session (no certificate is sent). Must be set
+    /// before the connection starts.
+    pub fn set_verify_hook(&mut self, hook: VerifyHook) -> Result<(), Error> {
+        if self.started {
+            return Err(Misuse::HookTooLate.into());
+        }
+        self.verify_hook = Some(hook);
         Ok(())
     }
 
@@ -746,7 +768,11 @@ impl Connection {
         let mut secrets = keylog::open(self.key_log.is_some());
         let mut stored = self.sessions.is_some().then(|| session::open(true, None));
         let mut stapled = (self.policy.is_some() && !self.handshake_done).then(crate::verify::ocsp::open);
+        let hook = self.verify_hook.take().filter(|_| !self.handshake_done).map(crate::verify::hook::lend);
         let result = self.pump_offloaded(want);
+        if let Some(lent) = hook {
+            self.verify_hook = lent.give_back();
+        }
         if let Some(response) = stapled.as_mut().and_then(crate::verify::ocsp::Capture::take) {
             self.ocsp = Some(response);
         }

@@ -85,6 +85,9 @@ pub enum CertificateError {
     /// Revocation was checked (CRLs were given) and the status is unknown: no CRL covers the
     /// certificate, or the CRL has expired or is invalid.
     RevocationUnknown(String),
+    /// The caller's verification hook refused the chain ([`crate::Connection::set_verify_hook`]),
+    /// with its reason.
+    Rejected(String),
     /// Any other rejection, with its description.
     Other(String),
 }
@@ -133,6 +136,8 @@ pub enum Misuse {
     OffloadTooLate,
     /// The key log was set after the connection had started.
     KeyLogTooLate,
+    /// The verification hook was set after the connection had started.
+    HookTooLate,
     /// A handshake step after `close` ended the connection before its handshake completed.
     HandshakeAfterClose,
     /// Keying material cannot be exported as asked (before the handshake completed, an empty
@@ -195,6 +200,7 @@ impl Error {
                 CertificateError::PathLength => "CERT_PATH_LENGTH",
                 CertificateError::RevocationUnknown(_) => "CERT_REVOCATION_UNKNOWN",
                 CertificateError::TooLarge => "CERT_TOO_LARGE",
+                CertificateError::Rejected(_) => "CERT_REJECTED",
                 CertificateError::Other(_) => "CERT_INVALID",
             },
             Self::Protocol { error, .. } => match error {
@@ -280,6 +286,7 @@ impl CertificateError {
         use crate::verify::Refusal as R;
         match refusal {
             R::PinMismatch => Self::PinMismatch,
+            R::Hook(why) => Self::Rejected(why.clone()),
             R::KeyUsage => Self::KeyUsage,
             R::WeakKey { .. } => Self::WeakKey(refusal.to_string()),
             R::CurveNotOffered => Self::UnsupportedAlgorithm(refusal.to_string()),
@@ -375,6 +382,7 @@ impl fmt::Display for CertificateError {
             Self::Revoked => f.write_str("revoked"),
             Self::BadSignature => f.write_str("bad signature"),
             Self::PinMismatch => f.write_str("no certificate matches the configured pins"),
+            Self::Rejected(why) => write!(f, "refused by the verification hook: {why}"),
             Self::Missing => f.write_str("peer sent no certificate"),
             Self::Malformed(s) => write!(f, "malformed certificate: {s}"),
             Self::NameConstraints => f.write_str("a name is outside its CA's name constraints"),
@@ -427,6 +435,7 @@ impl fmt::Display for Misuse {
             Self::ObserverTooLate => "message callback set after the connection started",
             Self::OffloadTooLate => "record offload set after the connection started",
             Self::KeyLogTooLate => "key log set after the connection started",
+            Self::HookTooLate => "verification hook set after the connection started",
             Self::BadExport(why) => return write!(f, "cannot export keying material: {why}"),
             Self::BadKeyUpdate(why) => return write!(f, "cannot send a KeyUpdate: {why}"),
         })

@@ -54,7 +54,8 @@ pub use config::{
     ClientContext, ServerConfig, ServerContext, Version,
 };
 pub use connection::{
-    Connection, Info, KeyLogCallback, Status, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT, OFFLOAD_MIN_RECORD,
+    Connection, Info, KeyLogCallback, Status, VerifyHook, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT,
+    OFFLOAD_MIN_RECORD,
 };
 pub use error::{codes, AlertDescription, CertificateError, ConfigError, Error, Misuse, ProtocolError, TransportError};
 pub use observer::{

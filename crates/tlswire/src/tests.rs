@@ -1491,3 +1491,77 @@ fn a_stapled_ocsp_response_reaches_the_client_as_sent() {
     }
     assert!(matches!(server_config(ECDSA).ocsp_response(b""), Err(ConfigError::Rejected(_))));
 }
+
+#[test]
+fn the_verify_hook_sees_name_and_chain_after_the_checks_and_can_refuse() {
+    let seen: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+    let hook = |verdict: Result<(), String>| -> VerifyHook {
+        let seen = seen.clone();
+        Box::new(move |name: &str, chain: &[&[u8]]| {
+            assert!(chain[0].starts_with(&[0x30]), "DER");
+            seen.lock().unwrap().push((name.to_string(), chain.len()));
+            verdict.clone()
+        })
+    };
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        seen.lock().unwrap().clear();
+        // Accepts: the handshake completes; the hook saw the name and the one-certificate chain.
+        let (ctx, server) = (client.build().unwrap(), server_config(ECDSA).build().unwrap());
+        let mut pair = Pair {
+            client: Connection::client(&ctx, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.client.set_verify_hook(hook(Ok(()))).unwrap();
+        pair.handshake().unwrap();
+        assert_eq!(seen.lock().unwrap().drain(..).collect::<Vec<_>>(), [("localhost".to_string(), 1)]);
+        // A resumed session sends no certificate: nothing to check.
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        pair.read_all(false);
+        let mut again = Pair {
+            client: Connection::client(&ctx, "localhost").unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        again.client.set_verify_hook(hook(Err("never".into()))).unwrap();
+        again.handshake().unwrap();
+        assert!(again.client.info().unwrap().resumed && seen.lock().unwrap().is_empty(), "{version:?}");
+
+        // Refuses: a typed error with its reason, certificate_unknown sent, before our Finished.
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.client.set_verify_hook(hook(Err("not the key we expected".into()))).unwrap();
+        let err = pair.handshake().unwrap_err();
+        assert_eq!(err.code(), "CERT_REJECTED", "{version:?}: {err:?}");
+        assert!(
+            matches!(&err, Error::Certificate { error: CertificateError::Rejected(why), alert_sent: Some(AlertDescription::CertificateUnknown) } if why == "not the key we expected"),
+            "{err:?}"
+        );
+        pair.transfer();
+        let server_err = pair.server.do_handshake().unwrap_err();
+        assert_eq!(server_err, Error::AlertReceived(AlertDescription::CertificateUnknown));
+
+        // Not run when the built-in checks fail first (an unknown CA).
+        seen.lock().unwrap().clear();
+        let mut other = ClientConfig::new();
+        other.clock(test_clock()).add_ca(OTHER_CA).unwrap().versions(version, version);
+        let mut pair = Pair::new(&other, &server_config(ECDSA));
+        pair.client.set_verify_hook(hook(Ok(()))).unwrap();
+        assert_eq!(pair.handshake().unwrap_err().code(), "CERT_UNKNOWN_ISSUER");
+        assert!(seen.lock().unwrap().is_empty());
+
+        // Instead of them, with verification dangerously disabled: the hook decides alone.
+        let mut dangerous = ClientConfig::new();
+        dangerous.clock(test_clock()).dangerously_disable_verification().versions(version, version);
+        for (verdict, ok) in [(Ok(()), true), (Err("unknown CA".to_string()), false)] {
+            let mut pair = Pair::new(&dangerous, &server_config(EXPIRED));
+            pair.client.set_verify_hook(hook(verdict)).unwrap();
+            assert_eq!(pair.handshake().is_ok(), ok, "{version:?}");
+        }
+    }
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.client.do_handshake().unwrap();
+    assert_eq!(pair.client.set_verify_hook(Box::new(|_, _| Ok(()))), Err(Error::Misuse(Misuse::HookTooLate)));
+}

@@ -18,6 +18,8 @@ use sha2::{Digest, Sha256};
 pub(crate) enum Refusal {
     /// No presented certificate matched a configured pin.
     PinMismatch,
+    /// The caller's verification hook refused the chain, saying why.
+    Hook(String),
     /// The certificate's keyUsage does not allow signatures, and its key signed the handshake.
     KeyUsage,
     /// An RSA key below the 2048 bits tlswire accepts.
@@ -31,6 +33,7 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::PinMismatch => f.write_str("no certificate matches the configured SPKI pins"),
+            Self::Hook(why) => write!(f, "refused by the verification hook: {why}"),
             Self::KeyUsage => f.write_str("its keyUsage does not allow digital signatures"),
             Self::WeakKey { bits } => write!(f, "its {bits}-bit RSA key is below the 2048 bits accepted"),
             Self::CurveNotOffered => f.write_str("its ECDSA curve is not among the groups offered (TLS 1.2)"),
@@ -285,6 +288,7 @@ impl ServerCertVerifier for Verifier {
                 return Err(Refusal::PinMismatch.into_rustls());
             }
         }
+        hook::run(server_name, end_entity, intermediates)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -450,5 +454,53 @@ pub(crate) mod ocsp {
                 *slot = Some(response.to_vec());
             }
         });
+    }
+}
+
+/// The caller's verification hook ([`crate::Connection::set_verify_hook`]), lent by the connection
+/// being verified to this thread while rustls runs (which calls the verifier synchronously).
+pub(crate) mod hook {
+    use std::cell::RefCell;
+
+    use pki_types::{CertificateDer, ServerName};
+
+    use super::Refusal;
+    use crate::connection::VerifyHook;
+
+    thread_local! {
+        static LENT: RefCell<Option<VerifyHook>> = const { RefCell::new(None) };
+    }
+
+    /// A hook lent to this thread; [`Lent::give_back`] returns it.
+    #[must_use = "give the hook back"]
+    pub(crate) struct Lent {
+        outer: Option<VerifyHook>,
+    }
+
+    pub(crate) fn lend(hook: VerifyHook) -> Lent {
+        Lent { outer: LENT.with(|l| l.borrow_mut().replace(hook)) }
+    }
+
+    impl Lent {
+        pub(crate) fn give_back(mut self) -> Option<VerifyHook> {
+            let outer = self.outer.take();
+            LENT.with(|l| std::mem::replace(&mut *l.borrow_mut(), outer))
+        }
+    }
+
+    /// Runs the lent hook, if any, on the chain the built-in checks passed (or skipped, with
+    /// verification dangerously disabled).
+    pub(super) fn run(
+        server_name: &ServerName<'_>,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<(), rustls::Error> {
+        // Taken out while it runs: a hook that opens a connection of its own finds none lent.
+        let Some(mut hook) = LENT.with(|l| l.borrow_mut().take()) else { return Ok(()) };
+        let chain: Vec<&[u8]> = std::iter::once(end_entity).chain(intermediates).map(|c| c.as_ref()).collect();
+        let name = server_name.to_str();
+        let verdict = hook(&name, &chain);
+        LENT.with(|l| *l.borrow_mut() = Some(hook));
+        verdict.map_err(|why| Refusal::Hook(why).into_rustls())
     }
 }

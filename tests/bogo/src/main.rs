@@ -202,6 +202,13 @@ fn base64(text: &str) -> Vec<u8> {
 
 fn unimplemented_flag(flag: &str) -> ! {
     println!("unimplemented: {flag}");
+    // Planning aid: TLSWIRE_BOGO_UNIMPLEMENTED=FILE collects which flag stopped each test.
+    if let Some(path) = std::env::var_os("TLSWIRE_BOGO_UNIMPLEMENTED") {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{flag}");
+        }
+    }
     exit(UNIMPLEMENTED)
 }
 

@@ -103,6 +103,9 @@ struct Options {
     export_traffic_secrets: bool,
     ocsp_response: Option<Vec<u8>>,
     expect_ocsp_response: Option<Vec<u8>>,
+    /// BoringSSL's custom verify callback (`-use-custom-verify-callback`): tlswire's hook.
+    custom_verify: bool,
+    verify_fail: bool,
     /// Connection 1.. of `-resume-count`: the session must be resumed (unless `-expect-session-miss`).
     resumption: bool,
 }
@@ -157,6 +160,10 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-cert-file" => o.cert_file = Some(v()),
             "-trust-cert" => o.trust_cert = Some(v()),
             "-verify-peer" => o.verify_peer = true,
+            "-use-custom-verify-callback" => o.custom_verify = true,
+            "-verify-fail" => o.verify_fail = true,
+            // The handshake completing is the verification result tlswire has.
+            "-expect-verify-result" => {}
             "-require-any-client-certificate" => o.require_any_client_certificate = true,
             "-min-version" => o.min_version = Some(num() as u16),
             "-max-version" => o.max_version = Some(num() as u16),
@@ -314,9 +321,9 @@ impl Run {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
             }
             c.alpn(&o.advertise_alpn);
-            if o.verify_peer {
-                // The runner's certificates name no host we could check: unimplemented.
-                unimplemented_flag("-verify-peer (client)");
+            if o.verify_peer && !o.custom_verify {
+                // BoringSSL's legacy verify callback (and its handshake_failure alert): not tlswire's.
+                unimplemented_flag("-verify-peer (client) without -use-custom-verify-callback");
             }
             // The runner's server certificates chain to no CA: BoringSSL's shim does not check
             // them unless told to, and neither does this one.
@@ -353,6 +360,23 @@ impl Run {
             }
         });
         let mut conn = conn;
+        if o.custom_verify || o.verify_fail {
+            if !o.verify_peer {
+                // SSL_VERIFY_NONE with a callback: a failure is only recorded ("soft"), which
+                // tlswire has no notion of.
+                unimplemented_flag("a verify callback without -verify-peer");
+            }
+            if o.server {
+                unimplemented_flag("a server's verify callback (tlswire's hook is a client's)");
+            }
+            // BoringSSL's custom verify callback: accepts, or (-verify-fail) refuses.
+            let fail = o.verify_fail;
+            conn.set_verify_hook(Box::new(move |_, _| if fail { Err("-verify-fail".into()) } else { Ok(()) }))
+                .unwrap_or_else(|e| {
+                    eprintln!("{}", failure(&e));
+                    exit(1)
+                });
+        }
         // Debugging aid: TLSWIRE_BOGO_TRACE=1 prints every protocol message (s_client -msg).
         if std::env::var_os("TLSWIRE_BOGO_TRACE").is_some() {
             let trace: tlswire::Callback = Box::new(|m| eprintln!("{}", tlswire::format_message(m)));

@@ -49,7 +49,8 @@ export async function connect(options) {
     try {
       const offload = platformCrypto() === "webcrypto";
       const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);
-      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function", typeof options.onSession === "function", session);
+      if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== "function") throw new TlsError("MISUSE", "options.checkServerIdentity must be a function");
+      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function", typeof options.onSession === "function", session, options.checkServerIdentity);
     } finally {
       if (!shared) context.free(); // the engine holds its own reference
     }

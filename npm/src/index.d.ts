@@ -59,6 +59,20 @@ export interface ConnectOptions extends ContextOptions {
    */
   onSession?: (event: TlsSessionEvent) => void;
   /**
+   * Your own check of the server's certificate chain (Node's `checkServerIdentity` shape), run
+   * during the handshake after tlswire's checks (CAs, name, validity, CRLs, pins) have passed —
+   * or instead of them with `dangerouslyDisableVerification`. It gets the server name and the
+   * chain as sent (DER, leaf first); return (or throw) an `Error` to refuse it: the handshake
+   * fails with `CERT_REJECTED` (your message in it) and the alert certificate_unknown, before
+   * anything is sent. Not called on a resumed session (no certificate is sent).
+   *
+   * ```ts
+   * checkServerIdentity: (name, [leaf]) =>
+   *   sha256(leaf) === PINNED ? undefined : new Error(`unexpected certificate for ${name}`)
+   * ```
+   */
+  checkServerIdentity?: (serverName: string, certificates: Uint8Array[]) => Error | undefined | void;
+  /**
    * A session to resume (bytes an earlier connection's `session` event gave). It is offered only
    * to the server name it came from, under the same CAs, pins, CRLs and client certificate, and
    * only before it expires; otherwise the handshake is a full one (`info.resumed` says which).

@@ -39,6 +39,12 @@ export interface ConnectionOptions {
   onMessage?: (event: TlsMessageEvent) => void;
   /** tlswire: settings built once by `createContext()` (then `ca`, `cert`, `key`, ... are not given). */
   context?: TlsContext | Promise<TlsContext>;
+  /**
+   * Node's `checkServerIdentity(hostname, cert)` (`cert` as `getPeerCertificate(true)` gives
+   * it): return an `Error` to refuse the server. Unlike Node's, it runs after tlswire's own
+   * checks, host name included: it can refuse more, not accept what those refused.
+   */
+  checkServerIdentity?: (hostname: string, cert: DetailedPeerCertificate) => Error | undefined;
   /** Node's: emit `OCSPResponse` with the response the server stapled, if any (not checked). */
   requestOCSP?: boolean;
   /** A session to resume, as a `session` event or `getSession()` gave it (Node's option). */

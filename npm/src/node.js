@@ -295,6 +295,13 @@ function nodeError(e) {
 async function tlsOptions(options) {
   const out = {};
   for (const name of ["pins", "groups", "onMessage", "context", "session"]) if (options[name] !== undefined) out[name] = options[name];
+  // Node's checkServerIdentity(hostname, cert), with the certificate as getPeerCertificate(true)
+  // describes it. tlswire runs it after its own checks (the name among them): it can refuse more,
+  // not accept what those refused.
+  if (typeof options.checkServerIdentity === "function") {
+    const check = options.checkServerIdentity;
+    out.checkServerIdentity = (name, chain) => check(name, describeChain(chain));
+  }
   if (options.context) return out;
   const text = (v) => (typeof v === "string" ? v : v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v);
   if (options.ca !== undefined) out.ca = [options.ca].flat().map(text);

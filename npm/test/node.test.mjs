@@ -804,3 +804,33 @@ test("OCSP stapling: info.ocspResponse and tlswire/node's OCSPResponse event car
   assert.equal(conn.info.ocspResponse, null);
   await conn.close();
 });
+
+test("checkServerIdentity: called with the name and chain during the handshake, after the built-in checks; an Error refuses with CERT_REJECTED and certificate_unknown", async () => {
+  const { connect: nodeConnect } = await import("../src/node.js");
+  const server = track(await opensslServer([]));
+  const leaf = new Uint8Array(new X509Certificate(pem("server-ecdsa.pem")).raw);
+  const calls = [];
+  const ok = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), checkServerIdentity: (name, chain) => void calls.push([name, chain]) });
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0][0], "localhost");
+  assert.deepEqual(calls[0][1][0], leaf);
+  await ok.close();
+
+  const sent = [];
+  await assert.rejects(
+    connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), onMessage: (e) => e.contentType === 21 && sent.push(e), checkServerIdentity: () => new Error("not our server") }),
+    (e) => e.code === "CERT_REJECTED" && /not our server/.test(e.message),
+  );
+  assert.deepEqual(sent.map((e) => [e.direction, e.alert.description]), [["sent", 46]], "certificate_unknown");
+  // A throw refuses too; and it is not reached when the built-in checks fail first.
+  await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), checkServerIdentity: () => { throw new Error("thrown"); } }), (e) => e.code === "CERT_REJECTED" && /thrown/.test(e.message));
+  let reached = false;
+  await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("other-ca.pem"), checkServerIdentity: () => void (reached = true) }), (e) => e.code === "CERT_UNKNOWN_ISSUER");
+  assert.equal(reached, false);
+
+  // tlswire/node: Node's signature, the certificate described as getPeerCertificate(true) does.
+  const socket = nodeConnect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: pem("ca.pem"), checkServerIdentity: (host, cert) => (cert.subject.CN === "localhost" && host === "localhost" ? new Error(`refusing ${cert.fingerprint256}`) : undefined) });
+  const error = await new Promise((resolve) => socket.once("error", resolve));
+  assert.equal(error.code, "CERT_REJECTED");
+  assert.match(error.message, /refusing ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+});

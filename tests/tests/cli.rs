@@ -266,3 +266,23 @@ fn a_peers_key_updates_are_followed_and_answered_when_requested() {
     let sent = msg_lines(&trace, ">>>").iter().filter(|l| l.ends_with("KeyUpdate")).count();
     assert_eq!((received, sent), (2, 1), "{trace}");
 }
+
+/// `-verify_cmd`: a command gets the server's chain (PEM) and name during the handshake; exit 0
+/// accepts, anything else refuses with CERT_REJECTED and what it wrote to stderr.
+#[test]
+fn verify_cmd_decides_after_the_built_in_checks() {
+    let peer = openssl_server("server-ecdsa", &[]);
+    let connect = format!("127.0.0.1:{}", peer.port);
+    let base = ["s_client", "-connect", &connect, "-servername", "localhost", "-CAfile", &file("ca.pem")];
+    let accept = r#"grep -q "BEGIN CERTIFICATE" && test "$TLSWIRE_SERVER_NAME" = localhost"#;
+    let mut args = strings(&base);
+    args.extend(strings(&["-verify_cmd", accept]));
+    let (stdout, stderr) = run_client(&tlswire_bin(), &args, b"ping\n", "gnip");
+    assert!(stdout.contains("gnip"), "{stderr}");
+    let mut args = strings(&base);
+    args.extend(strings(&["-verify_cmd", "echo 'not this one' >&2; exit 3"]));
+    let out = Command::new(tlswire_bin()).args(&args).stdin(std::process::Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("CERT_REJECTED") && stderr.contains("not this one"), "{stderr}");
+}

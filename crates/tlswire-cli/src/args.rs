@@ -30,6 +30,9 @@ const CLIENT_HELP: &str = "tlswire s_client options:
                       session's secret: keep it like a key)
   -sess_in file       offer the session in file (from -sess_out) to resume it
   -status             print the OCSP response the server stapled (its size and SHA-256)
+  -verify_cmd cmd     also run `sh -c cmd` on the server's chain (PEM on stdin, the name in
+                      $TLSWIRE_SERVER_NAME) during the handshake: exit 0 accepts, else refused
+                      (CERT_REJECTED, with what it wrote to stderr)
   -ign_eof            keep reading from the server after stdin ends
   -quiet              no connection summary (implies -ign_eof)
   -insecure           DANGEROUS: do not verify the server certificate";
@@ -81,6 +84,7 @@ pub struct ClientArgs {
     pub sess_out: Option<String>,
     pub sess_in: Option<String>,
     pub status: bool,
+    pub verify_cmd: Option<String>,
     pub servername: Option<String>,
     pub ign_eof: bool,
     pub insecure: bool,
@@ -197,7 +201,7 @@ impl ClientArgs {
     pub fn parse(args: &[String]) -> Result<Self, UsageError> {
         let (mut connect, mut servername) = ("localhost:4433".to_string(), None);
         let (mut ign_eof, mut insecure) = (false, false);
-        let (mut sess_out, mut sess_in, mut status) = (None, None, false);
+        let (mut sess_out, mut sess_in, mut status, mut verify_cmd) = (None, None, false, None);
         let mut common = Common::default();
         parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
@@ -208,13 +212,14 @@ impl ClientArgs {
                 "-sess_out" => sess_out = Some(p.value(option)?),
                 "-sess_in" => sess_in = Some(p.value(option)?),
                 "-status" => status = true,
+                "-verify_cmd" => verify_cmd = Some(p.value(option)?),
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
         // As in OpenSSL, -quiet implies -ign_eof.
         ign_eof |= common.quiet;
-        Ok(Self { connect, sess_out, sess_in, status, servername, ign_eof, insecure, common })
+        Ok(Self { connect, sess_out, sess_in, status, verify_cmd, servername, ign_eof, insecure, common })
     }
 }
 

@@ -50,6 +50,9 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     if args.sess_out.is_some() {
         conn.record_sessions();
     }
+    if let Some(cmd) = &args.verify_cmd {
+        conn.set_verify_hook(net::verify_command(cmd.clone()))?;
+    }
     if args.common.msg {
         conn.set_msg_callback(net::msg_callback(args.common.msgfile.as_deref())?)?;
     }

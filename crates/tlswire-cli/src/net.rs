@@ -199,3 +199,39 @@ pub fn print_ocsp(response: Option<&[u8]>) {
         }
     }
 }
+
+/// `-verify_cmd`: the server's chain as PEM on the command's stdin, its name in
+/// `TLSWIRE_SERVER_NAME`; exit status 0 accepts, anything else refuses with its stderr.
+pub fn verify_command(cmd: String) -> tlswire::VerifyHook {
+    Box::new(move |name: &str, chain: &[&[u8]]| {
+        use base64ct::{Base64, Encoding};
+        use std::process::{Command, Stdio};
+        let mut pem = String::new();
+        for der in chain {
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            for line in Base64::encode_string(der).as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+        let mut child = Command::new("sh")
+            .args(["-c", &cmd])
+            .env("TLSWIRE_SERVER_NAME", name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("-verify_cmd: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that does not read its input may close it first: not an error.
+            let _ = stdin.write_all(pem.as_bytes());
+        }
+        let out = child.wait_with_output().map_err(|e| format!("-verify_cmd: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(if said.is_empty() { format!("-verify_cmd exited with {}", out.status) } else { said })
+    })
+}

@@ -248,6 +248,14 @@ impl connections::GuestConnection for Conn {
         Ok(buf)
     }
 
+    fn reject(&self, reason: String) -> WitError {
+        let mut state = self.state.borrow_mut();
+        let error = to_wit(&state.tls.reject_peer(&reason));
+        // The alert is best effort: the connection has failed either way.
+        let _ = state.flush();
+        error
+    }
+
     fn key_update(&self, request_peer: bool) -> Result<(), WitError> {
         let mut state = self.state.borrow_mut();
         state.tls.key_update(request_peer).map_err(|e| to_wit(&e))?;
@@ -439,6 +447,7 @@ fn to_wit(e: &tlswire::Error) -> WitError {
                 C::PathLength => K::PathLength,
                 C::RevocationUnknown(_) => K::RevocationUnknown,
                 C::TooLarge => K::TooLarge,
+                C::Rejected(_) => K::Rejected,
                 _ => K::Invalid,
             };
             WitError::Certificate(wit::CertificateFailure { kind, code, alert_sent, detail })

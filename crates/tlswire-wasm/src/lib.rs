@@ -143,6 +143,7 @@ impl Engine {
         key_log: bool,
         sessions: bool,
         session: Option<Vec<u8>>,
+        verify: Option<js_sys::Function>,
     ) -> Result<Engine, JsValue> {
         let mut conn = match session {
             Some(s) => Connection::client_resuming(&ctx.ctx, server_name, &s),
@@ -151,6 +152,9 @@ impl Engine {
         .map_err(|e| js_error(&e))?;
         if sessions {
             conn.record_sessions();
+        }
+        if let Some(f) = verify {
+            conn.set_verify_hook(verify_hook(JsHook(f))).map_err(|e| js_error(&e))?;
         }
         if observe {
             conn.record_messages().map_err(|e| js_error(&e))?;
@@ -408,6 +412,33 @@ impl platform::Verifier for Platform {
 
 /// Installs the host's synchronous ciphers (for records of at least 1 KiB) and signature
 /// verification; `null` removes them.
+/// The caller's `checkServerIdentity(serverName, certificates)`: JavaScript, called
+/// synchronously from inside the engine's handshake step.
+struct JsHook(js_sys::Function);
+
+// SAFETY: this crate is built for wasm32-unknown-unknown without threads (no shared memory, no
+// atomics): the engine and every JavaScript value live on the one thread there is, and the hook
+// is only called from inside that thread's engine calls. `Send` is what the core's hook type asks
+// for the sake of native callers with threads.
+unsafe impl Send for JsHook {}
+
+fn verify_hook(hook: JsHook) -> tlswire::VerifyHook {
+    Box::new(move |name: &str, chain: &[&[u8]]| {
+        let certificates: Array = chain.iter().map(|c| JsValue::from(Uint8Array::from(*c))).collect();
+        let refusal = |v: &JsValue| {
+            v.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .or_else(|| v.as_string())
+                .unwrap_or_else(|| "refused".into())
+        };
+        match hook.0.call2(&JsValue::NULL, &JsValue::from(name), &certificates) {
+            Ok(v) if v.is_undefined() || v.is_null() => Ok(()),
+            Ok(v) => Err(refusal(&v)),
+            Err(thrown) => Err(refusal(&thrown)),
+        }
+    })
+}
+
 #[wasm_bindgen(js_name = setPlatformCrypto)]
 pub fn set_platform_crypto(crypto: Option<PlatformCrypto>) {
     let platform = crypto.map(|c| std::rc::Rc::new(Platform(c)));

@@ -305,6 +305,35 @@ impl Connection {
         Ok(())
     }
 
+    /// Refuses the peer after the handshake, for callers that check it then rather than with a
+    /// hook (a host reading [`Connection::info`] before its first write): sends the fatal alert
+    /// certificate_unknown and fails the connection with [`CertificateError::Rejected`]
+    /// (`CERT_REJECTED`, sticky like every failure). Before the handshake completes it is
+    /// [`Misuse::HandshakeNotDone`]; after a failure, that failure.
+    pub fn reject_peer(&mut self, reason: &str) -> Error {
+        if let Some(e) = &self.failed {
+            return e.clone();
+        }
+        if !self.handshake_done {
+            return Misuse::HandshakeNotDone.into();
+        }
+        let mut capture = tap::open(tap::Scope::All);
+        let start = self.outgoing.len();
+        let sent = self.seal_alert(2, u8::from(AlertDescription::CertificateUnknown));
+        let tapped = capture.take();
+        drop(capture);
+        if let Some(obs) = &mut self.observer {
+            obs.add_tapped(tapped);
+            obs.report_sent(&self.outgoing[start..]);
+        }
+        let error = Error::Certificate {
+            error: CertificateError::Rejected(reason.to_string()),
+            alert_sent: sent.then_some(AlertDescription::CertificateUnknown),
+        };
+        self.failed = Some(error.clone());
+        error
+    }
+
     /// Keeps each session the server gives (a TLS 1.3 ticket, a TLS 1.2 session) for
     /// [`Connection::take_sessions`]. Call before the handshake (a TLS 1.2 session is stored as
     /// it ends). A no-op for servers.

@@ -138,6 +138,8 @@ pub enum Misuse {
     KeyLogTooLate,
     /// The verification hook was set after the connection had started.
     HookTooLate,
+    /// A call that needs the handshake to be complete came before.
+    HandshakeNotDone,
     /// A handshake step after `close` ended the connection before its handshake completed.
     HandshakeAfterClose,
     /// Keying material cannot be exported as asked (before the handshake completed, an empty
@@ -436,6 +438,7 @@ impl fmt::Display for Misuse {
             Self::OffloadTooLate => "record offload set after the connection started",
             Self::KeyLogTooLate => "key log set after the connection started",
             Self::HookTooLate => "verification hook set after the connection started",
+            Self::HandshakeNotDone => "the handshake is not complete",
             Self::BadExport(why) => return write!(f, "cannot export keying material: {why}"),
             Self::BadKeyUpdate(why) => return write!(f, "cannot send a KeyUpdate: {why}"),
         })

@@ -1565,3 +1565,27 @@ fn the_verify_hook_sees_name_and_chain_after_the_checks_and_can_refuse() {
     pair.client.do_handshake().unwrap();
     assert_eq!(pair.client.set_verify_hook(Box::new(|_, _| Ok(()))), Err(Error::Misuse(Misuse::HookTooLate)));
 }
+
+#[test]
+fn reject_peer_after_the_handshake_sends_certificate_unknown_and_is_sticky() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        assert_eq!(pair.client.reject_peer("early"), Error::Misuse(Misuse::HandshakeNotDone));
+        pair.handshake().unwrap();
+        let err = pair.client.reject_peer("not the server we wanted");
+        assert_eq!(err.code(), "CERT_REJECTED");
+        assert!(
+            matches!(&err, Error::Certificate { alert_sent: Some(AlertDescription::CertificateUnknown), .. }),
+            "{err:?}"
+        );
+        assert_eq!(pair.client.write(b"x"), Err(err.clone()), "sticky");
+        pair.transfer();
+        assert_eq!(
+            pair.server.read(&mut [0u8; 8]),
+            Err(Error::AlertReceived(AlertDescription::CertificateUnknown)),
+            "{version:?}"
+        );
+    }
+}

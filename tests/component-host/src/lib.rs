@@ -171,6 +171,11 @@ impl Host {
         self.tls.tlswire_tls_connections().connection().call_read(&mut self.store, conn.0, max_len)
     }
 
+    /// `connection.reject`.
+    pub fn reject(&mut self, conn: &Connection, reason: &str) -> wasmtime::Result<Error> {
+        self.tls.tlswire_tls_connections().connection().call_reject(&mut self.store, conn.0, reason)
+    }
+
     /// `connection.key-update`.
     pub fn key_update(&mut self, conn: &Connection, request_peer: bool) -> wasmtime::Result<Result<(), Error>> {
         self.tls.tlswire_tls_connections().connection().call_key_update(&mut self.store, conn.0, request_peer)

@@ -386,3 +386,27 @@ fn the_stapled_ocsp_response_is_in_the_info() {
     host.handshake(&conn).unwrap().unwrap();
     assert_eq!(host.info(&conn).unwrap().unwrap().ocsp_response, Some(response));
 }
+
+/// `reject`: the host refuses the server after reading its chain; openssl s_server gets
+/// certificate_unknown, and the connection's failure is a `rejected` certificate error, sticky.
+#[test]
+fn the_host_can_reject_the_server_after_the_handshake() {
+    let mut host = Host::new(&component()).unwrap();
+    let server = openssl_server("server-ecdsa", &[]);
+    let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    assert!(matches!(host.reject(&conn, "too early").unwrap(), Error::Misuse(_)));
+    host.handshake(&conn).unwrap().unwrap();
+    assert_eq!(host.info(&conn).unwrap().unwrap().peer_certificates.len(), 1);
+    let err = host.reject(&conn, "not the certificate we pinned").unwrap();
+    match &err {
+        Error::Certificate(f) => {
+            assert_eq!(f.kind, CertificateErrorKind::Rejected);
+            assert_eq!(f.code, "CERT_REJECTED");
+            assert_eq!(f.alert_sent.as_ref().map(|a| a.name.as_str()), Some("certificate_unknown"));
+            assert!(f.detail.contains("not the certificate we pinned"), "{}", f.detail);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(host.write(&conn, b"x").unwrap(), Err(Error::Certificate(_))), "sticky");
+}

@@ -135,6 +135,8 @@ impl Engine {
     /// as SSLKEYLOGFILE lines for [`Engine::take_key_log`] (the explicit key-log API only);
     /// `sessions` keeps the sessions the server gives for [`Engine::take_sessions`]; `session`
     /// is one to offer (bytes an earlier `take_sessions` gave).
+    // Flat arguments: one call across the JS boundary, no options object to read field by field.
+    #[allow(clippy::too_many_arguments)]
     pub fn client(
         ctx: &Context,
         server_name: &str,

@@ -9,7 +9,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::WebPkiClientVerifier;
 use rustls::time_provider::TimeProvider;
-use rustls::{CipherSuite, NamedGroup, RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
+use rustls::{CipherSuite, NamedGroup, RootCertStore, SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion};
 
 use crate::error::ConfigError;
 use crate::verify::{ClientVerifier, Verifier};
@@ -73,6 +73,49 @@ const SUITE_NAMES: [(CipherSuite, &str); 9] = [
     (CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
     (CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
 ];
+
+/// Signature schemes by their IANA names (RFC 8446 section 4.2.3), as OpenSSL's `-sigalgs`
+/// also takes them.
+const SCHEME_NAMES: [(SignatureScheme, &str); 10] = [
+    (SignatureScheme::ECDSA_NISTP256_SHA256, "ecdsa_secp256r1_sha256"),
+    (SignatureScheme::ECDSA_NISTP384_SHA384, "ecdsa_secp384r1_sha384"),
+    (SignatureScheme::ECDSA_NISTP521_SHA512, "ecdsa_secp521r1_sha512"),
+    (SignatureScheme::ED25519, "ed25519"),
+    (SignatureScheme::RSA_PSS_SHA256, "rsa_pss_rsae_sha256"),
+    (SignatureScheme::RSA_PSS_SHA384, "rsa_pss_rsae_sha384"),
+    (SignatureScheme::RSA_PSS_SHA512, "rsa_pss_rsae_sha512"),
+    (SignatureScheme::RSA_PKCS1_SHA256, "rsa_pkcs1_sha256"),
+    (SignatureScheme::RSA_PKCS1_SHA384, "rsa_pkcs1_sha384"),
+    (SignatureScheme::RSA_PKCS1_SHA512, "rsa_pkcs1_sha512"),
+];
+
+/// A signature scheme's IANA name (e.g. `ecdsa_secp256r1_sha256`).
+pub(crate) fn scheme_name(scheme: SignatureScheme) -> String {
+    SCHEME_NAMES
+        .iter()
+        .find(|(s, _)| *s == scheme)
+        .map_or_else(|| format!("0x{:04x}", u16::from(scheme)), |(_, name)| (*name).to_string())
+}
+
+/// Signature schemes by IANA name, each one tlswire can use; unknown ones are an error.
+fn schemes_by_name(names: &[&str]) -> Result<Vec<SignatureScheme>, ConfigError> {
+    let available = tlswire_crypto::provider().signature_verification_algorithms.supported_schemes();
+    let schemes = names
+        .iter()
+        .map(|n| {
+            let wanted = n.to_ascii_lowercase();
+            SCHEME_NAMES
+                .iter()
+                .find(|(s, name)| *name == wanted && available.contains(s))
+                .map(|(s, _)| *s)
+                .ok_or_else(|| ConfigError::UnknownName((*n).to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if schemes.is_empty() {
+        return Err(ConfigError::Rejected("no signature schemes".into()));
+    }
+    Ok(schemes)
+}
 
 /// A suite's IANA name (TLS 1.3 suites as `TLS_AES_128_GCM_SHA256`).
 pub(crate) fn suite_name(suite: CipherSuite) -> String {
@@ -142,6 +185,10 @@ struct Common {
     clock: Option<Arc<dyn TimeProvider>>,
     crls: Vec<CertificateRevocationListDer<'static>>,
     max_send_fragment: Option<usize>,
+    /// Schemes for this side's signatures, in preference order (`None`: the key's own choice).
+    signing_schemes: Option<Vec<SignatureScheme>>,
+    /// Schemes accepted for the peer's signatures, in preference order (`None`: all tlswire has).
+    verify_schemes: Option<Vec<SignatureScheme>>,
 }
 
 impl Default for Common {
@@ -155,6 +202,8 @@ impl Default for Common {
             clock: None,
             crls: Vec::new(),
             max_send_fragment: None,
+            signing_schemes: None,
+            verify_schemes: None,
         }
     }
 }
@@ -169,6 +218,11 @@ impl Common {
             provider.kx_groups = groups.clone();
         }
         Arc::new(provider)
+    }
+
+    /// The schemes accepted for the peer's signatures: the preferences, or all the provider has.
+    fn verify_schemes(&self, provider: &CryptoProvider) -> Vec<SignatureScheme> {
+        self.verify_schemes.clone().unwrap_or_else(|| provider.signature_verification_algorithms.supported_schemes())
     }
 
     /// rustls's `max_fragment_size`: the record's plaintext plus its 5-byte header.
@@ -242,6 +296,30 @@ macro_rules! common_setters {
                 return Err(ConfigError::Rejected(format!("max send fragment {bytes}: 64 to 16384 bytes")));
             }
             self.common.max_send_fragment = Some(bytes);
+            Ok(self)
+        }
+
+        /// Signature schemes (IANA names, e.g. `ecdsa_secp256r1_sha256`, `rsa_pss_rsae_sha256`,
+        /// `ed25519`) in preference order, for this side's signatures and for the peer's
+        /// (OpenSSL's `-sigalgs`): [`signing_schemes`](Self::signing_schemes) and
+        /// [`verify_schemes`](Self::verify_schemes) at once.
+        pub fn signature_schemes(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
+            self.signing_schemes(names)?.verify_schemes(names)
+        }
+
+        /// The schemes this side signs with, in preference order: the first the peer offered
+        /// that fits the key is used; none in common fails the handshake. Default: the key's
+        /// own choice among those offered.
+        pub fn signing_schemes(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
+            self.common.signing_schemes = Some(schemes_by_name(names)?);
+            Ok(self)
+        }
+
+        /// The schemes accepted for the peer's signatures, in preference order (what this side
+        /// advertises in signature_algorithms); a peer signature with another is refused.
+        /// Default: every scheme tlswire verifies.
+        pub fn verify_schemes(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
+            self.common.verify_schemes = Some(schemes_by_name(names)?);
             Ok(self)
         }
 
@@ -416,12 +494,16 @@ impl ClientConfig {
             pins: self.pins.clone(),
             algorithms: provider.signature_verification_algorithms,
             groups: provider.kx_groups.iter().map(|g| g.name()).collect(),
+            schemes: self.common.verify_schemes(&provider),
         };
         let builder = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier));
         let mut config = match &self.client_auth {
-            Some((chain, key)) => builder
-                .with_client_auth_cert(chain.clone(), key.clone_key())
-                .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?,
+            Some((chain, key)) => {
+                let preferences = self.common.signing_schemes.clone();
+                let key =
+                    crate::credential::certified_key(chain.clone(), key.clone_key(), &provider, preferences, None)?;
+                builder.with_client_cert_resolver(Arc::new(crate::credential::ClientCertificate(key)))
+            }
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.common.alpn.clone();
@@ -569,12 +651,19 @@ impl ServerConfig {
                 }
                 let verifier = if mode == ClientAuth::Optional { verifier.allow_unauthenticated() } else { verifier };
                 let inner = verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?;
-                builder.with_client_cert_verifier(Arc::new(ClientVerifier { inner }))
+                let schemes = self.common.verify_schemes(&provider);
+                builder.with_client_cert_verifier(Arc::new(ClientVerifier { inner, schemes }))
             }
         };
-        let mut config = builder
-            .with_single_cert_with_ocsp(self.chain.clone(), self.key.clone_key(), self.ocsp.clone().unwrap_or_default())
-            .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
+        let preferences = self.common.signing_schemes.clone();
+        let key = crate::credential::certified_key(
+            self.chain.clone(),
+            self.key.clone_key(),
+            &provider,
+            preferences,
+            self.ocsp.clone(),
+        )?;
+        let mut config = builder.with_cert_resolver(Arc::new(crate::credential::ServerCertificate(key)));
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();

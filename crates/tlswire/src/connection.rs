@@ -72,6 +72,12 @@ pub struct Info {
     /// tlswire does not check it (nor does rustls): hand it to an OCSP library if you rely on
     /// it. `None` when the server stapled none, and on a resumed session.
     pub ocsp_response: Option<Vec<u8>>,
+    /// The signature scheme of this side's handshake signature (IANA name, e.g.
+    /// `ecdsa_secp256r1_sha256`); `None` if it made none (a client without a certificate, a
+    /// resumed session).
+    pub signature_scheme: Option<String>,
+    /// The signature scheme of the peer's handshake signature; `None` if it made none.
+    pub peer_signature_scheme: Option<String>,
 }
 
 impl Info {
@@ -142,6 +148,9 @@ pub struct Connection {
     key_log: Option<KeyLogCallback>,
     /// Set by [`Connection::set_verify_hook`].
     verify_hook: Option<VerifyHook>,
+    /// The schemes of the peer's and this side's handshake signatures.
+    peer_scheme: Option<rustls::SignatureScheme>,
+    own_scheme: Option<rustls::SignatureScheme>,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -237,6 +246,8 @@ impl Connection {
             policy: None,
             ocsp: None,
             verify_hook: None,
+            peer_scheme: None,
+            own_scheme: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -723,6 +734,8 @@ impl Connection {
             hello_retry_request: self.hello_retry_request,
             resumed: common.handshake_kind() == Some(HandshakeKind::Resumed),
             ocsp_response: self.ocsp.clone(),
+            signature_scheme: self.own_scheme.map(crate::config::scheme_name),
+            peer_signature_scheme: self.peer_scheme.map(crate::config::scheme_name),
         })
     }
 
@@ -796,16 +809,18 @@ impl Connection {
         let _sealers = sealer::listen();
         let mut secrets = keylog::open(self.key_log.is_some());
         let mut stored = self.sessions.is_some().then(|| session::open(true, None));
-        let mut stapled = (self.policy.is_some() && !self.handshake_done).then(crate::verify::ocsp::open);
+        let mut facts = (!self.handshake_done).then(crate::verify::facts::open);
         let hook = self.verify_hook.take().filter(|_| !self.handshake_done).map(crate::verify::hook::lend);
         let result = self.pump_offloaded(want);
         if let Some(lent) = hook {
             self.verify_hook = lent.give_back();
         }
-        if let Some(response) = stapled.as_mut().and_then(crate::verify::ocsp::Capture::take) {
-            self.ocsp = Some(response);
+        if let Some(seen) = facts.as_mut().map(crate::verify::facts::Capture::take) {
+            self.ocsp = seen.ocsp.or(self.ocsp.take());
+            self.peer_scheme = seen.peer_scheme.or(self.peer_scheme);
+            self.own_scheme = seen.own_scheme.or(self.own_scheme);
         }
-        drop(stapled);
+        drop(facts);
         for s in stored.as_mut().map(session::Capture::take).unwrap_or_default() {
             self.keep_session(&s);
         }

@@ -41,6 +41,7 @@
 pub mod anchors;
 mod config;
 mod connection;
+mod credential;
 mod error;
 mod exporter;
 mod hello;

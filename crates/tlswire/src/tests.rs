@@ -1589,3 +1589,55 @@ fn reject_peer_after_the_handshake_sends_certificate_unknown_and_is_sticky() {
         );
     }
 }
+
+#[test]
+fn signature_scheme_preferences_choose_and_restrict_and_both_sides_report_them() {
+    // Defaults: each side reports its own signature and the peer's.
+    let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+    pair.handshake().unwrap();
+    let (c, s) = (pair.client.info().unwrap(), pair.server.info().unwrap());
+    assert_eq!(c.peer_signature_scheme.as_deref(), Some("ecdsa_secp256r1_sha256"));
+    assert_eq!(s.signature_scheme.as_deref(), Some("ecdsa_secp256r1_sha256"));
+    assert_eq!((c.signature_scheme, s.peer_signature_scheme), (None, None), "no client certificate");
+
+    for version in [Version::Tls13, Version::Tls12] {
+        // The server's preference among what the client offers.
+        for wanted in ["rsa_pss_rsae_sha512", "rsa_pss_rsae_sha384"] {
+            let mut client = client_config();
+            client.versions(version, version);
+            let mut server = server_config(RSA);
+            server.signing_schemes(&[wanted, "rsa_pss_rsae_sha256"]).unwrap();
+            let mut pair = Pair::new(&client, &server);
+            pair.handshake().unwrap();
+            assert_eq!(pair.client.info().unwrap().peer_signature_scheme.as_deref(), Some(wanted), "{version:?}");
+        }
+        // PKCS#1 v1.5 signs TLS 1.2 handshakes only.
+        let mut client = client_config();
+        client.versions(version, version);
+        let mut server = server_config(RSA);
+        server.signing_schemes(&["rsa_pkcs1_sha256"]).unwrap();
+        let result = Pair::new(&client, &server).handshake();
+        assert_eq!(result.is_ok(), version == Version::Tls12, "{version:?}: {result:?}");
+
+        // The client accepts only what it advertises: an ECDSA server cannot sign for a client
+        // that takes RSA-PSS only.
+        let mut client = client_config();
+        client.versions(version, version).verify_schemes(&["rsa_pss_rsae_sha256"]).unwrap();
+        let err = Pair::new(&client, &server_config(ECDSA)).handshake().unwrap_err();
+        assert_eq!(err.code(), "HANDSHAKE_INCOMPATIBLE", "{version:?}: {err:?}");
+
+        // A client certificate's signature, chosen by the client's preferences, seen by both.
+        let mut server = server_config(ECDSA);
+        server.client_auth(ClientAuth::Required, CA).unwrap();
+        let mut client = client_config();
+        client.versions(version, version).client_auth(CLIENT.0, CLIENT.1).unwrap();
+        client.signing_schemes(&["ecdsa_secp256r1_sha256"]).unwrap();
+        let mut pair = Pair::new(&client, &server);
+        pair.handshake().unwrap();
+        let (c, s) = (pair.client.info().unwrap(), pair.server.info().unwrap());
+        assert_eq!(c.signature_scheme.as_deref(), Some("ecdsa_secp256r1_sha256"), "{version:?}");
+        assert_eq!(s.peer_signature_scheme, c.signature_scheme);
+    }
+    assert!(matches!(ClientConfig::new().signature_schemes(&["md5_rsa"]), Err(ConfigError::UnknownName(_))));
+    assert!(matches!(ClientConfig::new().signature_schemes(&[]), Err(ConfigError::Rejected(_))));
+}

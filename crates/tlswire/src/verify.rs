@@ -260,6 +260,18 @@ pub(crate) struct Verifier {
     pub(crate) algorithms: WebPkiSupportedAlgorithms,
     /// The groups this client offers: in TLS 1.2 they bound the server's ECDSA curve too.
     pub(crate) groups: Vec<NamedGroup>,
+    /// The signature schemes this client accepts (and advertises), in preference order.
+    pub(crate) schemes: Vec<SignatureScheme>,
+}
+
+/// The peer's handshake signature must use a scheme this side advertised (RFC 8446 4.4.3,
+/// RFC 5246 7.4.1.4.1); rustls leaves the check to the verifier.
+fn check_scheme(advertised: &[SignatureScheme], dss: &DigitallySignedStruct) -> Result<(), rustls::Error> {
+    if !advertised.contains(&dss.scheme) {
+        return Err(rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme));
+    }
+    facts::peer_scheme(dss.scheme);
+    Ok(())
 }
 
 impl ServerCertVerifier for Verifier {
@@ -271,7 +283,7 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        ocsp::seen(ocsp_response);
+        facts::ocsp(ocsp_response);
         if let Some(inner) = &self.inner {
             name_weak_key(
                 inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
@@ -299,6 +311,7 @@ impl ServerCertVerifier for Verifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         // The handshake signature is always checked, even with chain verification disabled.
+        check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
         if let Some(curve) = ec_curve(cert) {
             if !self.groups.contains(&curve) {
@@ -314,12 +327,13 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
         verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        self.schemes.clone()
     }
 }
 
@@ -328,6 +342,8 @@ impl ServerCertVerifier for Verifier {
 #[derive(Debug)]
 pub(crate) struct ClientVerifier {
     pub(crate) inner: Arc<dyn ClientCertVerifier>,
+    /// The signature schemes this server accepts from clients, in preference order.
+    pub(crate) schemes: Vec<SignatureScheme>,
 }
 
 impl ClientCertVerifier for ClientVerifier {
@@ -358,6 +374,7 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
         self.inner.verify_tls12_signature(message, cert, dss)
     }
@@ -368,12 +385,13 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
         self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.schemes.clone()
     }
 }
 
@@ -411,30 +429,41 @@ mod tests {
     }
 }
 
-/// The OCSP response a server stapled, handed from the verifier (which rustls gives it to) to the
-/// connection being verified: rustls calls the verifier synchronously from inside that
-/// connection's calls, while it has a capture open on this thread.
-pub(crate) mod ocsp {
+/// Facts of a handshake only the verifier and the signing key see (rustls keeps them to itself):
+/// the OCSP response a server stapled and the signature schemes of both sides' handshake
+/// signatures, handed to the connection being handshaken. rustls calls the verifier and the key
+/// synchronously from inside that connection's calls, while it has a capture open on this thread.
+pub(crate) mod facts {
     use std::cell::RefCell;
 
+    use rustls::SignatureScheme;
+
+    /// What a capture collected.
+    #[derive(Default)]
+    pub(crate) struct Facts {
+        pub ocsp: Option<Vec<u8>>,
+        pub peer_scheme: Option<SignatureScheme>,
+        pub own_scheme: Option<SignatureScheme>,
+    }
+
     thread_local! {
-        static CAPTURE: RefCell<Option<Option<Vec<u8>>>> = const { RefCell::new(None) };
+        static CAPTURE: RefCell<Option<Facts>> = const { RefCell::new(None) };
     }
 
     /// An open capture; closing it (dropping) restores the one it was nested in.
     #[must_use = "the capture closes when dropped"]
     pub(crate) struct Capture {
-        outer: Option<Option<Vec<u8>>>,
+        outer: Option<Facts>,
     }
 
     pub(crate) fn open() -> Capture {
-        Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(None)) }
+        Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(Facts::default())) }
     }
 
     impl Capture {
-        /// The stapled response seen since the capture opened, if any.
-        pub(crate) fn take(&mut self) -> Option<Vec<u8>> {
-            CAPTURE.with(|c| c.borrow_mut().as_mut().and_then(Option::take))
+        /// What was seen since the capture opened or this was last called.
+        pub(crate) fn take(&mut self) -> Facts {
+            CAPTURE.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
         }
     }
 
@@ -445,15 +474,26 @@ pub(crate) mod ocsp {
         }
     }
 
-    pub(super) fn seen(response: &[u8]) {
-        if response.is_empty() {
-            return;
-        }
+    fn with(f: impl FnOnce(&mut Facts)) {
         CAPTURE.with(|c| {
-            if let Some(slot) = c.borrow_mut().as_mut() {
-                *slot = Some(response.to_vec());
+            if let Some(facts) = c.borrow_mut().as_mut() {
+                f(facts);
             }
         });
+    }
+
+    pub(super) fn ocsp(response: &[u8]) {
+        if !response.is_empty() {
+            with(|f| f.ocsp = Some(response.to_vec()));
+        }
+    }
+
+    pub(super) fn peer_scheme(scheme: SignatureScheme) {
+        with(|f| f.peer_scheme = Some(scheme));
+    }
+
+    pub(crate) fn own_scheme(scheme: SignatureScheme) {
+        with(|f| f.own_scheme = Some(scheme));
     }
 }
 

@@ -122,6 +122,13 @@ export interface ContextOptions {
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384. */
   groups?: string[];
+  /**
+   * Signature schemes by IANA name in preference order (OpenSSL's `-sigalgs`), e.g.
+   * `["ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256"]`: the ones accepted from the server (and
+   * advertised), and the order this client signs in with a client certificate. Default: all of
+   * tlswire's.
+   */
+  signatureSchemes?: string[];
   /** At most this many bytes of data per record sent, 64 to 16384 (OpenSSL's `-max_send_frag`). */
   maxSendFragment?: number;
   /**
@@ -175,6 +182,10 @@ export interface TlsInfo {
    * if you rely on it.
    */
   ocspResponse: Uint8Array | null;
+  /** The scheme of this client's handshake signature (with a client certificate), e.g. `ecdsa_secp256r1_sha256`; else `null`. */
+  signatureScheme: string | null;
+  /** The scheme of the server's handshake signature, e.g. `rsa_pss_rsae_sha256`; `null` on a resumed session. */
+  peerSignatureScheme: string | null;
 }
 
 /**

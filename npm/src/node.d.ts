@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   /** Private key (PEM) of `cert`. */
   key?: string | Uint8Array | Array<string | Uint8Array | { pem: string | Uint8Array }>;
   ALPNProtocols?: Array<string | Uint8Array>;
+  /** Node's: colon-separated signature schemes, IANA names (`ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256`). */
+  sigalgs?: string;
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /**

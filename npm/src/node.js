@@ -307,6 +307,8 @@ async function tlsOptions(options) {
   if (options.ca !== undefined) out.ca = [options.ca].flat().map(text);
   else out.ca = (await import("../dist/roots.js")).default; // from src/ and dist/ alike
   if (options.crl !== undefined) out.crls = [options.crl].flat().map(text);
+  // Node's sigalgs: colon-separated (tlswire takes IANA names: ecdsa_secp256r1_sha256, ...).
+  if (options.sigalgs !== undefined) out.signatureSchemes = String(options.sigalgs).split(":");
   const key = [options.key ?? []].flat()[0];
   const cert = [options.cert ?? []].flat()[0];
   if (cert !== undefined || key !== undefined) {

@@ -834,3 +834,19 @@ test("checkServerIdentity: called with the name and chain during the handshake, 
   assert.equal(error.code, "CERT_REJECTED");
   assert.match(error.message, /refusing ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
 });
+
+test("signatureSchemes: the server signs with the scheme this client prefers (info.peerSignatureScheme), and one it does not accept fails", async () => {
+  const server = track(await opensslServer([], "server-rsa"));
+  for (const version of ["TLSv1.3", "TLSv1.2"]) {
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version, signatureSchemes: ["rsa_pss_rsae_sha512", "rsa_pss_rsae_sha256"] });
+    assert.equal(conn.info.peerSignatureScheme, "rsa_pss_rsae_sha512", version);
+    assert.equal(conn.info.signatureScheme, null);
+    await conn.close();
+  }
+  await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), signatureSchemes: ["ecdsa_secp256r1_sha256"] }), (e) => e.code === "ALERT_RECEIVED" || e.code === "HANDSHAKE_INCOMPATIBLE");
+  await assert.rejects(createContext({ ca: pem("ca.pem"), signatureSchemes: ["md5"] }), (e) => e.code === "CONFIG");
+  const { connect: nodeConnect } = await import("../src/node.js");
+  const socket = nodeConnect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: pem("ca.pem"), sigalgs: "rsa_pss_rsae_sha384" });
+  await new Promise((resolve, reject) => (socket.once("secureConnect", resolve), socket.once("error", reject)));
+  socket.destroy();
+});

@@ -67,6 +67,7 @@ const config = (ca, extra = {}) => ({
   maxSendFragment: undefined,
   keepSessions: false,
   sessionCache: undefined,
+  signatureSchemes: [],
   dangerouslyDisableVerification: false,
   ...extra,
 });

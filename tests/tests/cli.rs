@@ -286,3 +286,44 @@ fn verify_cmd_decides_after_the_built_in_checks() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("CERT_REJECTED") && stderr.contains("not this one"), "{stderr}");
 }
+
+/// `-sigalgs`: tlswire s_client's preference reaches openssl s_server (which signs with it), and
+/// tlswire s_server signs with its own first preference the client offered, as openssl s_client
+/// reports; TLS 1.3 and 1.2.
+#[test]
+fn sigalgs_choose_the_signature_both_ways_with_openssl() {
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let peer = openssl_server("server-rsa", &[flag]);
+        let args = strings(&[
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", peer.port),
+            "-CAfile",
+            &file("ca.pem"),
+            "-sigalgs",
+            "rsa_pss_rsae_sha512:ecdsa_secp256r1_sha256",
+        ]);
+        let (stdout, stderr) = run_client(&tlswire_bin(), &args, b"ping\n", "gnip");
+        assert!(stdout.contains("gnip"), "{stderr}");
+        assert!(stderr.contains("Peer signature scheme: rsa_pss_rsae_sha512"), "{flag}: {stderr}");
+        drop(peer);
+
+        let port = free_port();
+        let server_args = strings(&[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &file("server-rsa.pem"),
+            "-key",
+            &file("server-rsa.key"),
+            "-sigalgs",
+            "rsa_pss_rsae_sha384:rsa_pss_rsae_sha256",
+        ]);
+        let _server = Peer::start(tlswire_bin().to_str().unwrap(), &server_args, port);
+        let client = strings(&["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), flag]);
+        let (stdout, _) = run_client(std::path::Path::new("openssl"), &client, b"echo\n", "echo");
+        assert!(stdout.contains("Peer signing digest: SHA384"), "{flag}: {stdout}");
+        assert!(stdout.contains("Peer signature type: RSA-PSS"), "{flag}: {stdout}");
+    }
+}

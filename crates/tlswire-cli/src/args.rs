@@ -18,6 +18,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -max_send_frag n    at most n bytes of data per record sent (64..16384)
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384
+  -sigalgs list       colon-separated signature schemes in preference order, for this side's
+                      signatures and the peer's, e.g. ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256
   -ciphersuites list  colon-separated TLS 1.3 suites, e.g. TLS_AES_128_GCM_SHA256
   -cipher list        colon-separated TLS 1.2 suites (OpenSSL names)
   -msg                print every protocol message (like openssl -msg) to stderr
@@ -48,6 +50,8 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -max_send_frag n    at most n bytes of data per record sent (64..16384)
   -tls1_2 | -tls1_3   only this protocol version
   -groups list        colon-separated key exchange groups
+  -sigalgs list       colon-separated signature schemes in preference order, for this side's
+                      signatures and the peer's, e.g. ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256
   -naccept n          exit after n connections
   -no_ticket          no stateless session tickets (sessions in the server's cache instead)
   -num_tickets n      TLS 1.3 tickets sent after each handshake (default 2)
@@ -76,6 +80,7 @@ pub struct Common {
     pub keylogfile: Option<String>,
     pub max_send_frag: Option<usize>,
     pub keymatexport: Option<String>,
+    pub sigalgs: Vec<String>,
     pub keymatexportlen: Option<usize>,
 }
 
@@ -148,6 +153,7 @@ fn common_option(option: &str, p: &mut Parser<'_>, c: &mut Common) -> Result<boo
             c.max_send_frag = Some(v.parse().map_err(|_| UsageError(format!("-max_send_frag: not a number: {v}")))?);
         }
         "-keymatexport" => c.keymatexport = Some(p.value(option)?),
+        "-sigalgs" => c.sigalgs = p.value(option)?.split(':').map(str::to_string).collect(),
         "-keymatexportlen" => {
             let v = p.value(option)?;
             let n = v.parse().ok().filter(|n| *n > 0);
@@ -266,6 +272,10 @@ impl ServerArgs {
     }
 }
 
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
@@ -305,6 +315,9 @@ impl Common {
         if let Some(bytes) = self.max_send_frag {
             c.max_send_fragment(bytes).map_err(|e| e.to_string())?;
         }
+        if !self.sigalgs.is_empty() {
+            c.signature_schemes(&strs(&self.sigalgs)).map_err(|e| e.to_string())?;
+        }
         match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
                 c.client_auth(&read_file(cert)?, &read_file(key)?).map_err(|e| e.to_string())?;
@@ -332,6 +345,9 @@ impl Common {
         }
         if let Some(bytes) = self.max_send_frag {
             s.max_send_fragment(bytes).map_err(|e| e.to_string())?;
+        }
+        if !self.sigalgs.is_empty() {
+            s.signature_schemes(&strs(&self.sigalgs)).map_err(|e| e.to_string())?;
         }
         if client_auth != ClientAuth::None {
             let ca = self.ca_file.as_deref().ok_or("-Verify/-verify need -CAfile")?;

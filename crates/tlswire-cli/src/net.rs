@@ -132,6 +132,12 @@ pub fn print_summary(info: &Info, verification: &str) {
     if let Some(subject) = info.peer_subject() {
         eprintln!("Peer subject: {subject}");
     }
+    if let Some(scheme) = &info.signature_scheme {
+        eprintln!("Signature scheme: {scheme}");
+    }
+    if let Some(scheme) = &info.peer_signature_scheme {
+        eprintln!("Peer signature scheme: {scheme}");
+    }
     eprintln!("HelloRetryRequest: {}", if info.hello_retry_request { "yes" } else { "no" });
     eprintln!("Resumed: {}", if info.resumed { "yes" } else { "no" });
     eprintln!("Verification: {verification}");

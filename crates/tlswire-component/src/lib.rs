@@ -80,6 +80,9 @@ impl connections::GuestClientContext for Client {
         if let Some(sessions) = config.session_cache {
             c.session_cache(sessions as usize);
         }
+        if !config.signature_schemes.is_empty() {
+            c.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
+        }
         c.alpn(&config.alpn);
         if let Some(key) = &config.client_certificate {
             c.client_auth(&key.chain, &key.private_key).map_err(config_error)?;
@@ -134,6 +137,9 @@ impl connections::GuestServerContext for Server {
         }
         if let Some(response) = &config.ocsp_response {
             s.ocsp_response(response).map_err(config_error)?;
+        }
+        if !config.signature_schemes.is_empty() {
+            s.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
         }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
@@ -284,6 +290,8 @@ impl connections::GuestConnection for Conn {
             hello_retry_request: info.hello_retry_request,
             resumed: info.resumed,
             ocsp_response: info.ocsp_response,
+            signature_scheme: info.signature_scheme,
+            peer_signature_scheme: info.peer_signature_scheme,
         })
     }
 

@@ -89,6 +89,14 @@ impl Config {
         Ok(())
     }
 
+    /// Signature schemes by IANA name, in preference order, for this side's signatures and the
+    /// server's.
+    #[wasm_bindgen(js_name = signatureSchemes)]
+    pub fn signature_schemes(&mut self, names: Vec<String>) -> Result<(), JsValue> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.inner.signature_schemes(&names).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
     /// Key exchange groups by OpenSSL name, in preference order.
     pub fn groups(&mut self, names: Vec<String>) -> Result<(), JsValue> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -290,6 +298,8 @@ impl Engine {
         set(&o, "helloRetryRequest", &info.hello_retry_request.into());
         set(&o, "resumed", &info.resumed.into());
         set(&o, "ocspResponse", &info.ocsp_response.map_or(JsValue::NULL, |r| Uint8Array::from(&r[..]).into()));
+        set(&o, "signatureScheme", &info.signature_scheme.map_or(JsValue::NULL, JsValue::from));
+        set(&o, "peerSignatureScheme", &info.peer_signature_scheme.map_or(JsValue::NULL, JsValue::from));
         o.into()
     }
 

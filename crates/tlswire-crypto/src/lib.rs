@@ -36,6 +36,8 @@ use rustls::{
     CipherSuite, CipherSuiteCommon, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite,
 };
 
+#[cfg(feature = "p521")]
+pub use kx::SECP521R1;
 pub use kx::{MLKEM768, SECP256R1, SECP384R1, X25519, X25519MLKEM768};
 
 /// The complete provider: every suite and group below, our verifiers, key loader and RNG.
@@ -56,6 +58,9 @@ pub fn provider_arc() -> Arc<CryptoProvider> {
 
 /// Key exchange groups in preference order. X25519MLKEM768 goes first; rustls sends an X25519
 /// share alongside it (its `hybrid_component`) so a classical-only server needs no retry.
+#[cfg(feature = "p521")]
+pub static ALL_KX_GROUPS: &[&dyn SupportedKxGroup] = &[X25519MLKEM768, X25519, SECP256R1, SECP384R1, SECP521R1];
+#[cfg(not(feature = "p521"))]
 pub static ALL_KX_GROUPS: &[&dyn SupportedKxGroup] = &[X25519MLKEM768, X25519, SECP256R1, SECP384R1];
 
 /// Cipher suites in preference order: TLS 1.3 first.
@@ -156,8 +161,12 @@ tls13_suite!(
     CHACHA_CONFIDENTIALITY_LIMIT
 );
 
-static TLS12_ECDSA_SCHEMES: &[SignatureScheme] =
-    &[SignatureScheme::ED25519, SignatureScheme::ECDSA_NISTP384_SHA384, SignatureScheme::ECDSA_NISTP256_SHA256];
+static TLS12_ECDSA_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::ED25519,
+    SignatureScheme::ECDSA_NISTP521_SHA512,
+    SignatureScheme::ECDSA_NISTP384_SHA384,
+    SignatureScheme::ECDSA_NISTP256_SHA256,
+];
 
 static TLS12_RSA_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::RSA_PSS_SHA512,

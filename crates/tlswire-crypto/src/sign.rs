@@ -1,5 +1,5 @@
-//! Private keys for our own signatures (server certificates, client certificates): ECDSA P-256 and
-//! P-384, Ed25519 and RSA (PSS and PKCS#1 v1.5), loaded from PKCS#8, SEC1 or PKCS#1 DER.
+//! Private keys for our own signatures (server certificates, client certificates): ECDSA P-256,
+//! P-384 and P-521 (feature `p521`), Ed25519 and RSA (PSS and PKCS#1 v1.5), loaded from PKCS#8, SEC1 or PKCS#1 DER.
 //!
 //! RSA: `rsa` 0.10 (release candidate, on `crypto-bigint`) signs with random blinding from the OS
 //! RNG. RUSTSEC-2023-0071 (Marvin: timing of RSA private-key operations) is still open against
@@ -41,13 +41,17 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
             if let Ok(key) = p384::ecdsa::SigningKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(EcdsaP384(Arc::new(key))));
             }
+            #[cfg(feature = "p521")]
+            if let Ok(key) = p521::ecdsa::SigningKey::from_pkcs8_der(bytes) {
+                return Ok(Arc::new(EcdsaP521(Arc::new(key))));
+            }
             if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(Ed25519(Arc::new(key))));
             }
             if let Ok(key) = rsa::PrivateKey::from_pkcs8_der(bytes) {
                 return Ok(Arc::new(Rsa(Arc::new(key))));
             }
-            Err("unsupported PKCS#8 key (want ECDSA P-256/P-384, Ed25519 or RSA)")
+            Err("unsupported PKCS#8 key (want ECDSA P-256/P-384/P-521, Ed25519 or RSA)")
         }
         PrivateKeyDer::Sec1(k) => {
             let bytes = k.secret_sec1_der();
@@ -57,7 +61,11 @@ fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, &'static str> {
             if let Ok(key) = p384::SecretKey::from_sec1_der(bytes) {
                 return Ok(Arc::new(EcdsaP384(Arc::new(key.into()))));
             }
-            Err("unsupported SEC1 key (want P-256 or P-384)")
+            #[cfg(feature = "p521")]
+            if let Ok(key) = p521::SecretKey::from_sec1_der(bytes) {
+                return Ok(Arc::new(EcdsaP521(Arc::new(key.into()))));
+            }
+            Err("unsupported SEC1 key (want P-256, P-384 or P-521)")
         }
         PrivateKeyDer::Pkcs1(k) => {
             use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -117,6 +125,8 @@ macro_rules! ecdsa_key {
 
 ecdsa_key!(EcdsaP256, p256, ECDSA_NISTP256_SHA256, ECDSA_P256);
 ecdsa_key!(EcdsaP384, p384, ECDSA_NISTP384_SHA384, ECDSA_P384);
+#[cfg(feature = "p521")]
+ecdsa_key!(EcdsaP521, p521, ECDSA_NISTP521_SHA512, ECDSA_P521);
 
 struct Ed25519(Arc<ed25519_dalek::SigningKey>);
 
@@ -267,6 +277,18 @@ mod tests {
         let public = p384.public_key().to_sec1_point(false).as_bytes().to_vec();
         let pkcs8 = p384.to_pkcs8_der().unwrap().as_bytes().to_vec();
         sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, &[SignatureScheme::ECDSA_NISTP384_SHA384]);
+
+        #[cfg(feature = "p521")]
+        {
+            let mut scalar = [0x33u8; 66];
+            scalar[0] = 0x01; // below the 521-bit order
+            let p521 = p521::SecretKey::from_slice(&scalar).unwrap();
+            let public = p521.public_key().to_sec1_point(false).as_bytes().to_vec();
+            let pkcs8 = p521.to_pkcs8_der().unwrap().as_bytes().to_vec();
+            sign_and_verify(PrivatePkcs8KeyDer::from(pkcs8).into(), &public, &[SignatureScheme::ECDSA_NISTP521_SHA512]);
+            let sec1 = p521.to_sec1_der().unwrap().to_vec();
+            sign_and_verify(PrivateSec1KeyDer::from(sec1).into(), &public, &[SignatureScheme::ECDSA_NISTP521_SHA512]);
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::platform;
 const RSA_MIN_BITS: usize = 2048;
 const RSA_MAX_BITS: usize = 8192;
 
+#[cfg(not(feature = "p521"))]
 pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
         ECDSA_P256_SHA256,
@@ -43,6 +44,38 @@ pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorit
     ],
 };
 
+#[cfg(feature = "p521")]
+pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        ECDSA_P256_SHA256,
+        ECDSA_P256_SHA384,
+        ECDSA_P384_SHA256,
+        ECDSA_P384_SHA384,
+        ECDSA_P521_SHA256,
+        ECDSA_P521_SHA384,
+        ECDSA_P521_SHA512,
+        ED25519,
+        RSA_PSS_SHA256,
+        RSA_PSS_SHA384,
+        RSA_PSS_SHA512,
+        RSA_PKCS1_SHA256,
+        RSA_PKCS1_SHA384,
+        RSA_PKCS1_SHA512,
+    ],
+    mapping: &[
+        (SignatureScheme::ECDSA_NISTP521_SHA512, &[ECDSA_P521_SHA512]),
+        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P384_SHA384, ECDSA_P256_SHA384]),
+        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256, ECDSA_P384_SHA256]),
+        (SignatureScheme::ED25519, &[ED25519]),
+        (SignatureScheme::RSA_PSS_SHA512, &[RSA_PSS_SHA512]),
+        (SignatureScheme::RSA_PSS_SHA384, &[RSA_PSS_SHA384]),
+        (SignatureScheme::RSA_PSS_SHA256, &[RSA_PSS_SHA256]),
+        (SignatureScheme::RSA_PKCS1_SHA512, &[RSA_PKCS1_SHA512]),
+        (SignatureScheme::RSA_PKCS1_SHA384, &[RSA_PKCS1_SHA384]),
+        (SignatureScheme::RSA_PKCS1_SHA256, &[RSA_PKCS1_SHA256]),
+    ],
+};
+
 pub(crate) static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P256, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 });
 pub(crate) static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm =
@@ -51,6 +84,15 @@ pub(crate) static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P384, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 });
 pub(crate) static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P384, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384 });
+#[cfg(feature = "p521")]
+pub(crate) static ECDSA_P521_SHA256: &dyn SignatureVerificationAlgorithm =
+    &remembered(Ecdsa { curve: Curve::P521, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 });
+#[cfg(feature = "p521")]
+pub(crate) static ECDSA_P521_SHA384: &dyn SignatureVerificationAlgorithm =
+    &remembered(Ecdsa { curve: Curve::P521, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384 });
+#[cfg(feature = "p521")]
+pub(crate) static ECDSA_P521_SHA512: &dyn SignatureVerificationAlgorithm =
+    &remembered(Ecdsa { curve: Curve::P521, hash: Hash::Sha512, sig_alg: alg_id::ECDSA_SHA512 });
 pub(crate) static ED25519: &dyn SignatureVerificationAlgorithm = &remembered(Ed25519);
 pub(crate) static RSA_PKCS1_SHA256: &dyn SignatureVerificationAlgorithm =
     &remembered(Rsa { padding: Padding::Pkcs1, hash: Hash::Sha256, sig_alg: alg_id::RSA_PKCS1_SHA256 });
@@ -150,6 +192,8 @@ impl<A: SignatureVerificationAlgorithm> SignatureVerificationAlgorithm for Remem
 enum Curve {
     P256,
     P384,
+    #[cfg(feature = "p521")]
+    P521,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -181,13 +225,16 @@ impl SignatureVerificationAlgorithm for Ecdsa {
     fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
         use platform::Signature as S;
         use signature::hazmat::PrehashVerifier;
+        // P-521 stays in wasm: the platforms' verifiers are asked for P-256 and P-384 only.
         let code = match (self.curve, self.hash) {
-            (Curve::P256, Hash::Sha256) => S::EcdsaP256Sha256,
-            (Curve::P256, _) => S::EcdsaP256Sha384,
-            (Curve::P384, Hash::Sha256) => S::EcdsaP384Sha256,
-            (Curve::P384, _) => S::EcdsaP384Sha384,
+            (Curve::P256, Hash::Sha256) => Some(S::EcdsaP256Sha256),
+            (Curve::P256, _) => Some(S::EcdsaP256Sha384),
+            (Curve::P384, Hash::Sha256) => Some(S::EcdsaP384Sha256),
+            (Curve::P384, _) => Some(S::EcdsaP384Sha384),
+            #[cfg(feature = "p521")]
+            (Curve::P521, _) => None,
         };
-        if let Some(verdict) = platform::verify(code, key, message, sig) {
+        if let Some(verdict) = code.and_then(|code| platform::verify(code, key, message, sig)) {
             return verdict.then_some(()).ok_or(InvalidSignature);
         }
         let prehash = self.hash.digest(message);
@@ -202,6 +249,12 @@ impl SignatureVerificationAlgorithm for Ecdsa {
                 let sig = p384::ecdsa::Signature::from_der(sig).map_err(|_| InvalidSignature)?;
                 key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
             }
+            #[cfg(feature = "p521")]
+            Curve::P521 => {
+                let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|_| InvalidSignature)?;
+                let sig = p521::ecdsa::Signature::from_der(sig).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
+            }
         }
     }
 
@@ -209,6 +262,8 @@ impl SignatureVerificationAlgorithm for Ecdsa {
         match self.curve {
             Curve::P256 => alg_id::ECDSA_P256,
             Curve::P384 => alg_id::ECDSA_P384,
+            #[cfg(feature = "p521")]
+            Curve::P521 => alg_id::ECDSA_P521,
         }
     }
 
@@ -328,6 +383,8 @@ mod tests {
             (TestName::EcdsaSecp256r1Sha256, ECDSA_P256_SHA256),
             (TestName::EcdsaSecp384r1Sha384, ECDSA_P384_SHA384),
             (TestName::EcdsaSecp384r1Sha256, ECDSA_P384_SHA256),
+            #[cfg(feature = "p521")]
+            (TestName::EcdsaSecp521r1Sha512, ECDSA_P521_SHA512),
         ] {
             let mut n = 0;
             for g in TestSet::load(name).unwrap().test_groups {

@@ -40,13 +40,16 @@ impl Version {
 
 /// Key exchange group names as OpenSSL's `-groups` spells them.
 pub fn group_by_name(name: &str) -> Option<&'static dyn SupportedKxGroup> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "x25519mlkem768" => tlswire_crypto::X25519MLKEM768,
-        "x25519" => tlswire_crypto::X25519,
-        "p-256" | "secp256r1" | "prime256v1" => tlswire_crypto::SECP256R1,
-        "p-384" | "secp384r1" => tlswire_crypto::SECP384R1,
+    let wanted = match name.to_ascii_lowercase().as_str() {
+        "x25519mlkem768" => NamedGroup::X25519MLKEM768,
+        "x25519" => NamedGroup::X25519,
+        "p-256" | "secp256r1" | "prime256v1" => NamedGroup::secp256r1,
+        "p-384" | "secp384r1" => NamedGroup::secp384r1,
+        "p-521" | "secp521r1" => NamedGroup::secp521r1,
         _ => return None,
-    })
+    };
+    // The provider's groups: P-521 only when built with it (feature `p521`).
+    tlswire_crypto::ALL_KX_GROUPS.iter().copied().find(|g| g.name() == wanted)
 }
 
 /// The name [`crate::Info::group`] reports for a group (IANA's, as rustls prints them).
@@ -56,6 +59,7 @@ pub(crate) fn group_name(group: NamedGroup) -> String {
         NamedGroup::X25519 => "X25519".into(),
         NamedGroup::secp256r1 => "secp256r1".into(),
         NamedGroup::secp384r1 => "secp384r1".into(),
+        NamedGroup::secp521r1 => "secp521r1".into(),
         other => format!("0x{:04x}", u16::from(other)),
     }
 }

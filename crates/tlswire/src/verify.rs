@@ -115,6 +115,7 @@ const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.8
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 /// Whether a certificate's key may sign: `false` only when a keyUsage extension is present and
 /// lacks digitalSignature (RFC 5280 section 4.2.1.3; an absent extension allows every use).
@@ -169,6 +170,7 @@ fn ec_curve(cert: &[u8]) -> Option<NamedGroup> {
     match ObjectIdentifier::from_bytes(params?.value()).ok()? {
         OID_P256 => Some(NamedGroup::secp256r1),
         OID_P384 => Some(NamedGroup::secp384r1),
+        OID_P521 => Some(NamedGroup::secp521r1),
         _ => Some(NamedGroup::Unknown(0)),
     }
 }

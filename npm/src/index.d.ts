@@ -120,7 +120,7 @@ export interface ContextOptions {
   privateKey?: string;
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
-  /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384. */
+  /** Key exchange groups by OpenSSL name: X25519MLKEM768, X25519, P-256, P-384, P-521. */
   groups?: string[];
   /**
    * Signature schemes by IANA name in preference order (OpenSSL's `-sigalgs`), e.g.

@@ -267,7 +267,7 @@ macro_rules! common_setters {
             Ok(self)
         }
 
-        /// Restricts key exchange groups (OpenSSL names: X25519MLKEM768, X25519, P-256, P-384),
+        /// Restricts key exchange groups (OpenSSL names: X25519MLKEM768, X25519, P-256, P-384, P-521),
         /// in preference order; the first gets a key share in the ClientHello.
         pub fn groups(&mut self, names: &[&str]) -> Result<&mut Self, ConfigError> {
             let groups = names

@@ -275,7 +275,7 @@ fn scheme_names(ids: &[u16], flag: &str) -> Vec<&'static str> {
         .collect()
 }
 
-const GROUPS: &[(u16, &str)] = &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384")];
+const GROUPS: &[(u16, &str)] = &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384"), (25, "P-521")];
 
 fn group_name(id: u16) -> Option<&'static str> {
     GROUPS.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)
@@ -285,6 +285,7 @@ fn group_id(name: &str) -> Option<u16> {
     let name = match name {
         "secp256r1" => "P-256",
         "secp384r1" => "P-384",
+        "secp521r1" => "P-521",
         other => other,
     };
     GROUPS.iter().find(|(_, n)| *n == name).map(|(i, _)| *i)

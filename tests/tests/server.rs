@@ -192,3 +192,37 @@ fn max_send_frag_bounds_the_servers_records() {
     let out = std::process::Command::new(tlswire_bin()).args(["s_server", "-max_send_frag", "9"]).output().unwrap();
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// `-dcert`/`-dkey`: tlswire s_server with an ECDSA and an RSA certificate presents the RSA one to
+/// an openssl s_client that accepts RSA-PSS signatures only, the ECDSA one otherwise.
+#[test]
+fn a_second_certificate_serves_the_clients_that_need_it() {
+    for flag in ["-tls1_3", "-tls1_2"] {
+        let port = free_port();
+        let args = strings(&[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &file("server-ecdsa.pem"),
+            "-key",
+            &file("server-ecdsa.key"),
+            "-dcert",
+            &file("server-rsa.pem"),
+            "-dkey",
+            &file("server-rsa.key"),
+        ]);
+        let _server = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+        for (sigalgs, wanted) in
+            [(None, "Peer signature type: ECDSA"), (Some("rsa_pss_rsae_sha256"), "Peer signature type: RSA-PSS")]
+        {
+            let mut client =
+                strings(&["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem"), flag]);
+            if let Some(list) = sigalgs {
+                client.extend(strings(&["-sigalgs", list]));
+            }
+            let (stdout, _) = run_client(std::path::Path::new("openssl"), &client, b"echo\n", "echo");
+            assert!(stdout.contains(wanted), "{flag} {sigalgs:?}: {stdout}");
+        }
+    }
+}

@@ -57,6 +57,8 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -num_tickets n      TLS 1.3 tickets sent after each handshake (default 2)
   -no_cache           no server session cache
   -status_file file   staple this DER OCSP response to the certificate
+  -dcert file -dkey f another certificate chain and key (repeatable): per client, the one valid
+                      for the name it asked for whose key makes a signature it accepts
   -msg / -msgfile f   print every protocol message to stderr / a file
   -keylogfile file    append each connection's secrets to file (SSLKEYLOGFILE format)
   -keymatexport label print keying material exported for label (RFC 5705 / RFC 8446 7.5)
@@ -102,6 +104,7 @@ pub struct ServerArgs {
     pub num_tickets: Option<usize>,
     pub no_cache: bool,
     pub status_file: Option<String>,
+    pub dcerts: Vec<(String, String)>,
     pub client_auth: ClientAuth,
     pub naccept: Option<usize>,
     pub common: Common,
@@ -235,6 +238,7 @@ impl ServerArgs {
         let mut client_auth = ClientAuth::None;
         let mut naccept = None;
         let (mut no_ticket, mut num_tickets, mut no_cache, mut status_file) = (false, None, false, None);
+        let (mut dcerts, mut dkeys) = (Vec::new(), Vec::new());
         let mut common = Common::default();
         parse_options(args, "s_server", SERVER_HELP, &mut common, |option, p| {
             match option {
@@ -257,6 +261,8 @@ impl ServerArgs {
                 "-no_ticket" => no_ticket = true,
                 "-no_cache" => no_cache = true,
                 "-status_file" => status_file = Some(p.value(option)?),
+                "-dcert" => dcerts.push(p.value(option)?),
+                "-dkey" => dkeys.push(p.value(option)?),
                 "-num_tickets" => {
                     let v = p.value(option)?;
                     num_tickets = Some(v.parse().map_err(|_| UsageError(format!("-num_tickets: not a number: {v}")))?);
@@ -268,7 +274,11 @@ impl ServerArgs {
         if common.cert.is_none() || common.key.is_none() {
             return Err(UsageError("s_server: -cert and -key are required".into()));
         }
-        Ok(Self { accept, no_ticket, num_tickets, no_cache, status_file, client_auth, naccept, common })
+        if dcerts.len() != dkeys.len() {
+            return Err(UsageError("s_server: each -dcert needs its -dkey".into()));
+        }
+        let dcerts = dcerts.into_iter().zip(dkeys).collect();
+        Ok(Self { accept, no_ticket, num_tickets, no_cache, status_file, dcerts, client_auth, naccept, common })
     }
 }
 

@@ -132,6 +132,9 @@ pub fn print_summary(info: &Info, verification: &str) {
     if let Some(subject) = info.peer_subject() {
         eprintln!("Peer subject: {subject}");
     }
+    if let Some(index) = info.certificate {
+        eprintln!("Certificate: {index}");
+    }
     if let Some(scheme) = &info.signature_scheme {
         eprintln!("Signature scheme: {scheme}");
     }

@@ -14,6 +14,10 @@ pub fn run(args: ServerArgs) -> ExitCode {
         if let Some(path) = &args.status_file {
             c.ocsp_response(&crate::args::read_file(path)?).map_err(|e| format!("{path}: {e}"))?;
         }
+        for (cert, key) in &args.dcerts {
+            let (chain, key_bytes) = (crate::args::read_file(cert)?, crate::args::read_file(key)?);
+            c.add_certificate(&chain, &key_bytes, None).map_err(|e| format!("{cert}: {e}"))?;
+        }
         c.stateless_tickets(!args.no_ticket);
         if args.no_cache {
             c.session_cache(0);

@@ -141,6 +141,9 @@ impl connections::GuestServerContext for Server {
         if !config.signature_schemes.is_empty() {
             s.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
         }
+        for more in &config.more_certificates {
+            s.add_certificate(&more.chain, &more.private_key, None).map_err(config_error)?;
+        }
         s.alpn(&config.alpn);
         s.versions(version(config.min_version, Version::Tls12), version(config.max_version, Version::Tls13));
         if !config.cipher_suites.is_empty() {
@@ -292,6 +295,7 @@ impl connections::GuestConnection for Conn {
             ocsp_response: info.ocsp_response,
             signature_scheme: info.signature_scheme,
             peer_signature_scheme: info.peer_signature_scheme,
+            certificate: info.certificate.map(|i| i as u32),
         })
     }
 

@@ -574,6 +574,8 @@ pub struct ServerConfig {
     stateless_tickets: bool,
     session_cache: usize,
     ocsp: Option<Vec<u8>>,
+    /// Certificates beyond the first, each with its key and OCSP response.
+    more: Vec<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>, Option<Vec<u8>>)>,
 }
 
 impl ServerConfig {
@@ -589,6 +591,7 @@ impl ServerConfig {
             stateless_tickets: true,
             session_cache: DEFAULT_SESSION_CACHE,
             ocsp: None,
+            more: Vec::new(),
         })
     }
 
@@ -606,6 +609,18 @@ impl ServerConfig {
     pub fn tickets(&mut self, n: usize) -> &mut Self {
         self.tickets = n;
         self
+    }
+
+    /// Adds another certificate chain (leaf first) and its key, PEM or DER: an RSA certificate
+    /// beside an ECDSA one, or one per host name. Per ClientHello the server presents, among its
+    /// certificates valid for the name the client asked for (all of them if none is, or it
+    /// named none), the first whose key can make a signature the client accepts under a cipher
+    /// suite both allow (in TLS 1.2 also on a curve the client offered); the one given to
+    /// [`ServerConfig::new`] comes first. [`crate::Info::certificate`] says which was used.
+    /// `ocsp` is its stapled OCSP response, if any.
+    pub fn add_certificate(&mut self, chain: &[u8], key: &[u8], ocsp: Option<&[u8]>) -> Result<&mut Self, ConfigError> {
+        self.more.push((certificates_from(chain)?, Arc::new(private_key_from(key)?), ocsp.map(<[u8]>::to_vec)));
+        Ok(self)
     }
 
     /// Staples `response` (a DER OCSP response for the certificate, from its CA's responder) to
@@ -659,15 +674,14 @@ impl ServerConfig {
                 builder.with_client_cert_verifier(Arc::new(ClientVerifier { inner, schemes }))
             }
         };
-        let preferences = self.common.signing_schemes.clone();
-        let key = crate::credential::certified_key(
-            self.chain.clone(),
-            self.key.clone_key(),
-            &provider,
-            preferences,
-            self.ocsp.clone(),
-        )?;
-        let mut config = builder.with_cert_resolver(Arc::new(crate::credential::ServerCertificate(key)));
+        let mut certificates = Vec::with_capacity(1 + self.more.len());
+        let first = (self.chain.clone(), self.key.clone(), self.ocsp.clone());
+        for (chain, key, ocsp) in std::iter::once(first).chain(self.more.iter().cloned()) {
+            let preferences = self.common.signing_schemes.clone();
+            certificates.push(crate::credential::certified_key(chain, key.clone_key(), &provider, preferences, ocsp)?);
+        }
+        let resolver = crate::credential::ServerCertificates { certificates, suites: provider.cipher_suites.clone() };
+        let mut config = builder.with_cert_resolver(Arc::new(resolver));
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();

@@ -78,6 +78,9 @@ pub struct Info {
     pub signature_scheme: Option<String>,
     /// The signature scheme of the peer's handshake signature; `None` if it made none.
     pub peer_signature_scheme: Option<String>,
+    /// A server's: which of its certificates it presented (0: the one given to
+    /// `ServerConfig::new`, then those added in order); `None` for a client and on a resumption.
+    pub certificate: Option<usize>,
 }
 
 impl Info {
@@ -151,6 +154,8 @@ pub struct Connection {
     /// The schemes of the peer's and this side's handshake signatures.
     peer_scheme: Option<rustls::SignatureScheme>,
     own_scheme: Option<rustls::SignatureScheme>,
+    /// A server's: which of its certificates it presented.
+    certificate: Option<usize>,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -248,6 +253,7 @@ impl Connection {
             verify_hook: None,
             peer_scheme: None,
             own_scheme: None,
+            certificate: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -736,6 +742,7 @@ impl Connection {
             ocsp_response: self.ocsp.clone(),
             signature_scheme: self.own_scheme.map(crate::config::scheme_name),
             peer_signature_scheme: self.peer_scheme.map(crate::config::scheme_name),
+            certificate: self.certificate,
         })
     }
 
@@ -819,6 +826,7 @@ impl Connection {
             self.ocsp = seen.ocsp.or(self.ocsp.take());
             self.peer_scheme = seen.peer_scheme.or(self.peer_scheme);
             self.own_scheme = seen.own_scheme.or(self.own_scheme);
+            self.certificate = seen.certificate.or(self.certificate);
         }
         drop(facts);
         for s in stored.as_mut().map(session::Capture::take).unwrap_or_default() {

@@ -55,13 +55,59 @@ pub(crate) fn certified_key(
     Ok(Arc::new(certified))
 }
 
-/// A server's one certificate, for every ClientHello.
+/// A server's certificates, the first being its default; [`ServerCertificates::choose`] picks one
+/// per ClientHello.
 #[derive(Debug)]
-pub(crate) struct ServerCertificate(pub Arc<CertifiedKey>);
+pub(crate) struct ServerCertificates {
+    pub certificates: Vec<Arc<CertifiedKey>>,
+    /// The suites the server allows (TLS 1.2 suites tie a certificate's key type to the suite).
+    pub suites: Vec<rustls::SupportedCipherSuite>,
+}
 
-impl rustls::server::ResolvesServerCert for ServerCertificate {
-    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
+impl ServerCertificates {
+    /// The certificate for a ClientHello: among those valid for the name the client asked for
+    /// (all of them if none is, or it named none), the first whose key can make a signature the
+    /// client accepts, under a cipher suite both allow, with (TLS 1.2) a curve the client
+    /// offered; failing that, the first of those candidates (the handshake then fails on the
+    /// signature, with the alert rustls sends).
+    fn choose(&self, hello: &rustls::server::ClientHello<'_>) -> usize {
+        let named: Vec<usize> = match hello.server_name().and_then(|n| pki_types::ServerName::try_from(n).ok()) {
+            Some(name) => (0..self.certificates.len()).filter(|&i| valid_for(&self.certificates[i], &name)).collect(),
+            None => Vec::new(),
+        };
+        let candidates = if named.is_empty() { (0..self.certificates.len()).collect() } else { named };
+        let offered_suites: Vec<&rustls::SupportedCipherSuite> =
+            self.suites.iter().filter(|s| hello.cipher_suites().contains(&s.suite())).collect();
+        let tls13 = offered_suites.iter().any(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)));
+        let usable = |i: &usize| {
+            let key = &self.certificates[*i];
+            let algorithm = key.key.algorithm();
+            let suite_fits = offered_suites.iter().any(|s| s.usable_for_signature_algorithm(algorithm));
+            let curve_fits = tls13
+                || match (
+                    crate::verify::ec_curve(key.end_entity_cert().map(|c| c.as_ref()).unwrap_or_default()),
+                    hello.named_groups(),
+                ) {
+                    (Some(curve), Some(groups)) => groups.contains(&curve),
+                    _ => true,
+                };
+            suite_fits && curve_fits && key.key.choose_scheme(hello.signature_schemes()).is_some()
+        };
+        candidates.iter().copied().find(usable).unwrap_or(candidates[0])
+    }
+}
+
+/// Whether `key`'s certificate is valid for `name` (its subjectAltNames).
+fn valid_for(key: &CertifiedKey, name: &pki_types::ServerName<'_>) -> bool {
+    let Ok(der) = key.end_entity_cert() else { return false };
+    webpki::EndEntityCert::try_from(der).is_ok_and(|cert| cert.verify_is_valid_for_subject_name(name).is_ok())
+}
+
+impl rustls::server::ResolvesServerCert for ServerCertificates {
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let index = self.choose(&hello);
+        crate::verify::facts::certificate(index);
+        self.certificates.get(index).cloned()
     }
 }
 

@@ -1641,3 +1641,42 @@ fn signature_scheme_preferences_choose_and_restrict_and_both_sides_report_them()
     assert!(matches!(ClientConfig::new().signature_schemes(&["md5_rsa"]), Err(ConfigError::UnknownName(_))));
     assert!(matches!(ClientConfig::new().signature_schemes(&[]), Err(ConfigError::Rejected(_))));
 }
+
+#[test]
+fn a_server_with_several_certificates_presents_the_one_for_the_name_and_the_clients_schemes() {
+    let present = |server: &ServerConfig, client: &ClientConfig, name: &str| {
+        let mut pair = Pair {
+            client: Connection::client(&client.build().unwrap(), name).unwrap(),
+            server: Connection::server(&server.build().unwrap()).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.handshake()
+            .map(|()| (pair.server.info().unwrap().certificate, pair.client.info().unwrap().peer_signature_scheme))
+    };
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut server = server_config(ECDSA);
+        server.add_certificate(RSA.0, RSA.1, None).unwrap();
+        let mut client = client_config();
+        client.versions(version, version);
+        // By default the first certificate that fits: the ECDSA one.
+        let (index, scheme) = present(&server, &client, "localhost").unwrap();
+        assert_eq!((index, scheme.as_deref()), (Some(0), Some("ecdsa_secp256r1_sha256")), "{version:?}");
+        // A client that takes RSA signatures only gets the RSA certificate.
+        client.verify_schemes(&["rsa_pss_rsae_sha256"]).unwrap();
+        let (index, scheme) = present(&server, &client, "localhost").unwrap();
+        assert_eq!((index, scheme.as_deref()), (Some(1), Some("rsa_pss_rsae_sha256")), "{version:?}");
+
+        // By name: a certificate valid for the name the client asked for comes first, whatever
+        // its place; with none valid for it, the first that fits.
+        let mut server = server_config(CLIENT);
+        server.add_certificate(ECDSA.0, ECDSA.1, None).unwrap();
+        let mut anything = ClientConfig::new();
+        anything.clock(test_clock()).dangerously_disable_verification().versions(version, version);
+        assert_eq!(present(&server, &anything, "localhost").unwrap().0, Some(1), "{version:?}");
+        assert_eq!(present(&server, &anything, "other.example").unwrap().0, Some(0), "{version:?}");
+    }
+    // A key that does not belong to its certificate is refused when the context is built.
+    let mut server = server_config(ECDSA);
+    server.add_certificate(RSA.0, ECDSA.1, None).unwrap();
+    assert!(matches!(server.build(), Err(ConfigError::BadPrivateKey(_))));
+}

@@ -162,7 +162,7 @@ fn rsa_bits(cert: &[u8]) -> Option<usize> {
 }
 
 /// The named group of an ECDSA certificate key; `None` for other keys.
-fn ec_curve(cert: &[u8]) -> Option<NamedGroup> {
+pub(crate) fn ec_curve(cert: &[u8]) -> Option<NamedGroup> {
     let (oid, params, _) = public_key(cert)?;
     if oid != OID_EC_PUBLIC_KEY {
         return None;
@@ -446,6 +446,8 @@ pub(crate) mod facts {
         pub ocsp: Option<Vec<u8>>,
         pub peer_scheme: Option<SignatureScheme>,
         pub own_scheme: Option<SignatureScheme>,
+        /// A server's: which of its certificates it presented.
+        pub certificate: Option<usize>,
     }
 
     thread_local! {
@@ -496,6 +498,10 @@ pub(crate) mod facts {
 
     pub(crate) fn own_scheme(scheme: SignatureScheme) {
         with(|f| f.own_scheme = Some(scheme));
+    }
+
+    pub(crate) fn certificate(index: usize) {
+        with(|f| f.certificate = Some(index));
     }
 }
 

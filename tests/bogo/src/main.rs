@@ -275,7 +275,8 @@ fn scheme_names(ids: &[u16], flag: &str) -> Vec<&'static str> {
         .collect()
 }
 
-const GROUPS: &[(u16, &str)] = &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384"), (25, "P-521")];
+const GROUPS: &[(u16, &str)] =
+    &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384"), (25, "P-521")];
 
 fn group_name(id: u16) -> Option<&'static str> {
     GROUPS.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)

@@ -240,6 +240,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
     });
 
     let config = ServerConfig {
+        more_certificates: vec![],
         certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
         client_auth: ClientAuth::None,
         client_ca_certificates: vec![],
@@ -426,4 +427,61 @@ fn signature_scheme_preferences_reach_openssl() {
     let info = host.info(&conn).unwrap().unwrap();
     assert_eq!(info.peer_signature_scheme.as_deref(), Some("rsa_pss_rsae_sha384"));
     assert_eq!(info.signature_scheme, None);
+}
+
+/// `more-certificates`: a component server with an ECDSA and an RSA certificate presents the RSA
+/// one to an openssl s_client that accepts RSA-PSS only (`connection-info.certificate` 1).
+#[test]
+fn a_component_server_picks_the_certificate_the_client_can_verify() {
+    let mut host = Host::new(&component()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = std::thread::spawn(move || {
+        let args = tlswire_interop::strings(&[
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-CAfile",
+            &tlswire_interop::file("ca.pem"),
+            "-sigalgs",
+            "rsa_pss_rsae_sha256",
+        ]);
+        tlswire_interop::run_client(std::path::Path::new("openssl"), &args, b"ping\n", "pong")
+    });
+    let config = ServerConfig {
+        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
+        more_certificates: vec![CertifiedKey { chain: read("server-rsa.pem"), private_key: read("server-rsa.key") }],
+        client_auth: ClientAuth::None,
+        client_ca_certificates: vec![],
+        crls: vec![],
+        alpn: vec![],
+        min_version: None,
+        max_version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        observe: false,
+        key_log: false,
+        max_send_fragment: None,
+        stateless_tickets: None,
+        session_cache: None,
+        tickets: None,
+        ocsp_response: None,
+        signature_schemes: vec![],
+    };
+    let ctx = host.server_context(&config).unwrap().unwrap();
+    let conn = host.serve(ctx, &listener).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    let info = host.info(&conn).unwrap().unwrap();
+    assert_eq!(info.certificate, Some(1));
+    assert_eq!(info.signature_scheme.as_deref(), Some("rsa_pss_rsae_sha256"));
+    let mut got = Vec::new();
+    while !got.ends_with(b"\n") {
+        let chunk = host.read(&conn, 1024).unwrap().unwrap();
+        assert!(!chunk.is_empty(), "client closed early");
+        got.extend_from_slice(&chunk);
+    }
+    host.write(&conn, b"pong\n").unwrap().unwrap();
+    host.close(&conn).unwrap().unwrap();
+    let (stdout, _) = client.join().unwrap();
+    assert!(stdout.contains("Peer signature type: RSA-PSS"), "{stdout}");
 }

@@ -335,6 +335,9 @@ macro_rules! common_setters {
     };
 }
 
+/// A server certificate chain, its key and its stapled OCSP response.
+type Credential = (Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>, Option<Vec<u8>>);
+
 /// Client settings. Verification of the server's certificate and name is on by default.
 #[derive(Clone, Debug, Default)]
 pub struct ClientConfig {
@@ -574,8 +577,8 @@ pub struct ServerConfig {
     stateless_tickets: bool,
     session_cache: usize,
     ocsp: Option<Vec<u8>>,
-    /// Certificates beyond the first, each with its key and OCSP response.
-    more: Vec<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>, Option<Vec<u8>>)>,
+    /// Certificates beyond the first.
+    more: Vec<Credential>,
 }
 
 impl ServerConfig {

@@ -156,6 +156,8 @@ pub struct Connection {
     own_scheme: Option<rustls::SignatureScheme>,
     /// A server's: which of its certificates it presented.
     certificate: Option<usize>,
+    /// A server's: whether the handshake will be TLS 1.3, from the ClientHello ([`crate::hello`]).
+    client_tls13: Option<bool>,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -254,6 +256,7 @@ impl Connection {
             peer_scheme: None,
             own_scheme: None,
             certificate: None,
+            client_tls13: None,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -816,7 +819,7 @@ impl Connection {
         let _sealers = sealer::listen();
         let mut secrets = keylog::open(self.key_log.is_some());
         let mut stored = self.sessions.is_some().then(|| session::open(true, None));
-        let mut facts = (!self.handshake_done).then(crate::verify::facts::open);
+        let mut facts = (!self.handshake_done).then(|| crate::verify::facts::open(self.client_tls13));
         let hook = self.verify_hook.take().filter(|_| !self.handshake_done).map(crate::verify::hook::lend);
         let result = self.pump_offloaded(want);
         if let Some(lent) = hook {
@@ -869,7 +872,11 @@ impl Connection {
         if !self.hello_checked {
             match hello::check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
                 hello::Verdict::Incomplete => {}
-                hello::Verdict::Pass => self.hello_checked = true,
+                hello::Verdict::Pass(tls13) => {
+                    self.hello_checked = true;
+                    self.client_tls13 = tls13;
+                    crate::verify::facts::set_tls13(tls13);
+                }
                 hello::Verdict::Refuse(alert, error) => return Err(self.refuse_hello(alert, error)),
             }
         }
@@ -1013,12 +1020,16 @@ impl Connection {
         if self.common().protocol_version() != Some(rustls::ProtocolVersion::TLSv1_2) {
             return;
         }
-        let certificate_required = u8::from(AlertDescription::CertificateRequired);
+        self.rewrite_plaintext_alert(start, AlertDescription::CertificateRequired, AlertDescription::HandshakeFailure);
+    }
+
+    /// Changes the description of plaintext alerts queued since `start` from `from` to `to`.
+    fn rewrite_plaintext_alert(&mut self, start: usize, from: AlertDescription, to: AlertDescription) {
         let mut at = start;
         while let Some(header) = self.outgoing.get(at..at + 5) {
             let len = u16::from_be_bytes([header[3], header[4]]) as usize;
-            if header[0] == 21 && len == 2 && self.outgoing.get(at + 6) == Some(&certificate_required) {
-                self.outgoing[at + 6] = u8::from(AlertDescription::HandshakeFailure);
+            if header[0] == 21 && len == 2 && self.outgoing.get(at + 6) == Some(&u8::from(from)) {
+                self.outgoing[at + 6] = u8::from(to);
             }
             at += 5 + len;
         }
@@ -1172,6 +1183,13 @@ impl Connection {
         if matches!(err, rustls::Error::NoCertificatesPresented) {
             self.tls12_certificate_required_as_handshake_failure(start);
         }
+        // A server none of whose certificates fits the client ([`crate::credential`]): rustls
+        // answers access_denied; nothing could be negotiated, which is handshake_failure
+        // (RFC 8446 section 6.2), as OpenSSL and BoringSSL send. Before the ServerHello: plaintext.
+        let no_certificate = matches!(&err, rustls::Error::General(m) if m == crate::credential::NONE_FITS);
+        if no_certificate {
+            self.rewrite_plaintext_alert(start, AlertDescription::AccessDenied, AlertDescription::HandshakeFailure);
+        }
         if matches!(err, rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::KeyEpochWithPendingFragment)) {
             self.withdraw_flight_before_alert(start);
             tapped.extend(capture.take());
@@ -1197,6 +1215,19 @@ impl Connection {
             {
                 Error::Certificate { error: CertificateError::TooLarge, alert_sent }
             }
+            _ if no_certificate => Error::Protocol {
+                error: ProtocolError::Incompatible(
+                    "no certificate for this client: none fits its server name, signature schemes, suites and curves"
+                        .into(),
+                ),
+                alert_sent: alert_sent.map(|a| {
+                    if a == AlertDescription::AccessDenied {
+                        AlertDescription::HandshakeFailure
+                    } else {
+                        a
+                    }
+                }),
+            },
             err => Error::from_rustls(err, alert_sent),
         };
         self.failed = Some(error.clone());

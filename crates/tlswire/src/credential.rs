@@ -55,6 +55,9 @@ pub(crate) fn certified_key(
     Ok(Arc::new(certified))
 }
 
+/// rustls's error when the resolver finds no certificate.
+pub(crate) const NONE_FITS: &str = "no server certificate chain resolved";
+
 /// A server's certificates, the first being its default; [`ServerCertificates::choose`] picks one
 /// per ClientHello.
 #[derive(Debug)]
@@ -68,9 +71,8 @@ impl ServerCertificates {
     /// The certificate for a ClientHello: among those valid for the name the client asked for
     /// (all of them if none is, or it named none), the first whose key can make a signature the
     /// client accepts, under a cipher suite both allow, with (TLS 1.2) a curve the client
-    /// offered; failing that, the first of those candidates (the handshake then fails on the
-    /// signature, with the alert rustls sends).
-    fn choose(&self, hello: &rustls::server::ClientHello<'_>) -> usize {
+    /// offered; `None` if none can (the handshake fails with handshake_failure).
+    fn choose(&self, hello: &rustls::server::ClientHello<'_>) -> Option<usize> {
         let named: Vec<usize> = match hello.server_name().and_then(|n| pki_types::ServerName::try_from(n).ok()) {
             Some(name) => (0..self.certificates.len()).filter(|&i| valid_for(&self.certificates[i], &name)).collect(),
             None => Vec::new(),
@@ -78,7 +80,14 @@ impl ServerCertificates {
         let candidates = if named.is_empty() { (0..self.certificates.len()).collect() } else { named };
         let offered_suites: Vec<&rustls::SupportedCipherSuite> =
             self.suites.iter().filter(|s| hello.cipher_suites().contains(&s.suite())).collect();
-        let tls13 = offered_suites.iter().any(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)));
+        // The version is chosen before the certificate; rustls does not say which, the core's
+        // read of the ClientHello does.
+        let tls13 = crate::verify::facts::tls13()
+            .unwrap_or_else(|| offered_suites.iter().any(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_))));
+        let offered_suites: Vec<&rustls::SupportedCipherSuite> = offered_suites
+            .into_iter()
+            .filter(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)) == tls13)
+            .collect();
         let usable = |i: &usize| {
             let key = &self.certificates[*i];
             let algorithm = key.key.algorithm();
@@ -93,7 +102,7 @@ impl ServerCertificates {
                 };
             suite_fits && curve_fits && key.key.choose_scheme(hello.signature_schemes()).is_some()
         };
-        candidates.iter().copied().find(usable).unwrap_or(candidates[0])
+        candidates.iter().copied().find(usable)
     }
 }
 
@@ -105,7 +114,7 @@ fn valid_for(key: &CertifiedKey, name: &pki_types::ServerName<'_>) -> bool {
 
 impl rustls::server::ResolvesServerCert for ServerCertificates {
     fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let index = self.choose(&hello);
+        let index = self.choose(&hello)?;
         crate::verify::facts::certificate(index);
         self.certificates.get(index).cloned()
     }

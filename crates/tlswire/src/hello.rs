@@ -21,8 +21,9 @@ const KEY_SHARE: u16 = 51;
 pub(crate) enum Verdict {
     /// Not a whole ClientHello in one record yet (or not a ClientHello): look again later.
     Incomplete,
-    /// rustls may read it.
-    Pass,
+    /// rustls may read it; `Some(true)` if the handshake will be TLS 1.3 (the client offers it
+    /// and so do we), `None` if the hello could not be read here.
+    Pass(Option<bool>),
     /// Refuse with this alert and error.
     Refuse(AlertDescription, Error),
 }
@@ -35,9 +36,9 @@ pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
     let Some(body) = input.get(5..5 + len) else { return Verdict::Incomplete };
     // Anything else (another record type, a hello spread over several records) is left to rustls.
     if header[0] != 22 || body.first() != Some(&1) {
-        return Verdict::Pass;
+        return Verdict::Pass(None);
     }
-    let Some(hello) = parse(body) else { return Verdict::Pass };
+    let Some(hello) = parse(body) else { return Verdict::Pass(None) };
     if hello.legacy_version <= 0x0300 {
         let error = Error::Protocol {
             error: ProtocolError::Incompatible("the ClientHello's version is SSL 3.0 or older".into()),
@@ -61,7 +62,7 @@ pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
         };
         return Verdict::Refuse(AlertDescription::MissingExtension, error);
     }
-    Verdict::Pass
+    Verdict::Pass(Some(our_max >= 0x0304 && hello.max_version >= 0x0304))
 }
 
 struct Hello {
@@ -208,7 +209,7 @@ mod tests {
     fn partial_or_other_input_is_left_to_rustls() {
         let record = hello(0x0300, &[0x1301], None);
         assert!(matches!(check(&record[..record.len() - 1], 0x0304), Verdict::Incomplete));
-        assert!(matches!(check(&[21, 3, 3, 0, 2, 2, 40], 0x0304), Verdict::Pass));
-        assert!(matches!(check(&[22, 3, 1, 0, 3, 1, 0, 9], 0x0304), Verdict::Pass));
+        assert!(matches!(check(&[21, 3, 3, 0, 2, 2, 40], 0x0304), Verdict::Pass(_)));
+        assert!(matches!(check(&[22, 3, 1, 0, 3, 1, 0, 9], 0x0304), Verdict::Pass(_)));
     }
 }

@@ -1675,6 +1675,27 @@ fn a_server_with_several_certificates_presents_the_one_for_the_name_and_the_clie
         assert_eq!(present(&server, &anything, "localhost").unwrap().0, Some(1), "{version:?}");
         assert_eq!(present(&server, &anything, "other.example").unwrap().0, Some(0), "{version:?}");
     }
+    // None fits (an ECDSA-only server, an RSA-only client): handshake_failure, typed, both ends.
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version).verify_schemes(&["rsa_pss_rsae_sha256"]).unwrap();
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        let _ = pair.client.do_handshake();
+        pair.transfer();
+        let err = pair.server.do_handshake().unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Protocol {
+                    error: ProtocolError::Incompatible(_),
+                    alert_sent: Some(AlertDescription::HandshakeFailure)
+                }
+            ),
+            "{version:?}: {err:?}"
+        );
+        pair.transfer();
+        assert_eq!(pair.client.do_handshake(), Err(Error::AlertReceived(AlertDescription::HandshakeFailure)));
+    }
     // A key that does not belong to its certificate is refused when the context is built.
     let mut server = server_config(ECDSA);
     server.add_certificate(RSA.0, ECDSA.1, None).unwrap();

@@ -448,6 +448,8 @@ pub(crate) mod facts {
         pub own_scheme: Option<SignatureScheme>,
         /// A server's: which of its certificates it presented.
         pub certificate: Option<usize>,
+        /// Input: whether the server's handshake will be TLS 1.3 (`None`: not known).
+        pub tls13: Option<bool>,
     }
 
     thread_local! {
@@ -460,14 +462,25 @@ pub(crate) mod facts {
         outer: Option<Facts>,
     }
 
-    pub(crate) fn open() -> Capture {
-        Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(Facts::default())) }
+    pub(crate) fn open(tls13: Option<bool>) -> Capture {
+        Capture { outer: CAPTURE.with(|c| c.borrow_mut().replace(Facts { tls13, ..Facts::default() })) }
+    }
+
+    pub(crate) fn set_tls13(tls13: Option<bool>) {
+        with(|f| f.tls13 = tls13);
+    }
+
+    /// Whether the server's handshake will be TLS 1.3, if known.
+    pub(crate) fn tls13() -> Option<bool> {
+        CAPTURE.with(|c| c.borrow().as_ref().and_then(|f| f.tls13))
     }
 
     impl Capture {
         /// What was seen since the capture opened or this was last called.
         pub(crate) fn take(&mut self) -> Facts {
-            CAPTURE.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+            CAPTURE.with(|c| {
+                c.borrow_mut().as_mut().map(|f| Facts { tls13: f.tls13, ..std::mem::take(f) }).unwrap_or_default()
+            })
         }
     }
 

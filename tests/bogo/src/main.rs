@@ -49,6 +49,7 @@ const VALUED: &[&str] = &[
     "-expect-ocsp-response",
     "-signing-prefs",
     "-verify-prefs",
+    "-expect-selected-credential",
     "-expect-peer-signature-algorithm",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
@@ -65,6 +66,14 @@ const DEFAULTS: &[&str] = &[
     // tlswire's client always asks for a stapled OCSP response.
     "-enable-ocsp-stapling",
 ];
+
+#[derive(Clone, Debug, Default)]
+struct Credential {
+    cert_file: Option<String>,
+    key_file: Option<String>,
+    ocsp_response: Option<Vec<u8>>,
+    signing_prefs: Vec<u16>,
+}
 
 #[derive(Clone, Debug, Default)]
 struct Options {
@@ -108,6 +117,10 @@ struct Options {
     expect_ocsp_response: Option<Vec<u8>>,
     signing_prefs: Vec<u16>,
     verify_prefs: Vec<u16>,
+    /// Credentials after the default one (`-new-x509-credential`), which the flags after each
+    /// configure.
+    credentials: Vec<Credential>,
+    expect_selected_credential: Option<i64>,
     expect_peer_signature_algorithm: Option<u16>,
     /// BoringSSL's custom verify callback (`-use-custom-verify-callback`): tlswire's hook.
     custom_verify: bool,
@@ -162,6 +175,16 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-shim-id" => o.shim_id = num(),
             "-ipv6" => o.ipv6 = true,
             "-server" => o.server = true,
+            "-new-x509-credential" => o.credentials.push(Credential::default()),
+            "-key-file" if !o.credentials.is_empty() => o.credentials.last_mut().unwrap().key_file = Some(v()),
+            "-cert-file" if !o.credentials.is_empty() => o.credentials.last_mut().unwrap().cert_file = Some(v()),
+            "-ocsp-response" if !o.credentials.is_empty() => {
+                o.credentials.last_mut().unwrap().ocsp_response = Some(base64(&v()))
+            }
+            "-signing-prefs" if !o.credentials.is_empty() => {
+                o.credentials.last_mut().unwrap().signing_prefs.push(num() as u16)
+            }
+            "-expect-selected-credential" => o.expect_selected_credential = Some(v().parse().unwrap_or(-1)),
             "-key-file" => o.key_file = Some(v()),
             "-cert-file" => o.cert_file = Some(v()),
             "-trust-cert" => o.trust_cert = Some(v()),
@@ -313,10 +336,36 @@ impl Run {
             unimplemented_flag("-curves (none that tlswire has)");
         }
         let built = if o.server {
-            let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) else {
-                unimplemented_flag("-server without a credential")
+            // BoringSSL's order: -new-x509-credential's in order, then the default one (if any).
+            let default = o.cert_file.clone().map(|cert| Credential {
+                cert_file: Some(cert),
+                key_file: o.key_file.clone(),
+                ocsp_response: o.ocsp_response.clone(),
+                signing_prefs: o.signing_prefs.clone(),
+            });
+            let all: Vec<Credential> = o.credentials.iter().cloned().chain(default).collect();
+            let Some(first) = all.first() else { unimplemented_flag("-server without a credential") };
+            // tlswire's signing preferences are the server's, for all its certificates.
+            if all.iter().any(|c| c.signing_prefs != first.signing_prefs) {
+                unimplemented_flag("-signing-prefs that differ between credentials");
+            }
+            let files = |c: &Credential| match (&c.cert_file, &c.key_file) {
+                (Some(cert), Some(key)) => (read_file(cert), read_file(key)),
+                _ => unimplemented_flag("a credential without a certificate and key file"),
             };
-            let mut c = ServerConfig::new(&read_file(cert), &read_file(key)).unwrap_or_else(|e| config_error(&e));
+            let (chain, key) = files(first);
+            let mut c = ServerConfig::new(&chain, &key).unwrap_or_else(|e| config_error(&e));
+            if let Some(response) = &first.ocsp_response {
+                c.ocsp_response(response).unwrap_or_else(|e| config_error(&e));
+            }
+            for more in &all[1..] {
+                let (chain, key) = files(more);
+                c.add_certificate(&chain, &key, more.ocsp_response.as_deref()).unwrap_or_else(|e| config_error(&e));
+            }
+            if !first.signing_prefs.is_empty() {
+                c.signing_schemes(&scheme_names(&first.signing_prefs, "-signing-prefs"))
+                    .unwrap_or_else(|e| config_error(&e));
+            }
             c.versions(min, max);
             if !groups.is_empty() {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
@@ -331,13 +380,6 @@ impl Run {
             if let Some(bytes) = o.max_send_fragment {
                 c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));
             }
-            if let Some(response) = &o.ocsp_response {
-                c.ocsp_response(response).unwrap_or_else(|e| config_error(&e));
-            }
-            if !o.signing_prefs.is_empty() {
-                c.signing_schemes(&scheme_names(&o.signing_prefs, "-signing-prefs"))
-                    .unwrap_or_else(|e| config_error(&e));
-            }
             if !o.verify_prefs.is_empty() {
                 c.verify_schemes(&scheme_names(&o.verify_prefs, "-verify-prefs")).unwrap_or_else(|e| config_error(&e));
             }
@@ -350,6 +392,9 @@ impl Run {
             }
             Self::Server(c.build().unwrap_or_else(|e| config_error(&e)))
         } else {
+            if !o.credentials.is_empty() {
+                unimplemented_flag("-new-x509-credential (client: one certificate)");
+            }
             let mut c = ClientConfig::new();
             c.versions(min, max);
             if let Some(bytes) = o.max_send_fragment {
@@ -633,6 +678,13 @@ impl Shim {
             let want_name = SCHEMES.iter().find(|(i, _)| *i == want).map(|(_, n)| *n);
             if got != want_name {
                 return Err(format!("expected peer signature algorithm {want:#06x}, got {got:?}"));
+            }
+        }
+        if let Some(want) = o.expect_selected_credential.filter(|_| !info.resumed) {
+            // The same order as tlswire's: -new-x509-credential's, then the default one (-1).
+            let want = if want < 0 { o.credentials.len() as i64 } else { want };
+            if info.certificate.map(|i| i as i64) != Some(want) {
+                return Err(format!("expected credential {want} (tlswire's count), got {:?}", info.certificate));
             }
         }
         if let Some(want) = &o.expect_ocsp_response {

@@ -226,3 +226,35 @@ fn a_second_certificate_serves_the_clients_that_need_it() {
         }
     }
 }
+
+/// `-early_data`: openssl s_client resumes with 0-RTT data, which tlswire s_server accepts and
+/// echoes (it comes first in the stream), TLS 1.3; without the option its tickets allow none, and
+/// none is accepted.
+#[test]
+fn early_data_from_openssl_s_client_is_accepted_and_echoed() {
+    let early = pki().join("early-data.txt");
+    std::fs::write(&early, "early bird\n").unwrap();
+    for accept in [true, false] {
+        let port = free_port();
+        let mut args = strings(&["s_server", "-accept", &format!("127.0.0.1:{port}")]);
+        args.extend(strings(&["-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key")]));
+        if accept {
+            args.push("-early_data".into());
+        }
+        let server = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+        let session = pki().join(format!("early-session-{port}.pem"));
+        let base = strings(&["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem")]);
+        let mut first = base.clone();
+        first.extend(strings(&["-sess_out", session.to_str().unwrap()]));
+        let (stdout, _) = run_client(std::path::Path::new("openssl"), &first, b"one\n", "one");
+        assert!(stdout.contains("one"), "{stdout}");
+        let mut second = base.clone();
+        second.extend(strings(&["-sess_in", session.to_str().unwrap(), "-early_data", early.to_str().unwrap()]));
+        let (stdout, stderr) = run_client(std::path::Path::new("openssl"), &second, b"two\n", "two");
+        assert_eq!(stdout.contains("Early data was accepted"), accept, "{stdout} {stderr}");
+        assert_eq!(stdout.contains("early bird"), accept, "the early data is echoed: {stdout}");
+        assert!(stdout.contains("Reused, TLSv1.3"), "{stdout}");
+        let log = server.stop();
+        assert_eq!(log.contains("Early data: 11 bytes accepted"), accept, "{log}");
+    }
+}

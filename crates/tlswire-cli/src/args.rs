@@ -57,6 +57,8 @@ const SERVER_HELP: &str = "tlswire s_server options:
   -num_tickets n      TLS 1.3 tickets sent after each handshake (default 2)
   -no_cache           no server session cache
   -status_file file   staple this DER OCSP response to the certificate
+  -early_data         accept up to 16384 bytes of TLS 1.3 early data (0-RTT) from resuming
+                      clients (sessions then live in the cache: single use)
   -dcert file -dkey f another certificate chain and key (repeatable): per client, the one valid
                       for the name it asked for whose key makes a signature it accepts
   -msg / -msgfile f   print every protocol message to stderr / a file
@@ -105,6 +107,7 @@ pub struct ServerArgs {
     pub no_cache: bool,
     pub status_file: Option<String>,
     pub dcerts: Vec<(String, String)>,
+    pub early_data: bool,
     pub client_auth: ClientAuth,
     pub naccept: Option<usize>,
     pub common: Common,
@@ -239,6 +242,7 @@ impl ServerArgs {
         let mut naccept = None;
         let (mut no_ticket, mut num_tickets, mut no_cache, mut status_file) = (false, None, false, None);
         let (mut dcerts, mut dkeys) = (Vec::new(), Vec::new());
+        let mut early_data = false;
         let mut common = Common::default();
         parse_options(args, "s_server", SERVER_HELP, &mut common, |option, p| {
             match option {
@@ -262,6 +266,7 @@ impl ServerArgs {
                 "-no_cache" => no_cache = true,
                 "-status_file" => status_file = Some(p.value(option)?),
                 "-dcert" => dcerts.push(p.value(option)?),
+                "-early_data" => early_data = true,
                 "-dkey" => dkeys.push(p.value(option)?),
                 "-num_tickets" => {
                     let v = p.value(option)?;
@@ -278,7 +283,18 @@ impl ServerArgs {
             return Err(UsageError("s_server: each -dcert needs its -dkey".into()));
         }
         let dcerts = dcerts.into_iter().zip(dkeys).collect();
-        Ok(Self { accept, no_ticket, num_tickets, no_cache, status_file, dcerts, client_auth, naccept, common })
+        Ok(Self {
+            accept,
+            no_ticket,
+            num_tickets,
+            no_cache,
+            status_file,
+            dcerts,
+            early_data,
+            client_auth,
+            naccept,
+            common,
+        })
     }
 }
 

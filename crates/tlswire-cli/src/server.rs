@@ -19,6 +19,9 @@ pub fn run(args: ServerArgs) -> ExitCode {
             c.add_certificate(&chain, &key_bytes, None).map_err(|e| format!("{cert}: {e}"))?;
         }
         c.stateless_tickets(!args.no_ticket);
+        if args.early_data {
+            c.max_early_data(16384);
+        }
         if args.no_cache {
             c.session_cache(0);
         }

@@ -141,6 +141,9 @@ impl connections::GuestServerContext for Server {
         if !config.signature_schemes.is_empty() {
             s.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
         }
+        if let Some(bytes) = config.max_early_data {
+            s.max_early_data(bytes);
+        }
         for more in &config.more_certificates {
             s.add_certificate(&more.chain, &more.private_key, None).map_err(config_error)?;
         }
@@ -296,6 +299,7 @@ impl connections::GuestConnection for Conn {
             signature_scheme: info.signature_scheme,
             peer_signature_scheme: info.peer_signature_scheme,
             certificate: info.certificate.map(|i| i as u32),
+            early_data: info.early_data as u32,
         })
     }
 

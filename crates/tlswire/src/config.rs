@@ -579,6 +579,7 @@ pub struct ServerConfig {
     ocsp: Option<Vec<u8>>,
     /// Certificates beyond the first.
     more: Vec<Credential>,
+    max_early_data: u32,
 }
 
 impl ServerConfig {
@@ -595,6 +596,7 @@ impl ServerConfig {
             session_cache: DEFAULT_SESSION_CACHE,
             ocsp: None,
             more: Vec::new(),
+            max_early_data: 0,
         })
     }
 
@@ -635,6 +637,20 @@ impl ServerConfig {
         }
         self.ocsp = Some(response.to_vec());
         Ok(self)
+    }
+
+    /// Accepts up to `bytes` of early data (TLS 1.3 0-RTT, OpenSSL's `-early_data`) from a client
+    /// resuming a session; 0 (the default) refuses it, and the client sends it again after the
+    /// handshake. Early data can be replayed by whoever recorded it: rustls accepts it only with
+    /// single-use sessions from the session cache, so this turns stateless tickets off. Accepted
+    /// early data comes first in what `read` returns ([`crate::Info::early_data`] counts it);
+    /// act on it only if a replay would do no harm.
+    pub fn max_early_data(&mut self, bytes: u32) -> &mut Self {
+        self.max_early_data = bytes;
+        if bytes > 0 {
+            self.stateless_tickets = false;
+        }
+        self
     }
 
     /// Stateless session tickets (default on, as OpenSSL): TLS 1.3 tickets and TLS 1.2 tickets
@@ -689,6 +705,7 @@ impl ServerConfig {
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();
         config.send_tls13_tickets = self.tickets;
+        config.max_early_data_size = self.max_early_data;
         config.session_storage = if self.session_cache > 0 {
             rustls::server::ServerSessionMemoryCache::new(self.session_cache)
         } else {

@@ -81,6 +81,9 @@ pub struct Info {
     /// A server's: which of its certificates it presented (0: the one given to
     /// `ServerConfig::new`, then those added in order); `None` for a client and on a resumption.
     pub certificate: Option<usize>,
+    /// A server's: the bytes of early data (0-RTT) it accepted and handed to `read`, which
+    /// come first in the stream; 0 if none.
+    pub early_data: usize,
 }
 
 impl Info {
@@ -158,6 +161,8 @@ pub struct Connection {
     certificate: Option<usize>,
     /// A server's: whether the handshake will be TLS 1.3, from the ClientHello ([`crate::hello`]).
     client_tls13: Option<bool>,
+    /// A server's: bytes of early data (0-RTT) it accepted.
+    early_data: usize,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -257,6 +262,7 @@ impl Connection {
             own_scheme: None,
             certificate: None,
             client_tls13: None,
+            early_data: 0,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -746,6 +752,7 @@ impl Connection {
             signature_scheme: self.own_scheme.map(crate::config::scheme_name),
             peer_signature_scheme: self.peer_scheme.map(crate::config::scheme_name),
             certificate: self.certificate,
+            early_data: self.early_data,
         })
     }
 
@@ -896,6 +903,7 @@ impl Connection {
                 capture: &mut capture,
                 alerts: &mut alerts,
                 peer_closed: &mut self.peer_closed,
+                early_data: &mut self.early_data,
             };
             let mut window_len = self.released;
             if let Some(at) = self.overflow_at {
@@ -1168,6 +1176,7 @@ impl Connection {
                 capture: &mut None,
                 alerts: &mut Vec::new(),
                 peer_closed: &mut self.peer_closed,
+                early_data: &mut self.early_data,
             };
             let window = &mut self.incoming[..0];
             let (_, result) = match &mut self.tls {
@@ -1293,6 +1302,8 @@ struct Io<'a> {
     /// Alert records sealed so far (to name the alert if the connection fails).
     alerts: &'a mut Vec<tap::TappedRecord>,
     peer_closed: &'a mut bool,
+    /// Bytes of early data received (a server's).
+    early_data: &'a mut usize,
 }
 
 impl Io<'_> {
@@ -1316,7 +1327,30 @@ impl Io<'_> {
 }
 
 /// Handles one state rustls returned. Returns the bytes to discard from the input window.
-fn step<Data>(
+/// Early data, which rustls offers only a server ([`ConnectionState::ReadEarlyData`]).
+trait EarlyData: Sized {
+    /// Moves the early data rustls has decrypted into `out`, returning how many bytes.
+    fn drain(state: rustls::unbuffered::ReadEarlyData<'_, '_, Self>, out: &mut Vec<u8>) -> usize;
+}
+
+impl EarlyData for rustls::server::ServerConnectionData {
+    fn drain(mut state: rustls::unbuffered::ReadEarlyData<'_, '_, Self>, out: &mut Vec<u8>) -> usize {
+        let mut n = 0;
+        while let Some(Ok(record)) = state.next_record() {
+            n += record.payload.len();
+            out.extend_from_slice(record.payload);
+        }
+        n
+    }
+}
+
+impl EarlyData for rustls::client::ClientConnectionData {
+    fn drain(_: rustls::unbuffered::ReadEarlyData<'_, '_, Self>, _: &mut Vec<u8>) -> usize {
+        0 // rustls never gives a client this state
+    }
+}
+
+fn step<Data: EarlyData>(
     status: UnbufferedStatus<'_, '_, Data>,
     io: &mut Io<'_>,
     want: &mut Want<'_>,
@@ -1332,6 +1366,10 @@ fn step<Data>(
         Err(e) => return (discard, Err(e)),
     };
     let result = match state {
+        ConnectionState::ReadEarlyData(early) => {
+            *io.early_data += Data::drain(early, io.plaintext);
+            Ok(Step::Busy)
+        }
         ConnectionState::ReadTraffic(mut traffic) => {
             while let Some(record) = traffic.next_record() {
                 match record {

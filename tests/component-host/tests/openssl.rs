@@ -258,6 +258,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         tickets: None,
         ocsp_response: None,
         signature_schemes: vec![],
+        max_early_data: None,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -467,6 +468,7 @@ fn a_component_server_picks_the_certificate_the_client_can_verify() {
         tickets: None,
         ocsp_response: None,
         signature_schemes: vec![],
+        max_early_data: None,
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -484,4 +486,74 @@ fn a_component_server_picks_the_certificate_the_client_can_verify() {
     host.close(&conn).unwrap().unwrap();
     let (stdout, _) = client.join().unwrap();
     assert!(stdout.contains("Peer signature type: RSA-PSS"), "{stdout}");
+}
+
+/// `max-early-data`: a component server accepts openssl s_client's 0-RTT data on a resumption
+/// (`connection-info.early-data`), and it comes first in what `read` returns.
+#[test]
+fn a_component_server_accepts_early_data() {
+    let mut host = Host::new(&component()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tlswire_interop::pki();
+    let early = dir.join(format!("component-early-{port}.txt"));
+    std::fs::write(&early, "early bird\n").unwrap();
+    let session = dir.join(format!("component-early-session-{port}.pem"));
+    let (early_path, session_path) = (early.to_str().unwrap().to_string(), session.to_str().unwrap().to_string());
+    let client = std::thread::spawn(move || {
+        let base = tlswire_interop::strings(&[
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-CAfile",
+            &tlswire_interop::file("ca.pem"),
+        ]);
+        let mut first = base.clone();
+        first.extend(tlswire_interop::strings(&["-sess_out", &session_path]));
+        tlswire_interop::run_client(std::path::Path::new("openssl"), &first, b"one\n", "eno");
+        let mut second = base;
+        second.extend(tlswire_interop::strings(&["-sess_in", &session_path, "-early_data", &early_path]));
+        tlswire_interop::run_client(std::path::Path::new("openssl"), &second, b"", "dribylrae")
+    });
+    let config = ServerConfig {
+        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
+        more_certificates: vec![],
+        client_auth: ClientAuth::None,
+        client_ca_certificates: vec![],
+        crls: vec![],
+        alpn: vec![],
+        min_version: None,
+        max_version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        observe: false,
+        key_log: false,
+        max_send_fragment: None,
+        stateless_tickets: None,
+        session_cache: None,
+        tickets: None,
+        ocsp_response: None,
+        signature_schemes: vec![],
+        max_early_data: Some(16384),
+    };
+    let ctx = host.server_context(&config).unwrap().unwrap();
+    let mut infos = Vec::new();
+    for _ in 0..2 {
+        let conn = host.serve(ctx, &listener).unwrap().unwrap();
+        let mut got = Vec::new();
+        while !got.ends_with(b"\n") {
+            let chunk = host.read(&conn, 1024).unwrap().unwrap();
+            assert!(!chunk.is_empty(), "client closed early");
+            got.extend_from_slice(&chunk);
+        }
+        let line: Vec<u8> = got.iter().rev().skip(1).copied().chain([b'\n']).collect();
+        host.write(&conn, &line).unwrap().unwrap();
+        infos.push((host.info(&conn).unwrap().unwrap(), got));
+        let _ = host.close(&conn);
+    }
+    let (stdout, stderr) = client.join().unwrap();
+    assert!(stdout.contains("Early data was accepted"), "{stdout} {stderr}");
+    assert_eq!((infos[0].0.early_data, infos[0].0.resumed), (0, false));
+    assert_eq!((infos[1].0.early_data, infos[1].0.resumed), (11, true));
+    assert_eq!(infos[1].1, b"early bird\n");
 }

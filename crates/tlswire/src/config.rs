@@ -350,6 +350,7 @@ pub struct ClientConfig {
     no_verify: bool,
     /// `None`: the default size.
     session_cache: Option<usize>,
+    early_data: bool,
 }
 
 /// How many server names' sessions a client context keeps in memory by default (rustls's).
@@ -420,6 +421,13 @@ impl ClientConfig {
     /// ([`crate::Connection::client_resuming`]) do not need it. TLS 1.3 tickets are used once.
     pub fn session_cache(&mut self, sessions: usize) -> &mut Self {
         self.session_cache = Some(sessions);
+        self
+    }
+
+    /// Lets connections send early data (TLS 1.3 0-RTT) when they resume a session that allows
+    /// it ([`crate::Connection::write_early_data`]); default off.
+    pub fn early_data(&mut self, on: bool) -> &mut Self {
+        self.early_data = on;
         self
     }
 
@@ -516,6 +524,7 @@ impl ClientConfig {
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);
         config.max_fragment_size = self.common.record_size();
+        config.enable_early_data = self.early_data;
         let sessions = self.session_cache.unwrap_or(DEFAULT_SESSION_CACHE);
         config.resumption = rustls::client::Resumption::store(Arc::new(crate::session::SessionStore {
             memory: (sessions > 0).then(|| rustls::client::ClientSessionMemoryCache::new(sessions)),

@@ -81,9 +81,12 @@ pub struct Info {
     /// A server's: which of its certificates it presented (0: the one given to
     /// `ServerConfig::new`, then those added in order); `None` for a client and on a resumption.
     pub certificate: Option<usize>,
-    /// A server's: the bytes of early data (0-RTT) it accepted and handed to `read`, which
-    /// come first in the stream; 0 if none.
+    /// Bytes of early data (0-RTT) accepted: a server's, received and handed to `read` first
+    /// in the stream; a client's, sent with [`Connection::write_early_data`]. 0 if none.
     pub early_data: usize,
+    /// A client's: bytes of early data the server refused, which tlswire then sent again as
+    /// ordinary data right after the handshake (nothing is lost). 0 if none.
+    pub early_data_rejected: usize,
 }
 
 impl Info {
@@ -161,8 +164,12 @@ pub struct Connection {
     certificate: Option<usize>,
     /// A server's: whether the handshake will be TLS 1.3, from the ClientHello ([`crate::hello`]).
     client_tls13: Option<bool>,
-    /// A server's: bytes of early data (0-RTT) it accepted.
+    /// Bytes of early data (0-RTT) accepted: a server's received, a client's sent.
     early_data: usize,
+    /// A client's early data, kept until the server says whether it accepted it.
+    early_sent: Option<Vec<u8>>,
+    /// A client's early data the server refused (sent again after the handshake).
+    early_rejected: usize,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -263,6 +270,8 @@ impl Connection {
             certificate: None,
             client_tls13: None,
             early_data: 0,
+            early_sent: None,
+            early_rejected: 0,
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -358,6 +367,31 @@ impl Connection {
         };
         self.failed = Some(error.clone());
         error
+    }
+
+    /// A client's early data (TLS 1.3 0-RTT, OpenSSL's `SSL_write_early_data`): on a connection
+    /// made with [`Connection::client_resuming`] (or resuming from the context's memory) whose
+    /// session allows it, with `early_data` on in the config, encrypts as much of `data` as the
+    /// server's limit allows, to go out with the ClientHello, and returns how much (0 when early
+    /// data is not possible: call it before the handshake, and write the rest normally). If the
+    /// server refuses it, tlswire sends it again as ordinary data right after the handshake:
+    /// [`Info::early_data`] and [`Info::early_data_rejected`] say which. Early data can be
+    /// replayed by an attacker: send only what may safely arrive twice.
+    pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let Tls::Client(client) = &mut self.tls else { return Ok(0) };
+        if self.handshake_done || data.is_empty() {
+            return Ok(0);
+        }
+        let n = client.write_early_data(data).unwrap_or(0);
+        if n > 0 {
+            self.early_sent.get_or_insert_with(Vec::new).extend_from_slice(&data[..n]);
+            self.started = true;
+            self.pump(&mut Want::Nothing)?;
+        }
+        Ok(n)
     }
 
     /// Keeps each session the server gives (a TLS 1.3 ticket, a TLS 1.2 session) for
@@ -753,6 +787,7 @@ impl Connection {
             peer_signature_scheme: self.peer_scheme.map(crate::config::scheme_name),
             certificate: self.certificate,
             early_data: self.early_data,
+            early_data_rejected: self.early_rejected,
         })
     }
 
@@ -856,7 +891,30 @@ impl Connection {
         drop(secrets);
         self.note_sealers();
         self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
+        if result.is_ok() && self.handshake_done {
+            self.settle_early_data()?;
+        }
         result
+    }
+
+    /// Once a client's handshake is done: its early data was accepted, or is sent again now.
+    fn settle_early_data(&mut self) -> Result<(), Error> {
+        let Some(sent) = self.early_sent.take() else { return Ok(()) };
+        let accepted = matches!(&self.tls, Tls::Client(c) if c.is_early_data_accepted());
+        if accepted {
+            self.early_data = sent.len();
+            return Ok(());
+        }
+        self.early_rejected = sent.len();
+        let mut want = Want::Encrypt(&sent);
+        self.pump_offloaded(&mut want)?;
+        if !matches!(want, Want::Nothing) {
+            return Err(Error::Protocol {
+                error: ProtocolError::Other("the refused early data could not be sent again".into()),
+                alert_sent: None,
+            });
+        }
+        Ok(())
     }
 
     fn pump_offloaded(&mut self, want: &mut Want<'_>) -> Result<(), Error> {

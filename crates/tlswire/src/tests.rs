@@ -1701,3 +1701,61 @@ fn a_server_with_several_certificates_presents_the_one_for_the_name_and_the_clie
     server.add_certificate(RSA.0, ECDSA.1, None).unwrap();
     assert!(matches!(server.build(), Err(ConfigError::BadPrivateKey(_))));
 }
+
+#[test]
+fn early_data_is_accepted_on_resumption_or_sent_again_never_lost() {
+    let mut client = client_config();
+    client.early_data(true);
+    let client = client.build().unwrap();
+    for (max, accepted) in [(16384, true), (0, false)] {
+        let mut server = server_config(ECDSA);
+        server.max_early_data(max);
+        // A session that allows early data comes from a server that accepts it.
+        let issuing = {
+            let mut s = server_config(ECDSA);
+            s.max_early_data(16384);
+            s.build().unwrap()
+        };
+        let server = if accepted { issuing.clone() } else { server.build().unwrap() };
+        // First connection: a full handshake that leaves a session allowing early data.
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&issuing).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.client.record_sessions();
+        pair.handshake().unwrap();
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        pair.read_all(false);
+        let session = pair.client.take_sessions().pop().unwrap();
+
+        let mut pair = Pair {
+            client: Connection::client_resuming(&client, "localhost", &session).unwrap(),
+            server: Connection::server(&server).unwrap(),
+            chunk: usize::MAX,
+        };
+        let n = pair.client.write_early_data(b"GET / early\n").unwrap();
+        assert_eq!(n, 12, "{accepted}");
+        pair.handshake().unwrap();
+        let (c, s) = (pair.client.info().unwrap(), pair.server.info().unwrap());
+        pair.transfer();
+        let got = pair.read_all(true);
+        assert_eq!(got, b"GET / early\n", "{accepted}: the data arrives once, early or again after the handshake");
+        if accepted {
+            assert_eq!((c.early_data, c.early_data_rejected, s.early_data), (12, 0, 12));
+        } else {
+            assert_eq!((c.early_data, c.early_data_rejected, s.early_data), (0, 12, 0));
+        }
+        // (Refused here by another server, which cannot resume the session at all.)
+        assert_eq!(c.resumed, accepted);
+    }
+    // Not possible without a session that allows it: 0, nothing written.
+    let mut pair = Pair {
+        client: Connection::client(&client, "localhost").unwrap(),
+        server: Connection::server(&server_config(ECDSA).build().unwrap()).unwrap(),
+        chunk: usize::MAX,
+    };
+    assert_eq!(pair.client.write_early_data(b"x").unwrap(), 0);
+    pair.handshake().unwrap();
+}

@@ -1008,6 +1008,46 @@ impl UnbufferedClientConnection {
     pub fn tls13_tickets_received(&self) -> u32 {
         self.inner.tls13_tickets_received
     }
+    /// How many more bytes may be sent as TLS 1.3 early data (0-RTT) with
+    /// [`UnbufferedClientConnection::write_early_data()`]: `None` when early data cannot be
+    /// sent (not enabled in the config, no resumed session allowing it, or the handshake has
+    /// moved on).
+    ///
+    /// (tlswire addition: early data for unbuffered clients, absent from rustls 0.23.)
+    pub fn early_data_allowance(&self) -> Option<usize> {
+        let early = &self.inner.core.data.early_data;
+        (early.is_enabled() && self.inner.core.common_state.early_traffic).then_some(early.left)
+    }
+
+    /// Encrypts up to [`UnbufferedClientConnection::early_data_allowance()`] bytes of `data` as
+    /// early data, queued for `process_tls_records` to hand out (after the ClientHello); returns
+    /// how many. `None` when early data cannot be sent. Whether the server accepted it is
+    /// [`UnbufferedClientConnection::is_early_data_accepted()`] once the handshake is done;
+    /// rejected early data must be sent again as ordinary data by the caller.
+    ///
+    /// (tlswire addition: early data for unbuffered clients, absent from rustls 0.23.)
+    pub fn write_early_data(&mut self, data: &[u8]) -> Option<usize> {
+        self.early_data_allowance()?;
+        let n = self
+            .inner
+            .core
+            .data
+            .early_data
+            .check_write_opt(data.len())?;
+        Some(
+            self.inner
+                .core
+                .common_state
+                .send_early_plaintext(&data[..n]),
+        )
+    }
+
+    /// Whether the server accepted the early data this client sent.
+    ///
+    /// (tlswire addition: early data for unbuffered clients, absent from rustls 0.23.)
+    pub fn is_early_data_accepted(&self) -> bool {
+        self.inner.core.is_early_data_accepted()
+    }
 }
 
 impl Deref for UnbufferedClientConnection {

@@ -1,12 +1,17 @@
-//! Sessions as bytes need a rustls whose client sessions encode: tlswire's vendored rustls
-//! (`vendor/rustls.patch`) says so through its `links` metadata. Built against a rustls without it
-//! (a crates.io build of this crate), `take_sessions` gives nothing and `client_resuming` is a
-//! configuration error.
+//! Sessions as bytes need a rustls whose client sessions encode, and a client's early data an
+//! unbuffered client that can send it: tlswire's vendored rustls (`vendor/rustls.patch`) says so
+//! through its `links` metadata. Built against a rustls without them (a crates.io build of this
+//! crate), `take_sessions` gives nothing, `client_resuming` is a configuration error and
+//! `write_early_data` sends nothing.
 
 fn main() {
-    println!("cargo:rustc-check-cfg=cfg(client_session_codec)");
-    println!("cargo:rerun-if-env-changed=DEP_RUSTLS_CLIENT_SESSIONS_CODEC");
-    if std::env::var_os("DEP_RUSTLS_CLIENT_SESSIONS_CODEC").is_some() {
-        println!("cargo:rustc-cfg=client_session_codec");
+    // (cfg, the vendored rustls's metadata key)
+    for (cfg, key) in [("client_session_codec", "CODEC"), ("client_early_data", "EARLY_DATA")] {
+        let var = format!("DEP_RUSTLS_CLIENT_SESSIONS_{key}");
+        println!("cargo:rustc-check-cfg=cfg({cfg})");
+        println!("cargo:rerun-if-env-changed={var}");
+        if std::env::var_os(&var).is_some() {
+            println!("cargo:rustc-cfg={cfg}");
+        }
     }
 }

@@ -5,8 +5,10 @@
 
 fn main() {
     // tlswire: dependents' build scripts see DEP_RUSTLS_CLIENT_SESSIONS_CODEC: client sessions
-    // have `encode` / `from_slice` in this rustls.
+    // have `encode` / `from_slice` in this rustls; and DEP_RUSTLS_CLIENT_SESSIONS_EARLY_DATA:
+    // its unbuffered client can send early data.
     println!("cargo:codec=1");
+    println!("cargo:early_data=1");
     read_buf();
 }
 

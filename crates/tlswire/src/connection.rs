@@ -385,7 +385,13 @@ impl Connection {
         if self.handshake_done || data.is_empty() {
             return Ok(0);
         }
+        #[cfg(client_early_data)]
         let n = client.write_early_data(data).unwrap_or(0);
+        #[cfg(not(client_early_data))]
+        let n = {
+            let _ = client;
+            0
+        };
         if n > 0 {
             self.early_sent.get_or_insert_with(Vec::new).extend_from_slice(&data[..n]);
             self.started = true;
@@ -900,7 +906,10 @@ impl Connection {
     /// Once a client's handshake is done: its early data was accepted, or is sent again now.
     fn settle_early_data(&mut self) -> Result<(), Error> {
         let Some(sent) = self.early_sent.take() else { return Ok(()) };
+        #[cfg(client_early_data)]
         let accepted = matches!(&self.tls, Tls::Client(c) if c.is_early_data_accepted());
+        #[cfg(not(client_early_data))]
+        let accepted = false;
         if accepted {
             self.early_data = sent.len();
             return Ok(());

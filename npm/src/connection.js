@@ -55,7 +55,12 @@ export async function connect(options) {
       if (!shared) context.free(); // the engine holds its own reference
     }
     const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
+    // Early data: what the session allows goes with the ClientHello, the rest right after the
+    // handshake (and what the server refuses the engine sends again itself).
+    const early = options.earlyData === undefined ? null : asBytes(options.earlyData);
+    const sentEarly = early ? conn._writeEarly(early) : 0;
     await conn._handshake();
+    if (early && sentEarly < early.length) await conn.write(early.subarray(sentEarly));
     return conn;
   } catch (e) {
     // A connection that failed its handshake has released the channel; a bad configuration
@@ -225,6 +230,11 @@ export class TlsConnection extends EventTarget {
 
   async [Symbol.asyncDispose]() {
     await this.close();
+  }
+
+  /** @internal Early data before the handshake: bytes taken (0 if not possible). */
+  _writeEarly(bytes) {
+    return this.#call(() => this.#engine.writeEarlyData(bytes));
   }
 
   async _handshake() {

@@ -9,7 +9,7 @@ const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 export const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
 // The options that configure the client rather than one connection (they make a TlsContext).
-export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "maxSendFragment", "sessionCache", "signatureSchemes", "dangerouslyDisableVerification"];
+export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "maxSendFragment", "sessionCache", "signatureSchemes", "allowEarlyData", "dangerouslyDisableVerification"];
 export const contexts = new WeakMap(); // TlsContext → the engine's built Context
 
 /** Parses and builds client settings into the engine's Context (the caller frees it). */
@@ -27,6 +27,8 @@ export function buildContext(options) {
     if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
     if (options.groups) config.groups(options.groups);
     if (options.signatureSchemes) config.signatureSchemes(options.signatureSchemes);
+    // Early data needs the context's permission; `earlyData` given to connect() asks for it.
+    if (options.allowEarlyData || options.earlyData !== undefined) config.earlyData(true);
     if (options.maxSendFragment !== undefined) config.maxSendFragment(options.maxSendFragment);
     if (options.sessionCache !== undefined) {
       if (!Number.isInteger(options.sessionCache) || options.sessionCache < 0) throw new TlsError("CONFIG", "sessionCache must be a whole number of sessions (0: none)");

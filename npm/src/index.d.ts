@@ -73,6 +73,14 @@ export interface ConnectOptions extends ContextOptions {
    */
   checkServerIdentity?: (serverName: string, certificates: Uint8Array[]) => Error | undefined | void;
   /**
+   * Early data (TLS 1.3 0-RTT): bytes to send with the ClientHello when `session` (or the
+   * context's memory) resumes a session that allows it; what does not fit, or early data is not
+   * possible, is sent right after the handshake; what the server refuses is sent again then.
+   * `info.earlyData` / `info.earlyDataRejected` say which. Early data can be replayed by an
+   * attacker: send only requests that may safely arrive twice (a GET, a read-only query).
+   */
+  earlyData?: Uint8Array | string;
+  /**
    * A session to resume (bytes an earlier connection's `session` event gave). It is offered only
    * to the server name it came from, under the same CAs, pins, CRLs and client certificate, and
    * only before it expires; otherwise the handshake is a full one (`info.resumed` says which).
@@ -131,6 +139,8 @@ export interface ContextOptions {
   signatureSchemes?: string[];
   /** At most this many bytes of data per record sent, 64 to 16384 (OpenSSL's `-max_send_frag`). */
   maxSendFragment?: number;
+  /** Let connections from this context send `earlyData` (implied when `earlyData` is given to `connect()` without a context). */
+  allowEarlyData?: boolean;
   /**
    * How many server names' sessions a context keeps in memory for its connections to resume
    * (default 256; 0: none). Sessions kept with `onSession` and `session` do not need it.
@@ -186,6 +196,10 @@ export interface TlsInfo {
   signatureScheme: string | null;
   /** The scheme of the server's handshake signature, e.g. `rsa_pss_rsae_sha256`; `null` on a resumed session. */
   peerSignatureScheme: string | null;
+  /** Bytes of `earlyData` the server accepted as 0-RTT data. */
+  earlyData: number;
+  /** Bytes of `earlyData` the server refused (tlswire sent them again right after the handshake). */
+  earlyDataRejected: number;
 }
 
 /**

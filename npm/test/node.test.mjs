@@ -850,3 +850,31 @@ test("signatureSchemes: the server signs with the scheme this client prefers (in
   await new Promise((resolve, reject) => (socket.once("secureConnect", resolve), socket.once("error", reject)));
   socket.destroy();
 });
+
+test("earlyData: sent as 0-RTT on resumption and accepted by tlswire s_server -early_data; refused by another server, sent again after the handshake: arrives once either way", async () => {
+  const server = track(await tlswireServer(["-early_data"]));
+  const sessions = [];
+  const first = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), onSession: (e) => sessions.push(e.session) });
+  await first.write("a\n");
+  assert.equal(await readLine(first), "a\n");
+  await first.close();
+  const session = sessions.at(-1);
+  const early = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), session, earlyData: "early\n" });
+  assert.equal(await readLine(early), "early\n");
+  assert.deepEqual([early.info.resumed, early.info.earlyData, early.info.earlyDataRejected], [true, 6, 0]);
+  await early.close();
+
+  // Another server process: it cannot resume the session, refuses the early data, and gets it
+  // again right after the handshake.
+  const other = track(await tlswireServer(["-early_data"]));
+  const refused = await connect({ transport: await tcp(other.port), serverName: "localhost", ca: pem("ca.pem"), session: sessions[0], earlyData: "again\n" });
+  assert.equal(await readLine(refused), "again\n");
+  assert.deepEqual([refused.info.resumed, refused.info.earlyData, refused.info.earlyDataRejected], [false, 0, 6]);
+  await refused.close();
+
+  // Without a session: nothing goes early; the data is sent after the handshake.
+  const plain = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), earlyData: "late\n" });
+  assert.equal(await readLine(plain), "late\n");
+  assert.equal(plain.info.earlyData, 0);
+  await plain.close();
+});

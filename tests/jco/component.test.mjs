@@ -67,6 +67,7 @@ const config = (ca, extra = {}) => ({
   maxSendFragment: undefined,
   keepSessions: false,
   sessionCache: undefined,
+  earlyData: false,
   signatureSchemes: [],
   dangerouslyDisableVerification: false,
   ...extra,

@@ -103,3 +103,52 @@ fn tlswire_s_server_tickets_resume_for_openssl_s_client_unless_turned_off() {
         }
     }
 }
+
+/// `-early_data`: tlswire s_client resumes a session (written by another process) with 0-RTT
+/// data, which openssl s_server -early_data reads as early data; a server that refuses it gets
+/// it again right after the handshake.
+#[test]
+fn tlswire_s_client_sends_early_data_that_openssl_s_server_accepts() {
+    let early = pki().join("client-early.txt");
+    std::fs::write(&early, "early bird\n").unwrap();
+    let port = free_port();
+    let out = pki().join(format!("early-openssl-{port}.txt"));
+    let mut args = strings(&["s_server", "-accept", &format!("127.0.0.1:{port}")]);
+    args.extend(strings(&["-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key"), "-early_data"]));
+    let _server = Peer::start_with_stdout("openssl", &args, port, std::fs::File::create(&out).unwrap());
+    let session = pki().join(format!("early-session-{port}.pem"));
+    let base = strings(&["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem")]);
+    let mut first = base.clone();
+    first.extend(strings(&["-sess_out", session.to_str().unwrap()]));
+    // openssl s_server (plain mode) does not answer: wait for the ticket, then end.
+    let (_, stderr) = run_client(&tlswire_bin(), &first, b"", "Resumed: no");
+    assert!(session.exists(), "{stderr}");
+    let mut second = base.clone();
+    second.extend(strings(&["-sess_in", session.to_str().unwrap(), "-early_data", early.to_str().unwrap()]));
+    let (_, stderr) = run_client(&tlswire_bin(), &second, b"", "Early data was");
+    assert!(stderr.contains("Early data was accepted") && stderr.contains("Resumed: yes"), "{stderr}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let server_out = loop {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.contains("early bird") && text.contains("Early data received") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(server_out.contains("Early data received") && server_out.contains("early bird"), "{server_out}");
+
+    // tlswire s_server without -early_data refuses it: sent again after the handshake, echoed.
+    let port = free_port();
+    let mut args = strings(&["s_server", "-accept", &format!("127.0.0.1:{port}")]);
+    args.extend(strings(&["-cert", &file("server-ecdsa.pem"), "-key", &file("server-ecdsa.key"), "-no_ticket"]));
+    let _ours = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+    let base = strings(&["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", &file("ca.pem")]);
+    let mut first = base.clone();
+    first.extend(strings(&["-sess_out", session.to_str().unwrap()]));
+    run_client(&tlswire_bin(), &first, b"x\n", "x\n");
+    let mut second = base.clone();
+    second.extend(strings(&["-sess_in", session.to_str().unwrap(), "-early_data", early.to_str().unwrap()]));
+    let (stdout, stderr) = run_client(&tlswire_bin(), &second, b"", "early bird");
+    assert!(stdout.contains("early bird"), "{stdout} {stderr}");
+    assert!(stderr.contains("Early data was not sent") || stderr.contains("Early data was rejected"), "{stderr}");
+}

@@ -31,6 +31,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -sess_out file      write each session the server gives to file (the newest; it holds the
                       session's secret: keep it like a key)
   -sess_in file       offer the session in file (from -sess_out) to resume it
+  -early_data file    send file's contents as TLS 1.3 early data (0-RTT) when resuming; what the
+                      server refuses is sent again after the handshake
   -status             print the OCSP response the server stapled (its size and SHA-256)
   -verify_cmd cmd     also run `sh -c cmd` on the server's chain (PEM on stdin, the name in
                       $TLSWIRE_SERVER_NAME) during the handshake: exit 0 accepts, else refused
@@ -94,6 +96,7 @@ pub struct ClientArgs {
     pub sess_in: Option<String>,
     pub status: bool,
     pub verify_cmd: Option<String>,
+    pub early_data: Option<String>,
     pub servername: Option<String>,
     pub ign_eof: bool,
     pub insecure: bool,
@@ -214,6 +217,7 @@ impl ClientArgs {
         let (mut connect, mut servername) = ("localhost:4433".to_string(), None);
         let (mut ign_eof, mut insecure) = (false, false);
         let (mut sess_out, mut sess_in, mut status, mut verify_cmd) = (None, None, false, None);
+        let mut early_data = None;
         let mut common = Common::default();
         parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
@@ -225,13 +229,14 @@ impl ClientArgs {
                 "-sess_in" => sess_in = Some(p.value(option)?),
                 "-status" => status = true,
                 "-verify_cmd" => verify_cmd = Some(p.value(option)?),
+                "-early_data" => early_data = Some(p.value(option)?),
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
         // As in OpenSSL, -quiet implies -ign_eof.
         ign_eof |= common.quiet;
-        Ok(Self { connect, sess_out, sess_in, status, verify_cmd, servername, ign_eof, insecure, common })
+        Ok(Self { connect, sess_out, sess_in, status, verify_cmd, early_data, servername, ign_eof, insecure, common })
     }
 }
 

@@ -37,6 +37,7 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
         .unwrap_or(&args.connect)
         .to_string();
     let mut config = args.common.client_config().map_err(setup)?;
+    config.early_data(args.early_data.is_some());
     if args.insecure {
         eprintln!("WARNING: -insecure: the server certificate is NOT verified");
         config.dangerously_disable_verification();
@@ -67,7 +68,23 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
     if !args.common.quiet {
         eprintln!("CONNECTED({addr})");
     }
+    // -early_data: as much as the session allows goes with the ClientHello, the rest after.
+    let early = match &args.early_data {
+        Some(path) => crate::args::read_file(path).map_err(setup)?,
+        None => Vec::new(),
+    };
+    let sent_early = conn.write_early_data(&early)?;
     net::handshake(&mut conn, &mut sock)?;
+    if args.early_data.is_some() {
+        match conn.info() {
+            Some(info) if info.early_data > 0 => eprintln!("Early data was accepted"),
+            Some(info) if info.early_data_rejected > 0 => eprintln!("Early data was rejected"),
+            _ => eprintln!("Early data was not sent"),
+        }
+    }
+    if sent_early < early.len() {
+        net::write_all(&mut conn, &mut sock, &early[sent_early..])?;
+    }
     save_sessions(&mut conn, args)?;
     if args.status {
         net::print_ocsp(conn.info().and_then(|i| i.ocsp_response).as_deref());

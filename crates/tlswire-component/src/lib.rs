@@ -80,6 +80,7 @@ impl connections::GuestClientContext for Client {
         if let Some(sessions) = config.session_cache {
             c.session_cache(sessions as usize);
         }
+        c.early_data(config.early_data);
         if !config.signature_schemes.is_empty() {
             c.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
         }
@@ -237,6 +238,13 @@ impl connections::GuestConnection for Conn {
         Conn::open(tls, server.observe, server.key_log, input, output)
     }
 
+    fn write_early_data(&self, data: Vec<u8>) -> Result<u32, WitError> {
+        let mut state = self.state.borrow_mut();
+        let n = state.tls.write_early_data(&data).map_err(|e| to_wit(&e))?;
+        state.flush()?;
+        Ok(n as u32)
+    }
+
     fn handshake(&self) -> Result<(), WitError> {
         self.state.borrow_mut().drive(|tls| tls.do_handshake())
     }
@@ -300,6 +308,7 @@ impl connections::GuestConnection for Conn {
             peer_signature_scheme: info.peer_signature_scheme,
             certificate: info.certificate.map(|i| i as u32),
             early_data: info.early_data as u32,
+            early_data_rejected: info.early_data_rejected as u32,
         })
     }
 

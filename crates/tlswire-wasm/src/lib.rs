@@ -45,6 +45,12 @@ impl Config {
         self.inner.max_send_fragment(bytes).map(drop).map_err(|e| js_error(&Error::Config(e)))
     }
 
+    /// Lets connections send early data (TLS 1.3 0-RTT) when resuming a session that allows it.
+    #[wasm_bindgen(js_name = earlyData)]
+    pub fn early_data(&mut self, on: bool) {
+        self.inner.early_data(on);
+    }
+
     /// How many server names' sessions the context keeps in memory (0: none).
     #[wasm_bindgen(js_name = sessionCache)]
     pub fn session_cache(&mut self, sessions: usize) {
@@ -265,6 +271,13 @@ impl Engine {
         self.conn.is_handshake_done()
     }
 
+    /// Early data (0-RTT), before the handshake: how many bytes of `data` go with the
+    /// ClientHello (0 when early data is not possible); the caller writes the rest afterwards.
+    #[wasm_bindgen(js_name = writeEarlyData)]
+    pub fn write_early_data(&mut self, data: &[u8]) -> Result<u32, JsValue> {
+        self.conn.write_early_data(data).map(|n| n as u32).map_err(|e| js_error(&e))
+    }
+
     /// Queues a TLS 1.3 KeyUpdate (`request_peer`: ask the peer to update too).
     #[wasm_bindgen(js_name = keyUpdate)]
     pub fn key_update(&mut self, request_peer: bool) -> Result<(), JsValue> {
@@ -300,6 +313,8 @@ impl Engine {
         set(&o, "ocspResponse", &info.ocsp_response.map_or(JsValue::NULL, |r| Uint8Array::from(&r[..]).into()));
         set(&o, "signatureScheme", &info.signature_scheme.map_or(JsValue::NULL, JsValue::from));
         set(&o, "peerSignatureScheme", &info.peer_signature_scheme.map_or(JsValue::NULL, JsValue::from));
+        set(&o, "earlyData", &(info.early_data as u32).into());
+        set(&o, "earlyDataRejected", &(info.early_data_rejected as u32).into());
         o.into()
     }
 

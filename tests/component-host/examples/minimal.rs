@@ -48,6 +48,7 @@ fn main() -> wasmtime::Result<()> {
         max_send_fragment: None,
         keep_sessions: false,
         session_cache: None,
+        early_data: false,
         signature_schemes: vec![],
         dangerously_disable_verification: false,
     };

@@ -151,6 +151,11 @@ impl Host {
         Ok(conn.map(Connection))
     }
 
+    /// `connection.write-early-data`.
+    pub fn write_early_data(&mut self, conn: &Connection, data: &[u8]) -> wasmtime::Result<Result<u32, Error>> {
+        self.tls.tlswire_tls_connections().connection().call_write_early_data(&mut self.store, conn.0, data)
+    }
+
     /// `connection.take-sessions`.
     pub fn take_sessions(&mut self, conn: &Connection) -> wasmtime::Result<Vec<Vec<u8>>> {
         self.tls.tlswire_tls_connections().connection().call_take_sessions(&mut self.store, conn.0)

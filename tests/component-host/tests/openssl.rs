@@ -36,6 +36,7 @@ fn config(ca: &str) -> ClientConfig {
         max_send_fragment: None,
         keep_sessions: false,
         session_cache: None,
+        early_data: false,
         signature_schemes: vec![],
         dangerously_disable_verification: false,
     }
@@ -556,4 +557,57 @@ fn a_component_server_accepts_early_data() {
     assert_eq!((infos[0].0.early_data, infos[0].0.resumed), (0, false));
     assert_eq!((infos[1].0.early_data, infos[1].0.resumed), (11, true));
     assert_eq!(infos[1].1, b"early bird\n");
+}
+
+/// `write-early-data`: the component resumes a session (taken from another instance) with 0-RTT
+/// data that openssl s_server -early_data reads as early data.
+#[test]
+fn the_component_sends_early_data_that_openssl_accepts() {
+    let port = tlswire_interop::free_port();
+    let out = tlswire_interop::pki().join(format!("component-early-openssl-{port}.txt"));
+    let mut args = tlswire_interop::strings(&["s_server", "-accept", &format!("127.0.0.1:{port}")]);
+    args.extend(tlswire_interop::strings(&[
+        "-cert",
+        &tlswire_interop::file("server-ecdsa.pem"),
+        "-key",
+        &tlswire_interop::file("server-ecdsa.key"),
+        "-early_data",
+    ]));
+    let mut server =
+        tlswire_interop::Peer::start_with_stdout("openssl", &args, port, std::fs::File::create(&out).unwrap());
+    let addr = format!("127.0.0.1:{port}");
+    let config = ClientConfig { keep_sessions: true, early_data: true, ..config("ca.pem") };
+    let session = {
+        let mut host = Host::new(&component()).unwrap();
+        let ctx = host.client_context(&config).unwrap().unwrap();
+        let conn = host.connect(ctx, "localhost", &addr).unwrap().unwrap();
+        host.handshake(&conn).unwrap().unwrap();
+        // openssl s_server (plain mode) sends what its stdin gets: its tickets come before it.
+        use std::io::Write as _;
+        server.stdin().write_all(b"hi\n").unwrap();
+        server.stdin().flush().unwrap();
+        let mut got = Vec::new();
+        while !got.ends_with(b"\n") {
+            got.extend(host.read(&conn, 1024).unwrap().unwrap());
+        }
+        let sessions = host.take_sessions(&conn).unwrap();
+        let _ = host.close(&conn);
+        sessions.last().cloned().expect("a session")
+    };
+    let mut host = Host::new(&component()).unwrap();
+    let ctx = host.client_context(&config).unwrap().unwrap();
+    let conn = host.connect_resuming(ctx, "localhost", &session, &addr).unwrap().unwrap();
+    assert_eq!(host.write_early_data(&conn, b"early bird\n").unwrap().unwrap(), 11);
+    host.handshake(&conn).unwrap().unwrap();
+    let info = host.info(&conn).unwrap().unwrap();
+    assert_eq!((info.resumed, info.early_data, info.early_data_rejected), (true, 11, 0));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.contains("Early data received") && text.contains("early bird") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -121,6 +121,9 @@ struct Options {
     /// configure.
     credentials: Vec<Credential>,
     expect_selected_credential: Option<i64>,
+    enable_early_data: bool,
+    expect_accept_early_data: bool,
+    expect_reject_early_data: bool,
     expect_peer_signature_algorithm: Option<u16>,
     /// BoringSSL's custom verify callback (`-use-custom-verify-callback`): tlswire's hook.
     custom_verify: bool,
@@ -214,6 +217,11 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-resume-count" => o.resume_count = num() as usize,
             "-read-size" => o.read_size = Some(num() as usize),
             "-shim-writes-first" => o.shim_writes_first = true,
+            "-enable-early-data" => o.enable_early_data = true,
+            "-expect-accept-early-data" => o.expect_accept_early_data = true,
+            "-expect-reject-early-data" => o.expect_reject_early_data = true,
+            // Shown by the early data the ticket lets the shim send (the runner checks it).
+            "-expect-ticket-supports-early-data" => {}
             "-shim-shuts-down" => o.shim_shuts_down = true,
             "-check-close-notify" => o.check_close_notify = true,
             "-key-update" => o.key_update = true,
@@ -345,6 +353,11 @@ impl Run {
             });
             let all: Vec<Credential> = o.credentials.iter().cloned().chain(default).collect();
             let Some(first) = all.first() else { unimplemented_flag("-server without a credential") };
+            if o.enable_early_data {
+                // The runner expects half-RTT data (the echo of early data before the handshake
+                // completes): tlswire's shim answers only after it.
+                unimplemented_flag("-enable-early-data (server: half-RTT data)");
+            }
             // tlswire's signing preferences are the server's, for all its certificates.
             if all.iter().any(|c| c.signing_prefs != first.signing_prefs) {
                 unimplemented_flag("-signing-prefs that differ between credentials");
@@ -397,6 +410,7 @@ impl Run {
             }
             let mut c = ClientConfig::new();
             c.versions(min, max);
+            c.early_data(o.enable_early_data);
             if let Some(bytes) = o.max_send_fragment {
                 c.max_send_fragment(bytes).unwrap_or_else(|e| config_error(&e));
             }
@@ -520,6 +534,13 @@ struct Shim {
 
 impl Shim {
     fn run(&mut self, o: &Options) -> Result<(), String> {
+        // A resuming client's first write goes as early data when the session allows it.
+        let mut first_write: &[u8] = if o.shim_writes_first { b"hello" } else { b"" };
+        if o.enable_early_data && !o.server && !first_write.is_empty() {
+            let n = self.conn.write_early_data(first_write).map_err(|e| self.fail(&e))?;
+            first_write = &first_write[n..];
+            self.flush()?;
+        }
         while !self.conn.is_handshake_done() {
             let status = self.conn.do_handshake();
             self.step(status)?;
@@ -550,8 +571,8 @@ impl Shim {
             out.extend_from_slice(&write);
             self.write_all(&out)?;
         }
-        if o.shim_writes_first {
-            self.write_all(b"hello")?;
+        if !first_write.is_empty() {
+            self.write_all(first_write)?;
         }
         if o.key_update {
             self.conn.key_update(true).map_err(|e| self.fail(&e))?;
@@ -679,6 +700,12 @@ impl Shim {
             if got != want_name {
                 return Err(format!("expected peer signature algorithm {want:#06x}, got {got:?}"));
             }
+        }
+        if o.expect_accept_early_data && info.early_data == 0 {
+            return Err(format!("expected the early data accepted, got {info:?}"));
+        }
+        if o.expect_reject_early_data && info.early_data > 0 {
+            return Err(format!("expected the early data rejected, got {info:?}"));
         }
         if let Some(want) = o.expect_selected_credential.filter(|_| !info.resumed) {
             // The same order as tlswire's: -new-x509-credential's, then the default one (-1).

@@ -24,6 +24,25 @@ const reportLater = (e) => (typeof globalThis.reportError === "function" ? globa
  * @returns {Promise<TlsConnection>}
  */
 export async function connect(options) {
+  const serverName = options.serverName ?? options.expectedServerHostname;
+  return openConnection(options, "client", async () => {
+    if (typeof serverName !== "string") throw new TlsError("MISUSE", "options.serverName is required");
+    const shared = await options.context;
+    if (!shared) return { context: buildContext(options), owned: true };
+    const misplaced = CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
+    if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createContext() when options.context is given`);
+    const context = contexts.get(shared);
+    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, or not from createContext())");
+    return { context, owned: false };
+  });
+}
+
+/**
+ * A connection over `options.transport`, client or server (`role`), once its handshake is done.
+ * `settings()` gives the built context and whether this call owns it (frees it after use).
+ * @internal
+ */
+export async function openConnection(options, role, settings) {
   await initWasm();
   usePlatform();
   const transport = await options.transport;
@@ -32,32 +51,28 @@ export async function connect(options) {
   }
   // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
   Promise.resolve(transport.opened).catch(() => {});
-  const serverName = options.serverName ?? options.expectedServerHostname;
   try {
-    if (typeof serverName !== "string") throw new TlsError("MISUSE", "options.serverName is required");
-    const shared = await options.context;
-    let context;
-    if (shared) {
-      const misplaced = CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
-      if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createContext() when options.context is given`);
-      context = contexts.get(shared);
-      if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, or not from createContext())");
-    } else {
-      context = buildContext(options);
-    }
+    const { context, owned } = await settings();
     let engine;
     try {
       const offload = platformCrypto() === "webcrypto";
-      const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);
-      if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== "function") throw new TlsError("MISUSE", "options.checkServerIdentity must be a function");
-      engine = Engine.client(context, serverName, typeof options.onMessage === "function", offload, typeof options.onKeylog === "function", typeof options.onSession === "function", session, options.checkServerIdentity);
+      const observe = typeof options.onMessage === "function";
+      const keylog = typeof options.onKeylog === "function";
+      if (role === "server") {
+        engine = Engine.server(context, observe, offload, keylog);
+      } else {
+        const serverName = options.serverName ?? options.expectedServerHostname;
+        const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);
+        if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== "function") throw new TlsError("MISUSE", "options.checkServerIdentity must be a function");
+        engine = Engine.client(context, serverName, observe, offload, keylog, typeof options.onSession === "function", session, options.checkServerIdentity);
+      }
     } finally {
-      if (!shared) context.free(); // the engine holds its own reference
+      if (owned) context.free(); // the engine holds its own reference
     }
     const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
     // Early data: what the session allows goes with the ClientHello, the rest right after the
     // handshake (and what the server refuses the engine sends again itself).
-    const early = options.earlyData === undefined ? null : asBytes(options.earlyData);
+    const early = role === "client" && options.earlyData !== undefined ? asBytes(options.earlyData) : null;
     const sentEarly = early ? conn._writeEarly(early) : 0;
     await conn._handshake();
     if (early && sentEarly < early.length) await conn.write(early.subarray(sentEarly));

@@ -200,6 +200,8 @@ export interface TlsInfo {
   earlyData: number;
   /** Bytes of `earlyData` the server refused (tlswire sent them again right after the handshake). */
   earlyDataRejected: number;
+  /** A server's: which of its certificates it presented (0: `certificate`, then `moreCertificates`); else `null`. */
+  certificate: number | null;
 }
 
 /**
@@ -426,3 +428,76 @@ export function wisp(
   port: number,
   options?: { WebSocket?: typeof WebSocket },
 ): Promise<Transport>;
+
+/** A server's settings: given per connection to {@link accept}, or once to {@link createServerContext}. */
+export interface ServerContextOptions {
+  /** The server's certificate chain, PEM, leaf first. */
+  certificate: string | Uint8Array;
+  /** Its private key, PEM (PKCS#8, SEC1 or PKCS#1). */
+  privateKey: string | Uint8Array;
+  /**
+   * More certificates (an RSA one beside an ECDSA one, one per host name): per client, the one
+   * valid for the name it asked for whose key makes a signature it accepts, `certificate` first.
+   */
+  moreCertificates?: { certificate: string | Uint8Array; privateKey: string | Uint8Array; ocspResponse?: Uint8Array }[];
+  /** Ask clients for a certificate: `"required"` refuses those without one (`CERT_MISSING`). Needs {@link ca}. */
+  requestCert?: "optional" | "required";
+  /** The CAs client certificates must chain to (PEM). */
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+  /** CRLs client certificates are checked against. */
+  crls?: string | Uint8Array | (string | Uint8Array)[];
+  /** ALPN protocols the server accepts, in preference order. */
+  alpn?: string[];
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  groups?: string[];
+  signatureSchemes?: string[];
+  maxSendFragment?: number;
+  /** A DER OCSP response for `certificate`, stapled for clients that ask. */
+  ocspResponse?: Uint8Array;
+  /** Stateless session tickets under a key rotated every 6 hours (default `true`). */
+  statelessTickets?: boolean;
+  /** Sessions kept in memory (default 256; 0: none). */
+  sessionCache?: number;
+  /** TLS 1.3 tickets sent after each handshake (default 2). */
+  tickets?: number;
+  /**
+   * Accept up to this many bytes of 0-RTT early data from resuming clients (default 0: none).
+   * Early data can be replayed; sessions are then single use. It comes first in `read()`.
+   */
+  maxEarlyData?: number;
+}
+
+/** Options for {@link accept}. */
+export interface AcceptOptions extends Partial<ServerContextOptions> {
+  /** The channel to the client (a Node socket through `Duplex.toWeb`, a Workers socket, ...). */
+  transport: Transport | Promise<Transport>;
+  /** Settings built once by {@link createServerContext} (then the settings above are not given). */
+  context?: TlsServerContext | Promise<TlsServerContext>;
+  onMessage?: (event: TlsMessageEvent) => void;
+  onKeylog?: (event: TlsKeylogEvent) => void;
+  allowHalfOpen?: boolean;
+}
+
+/** Built server settings, from {@link createServerContext}: shared session cache and ticket key. */
+export class TlsServerContext {
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Builds server settings once, for any number of {@link accept} calls. */
+export function createServerContext(options: ServerContextOptions): Promise<TlsServerContext>;
+
+/**
+ * The server's side of a TLS connection over `options.transport`: resolves once the handshake is
+ * done, with a connection whose `info.peerCertificates` are the client's.
+ *
+ * ```ts
+ * net.createServer(async (socket) => {
+ *   const tls = await accept({ transport: Duplex.toWeb(socket), certificate, privateKey });
+ *   for await (const chunk of tls) await tls.write(chunk);
+ * });
+ * ```
+ * @throws {TlsError} with a stable `code` when the handshake fails.
+ */
+export function accept(options: AcceptOptions): Promise<TlsConnection>;

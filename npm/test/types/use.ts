@@ -1,5 +1,5 @@
 // Compiled (not run) by test/types.test.mjs: the hand-written index.d.ts accepts the documented uses.
-import { connect, createContext, startTls, memoryUsage, initWasm, TlsError, type TlsContext } from "../../src/index.js";
+import { accept, connect, createContext, createServerContext, startTls, memoryUsage, initWasm, TlsError, type TlsContext, type Transport } from "../../src/index.js";
 declare const socket: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; opened: Promise<unknown> };
 let context: Promise<TlsContext> | undefined;
 context ??= createContext({ ca: "pem", certificate: "c", privateKey: "k", alpn: ["h2"] });
@@ -31,3 +31,18 @@ const plain = cfConnect("db.internal:5432", { secureTransport: "starttls" });
 const upgraded = plain.startTls({ expectedServerHostname: "db.internal" });
 await upgraded.opened;
 setTransport(null);
+
+// Control surface (issue 14): sessions, early data, exporters, KeyUpdate, a server.
+async function controlSurface(transport: Transport, serverTransport: Transport) {
+  let kept: Uint8Array | undefined;
+  const tls = await connect({ transport, serverName: "db.internal", ca: "PEM", onSession: (e) => (kept = e.session), earlyData: "GET /\n", checkServerIdentity: (_name, [leaf]) => (leaf.length > 0 ? undefined : new Error("empty")) });
+  const material: Uint8Array = tls.exportKeyingMaterial(32, "EXPERIMENTAL x");
+  await tls.keyUpdate();
+  const sent: number = tls.info.earlyData + tls.info.earlyDataRejected;
+  const ocsp: Uint8Array | null = tls.info.ocspResponse;
+  const context = await createServerContext({ certificate: "PEM", privateKey: "PEM", requestCert: "optional", ca: "PEM", maxEarlyData: 16384 });
+  const server = await accept({ transport: serverTransport, context });
+  const which: number | null = server.info.certificate;
+  return [kept, material, sent, ocsp, which];
+}
+console.log(controlSurface);

@@ -1,0 +1,92 @@
+// TLS servers: `accept()` does the server's handshake over any {readable, writable} channel (a
+// Node socket through `fromNodeSocket`, a Workers socket, a WebSocket from a bridge) and gives
+// the same TlsConnection a client gets. Every TLS decision is the engine's.
+
+import { ServerConfig } from "../dist/wasm/tlswire.js";
+import { asBytes } from "./context.js";
+import { initWasm, usePlatform } from "./engine.js";
+import { TlsError } from "./errors.js";
+import { openConnection } from "./connection.js";
+
+// The options that configure the server rather than one connection (they make a TlsServerContext).
+export const SERVER_CONTEXT_OPTIONS = ["certificate", "privateKey", "moreCertificates", "requestCert", "ca", "crls", "alpn", "minVersion", "maxVersion", "groups", "signatureSchemes", "maxSendFragment", "ocspResponse", "statelessTickets", "sessionCache", "tickets", "maxEarlyData"];
+const serverContexts = new WeakMap(); // TlsServerContext → the engine's built ServerContext
+
+/** Parses and builds server settings into the engine's ServerContext (the caller frees it). */
+function buildServerContext(options) {
+  if (options.certificate === undefined || options.privateKey === undefined) {
+    throw new TlsError("CONFIG", "a server needs options.certificate and options.privateKey (PEM)");
+  }
+  let config;
+  try {
+    config = new ServerConfig(asBytes(options.certificate), asBytes(options.privateKey));
+    for (const more of options.moreCertificates ?? []) {
+      config.addCertificate(asBytes(more.certificate), asBytes(more.privateKey), more.ocspResponse && asBytes(more.ocspResponse));
+    }
+    if (options.requestCert) {
+      if (options.requestCert !== "optional" && options.requestCert !== "required") throw new TlsError("CONFIG", 'options.requestCert is "optional" or "required"');
+      if (options.ca === undefined) throw new TlsError("CONFIG", "options.requestCert needs options.ca: the CAs client certificates must chain to");
+      const cas = [options.ca].flat().map((ca) => (typeof ca === "string" ? ca : new TextDecoder().decode(ca))).join("\n");
+      config.clientAuth(options.requestCert === "required", asBytes(cas));
+    }
+    for (const crl of [options.crls ?? []].flat()) config.addCrl(asBytes(crl));
+    if (options.alpn) config.alpn(options.alpn);
+    if (options.minVersion || options.maxVersion) config.versions(options.minVersion ?? "TLSv1.2", options.maxVersion ?? "TLSv1.3");
+    if (options.groups) config.groups(options.groups);
+    if (options.signatureSchemes) config.signatureSchemes(options.signatureSchemes);
+    if (options.maxSendFragment !== undefined) config.maxSendFragment(options.maxSendFragment);
+    if (options.ocspResponse !== undefined) config.ocspResponse(asBytes(options.ocspResponse));
+    if (options.statelessTickets !== undefined) config.statelessTickets(options.statelessTickets !== false);
+    if (options.sessionCache !== undefined) config.sessionCache(options.sessionCache);
+    if (options.tickets !== undefined) config.tickets(options.tickets);
+    if (options.maxEarlyData !== undefined) config.maxEarlyData(options.maxEarlyData);
+    return config.build();
+  } catch (e) {
+    throw TlsError.from(e);
+  } finally {
+    config?.free();
+  }
+}
+
+/**
+ * Server settings parsed and built once (the server's `SSL_CTX`): certificates and keys, client
+ * certificate CAs, ALPN, tickets. Made by {@link createServerContext}; pass it as
+ * `options.context` to {@link accept}. Connections share its session cache and ticket key.
+ */
+export class TlsServerContext {
+  /** Frees the built settings. Connections already made with them keep working. */
+  free() {
+    serverContexts.get(this)?.free();
+    serverContexts.delete(this);
+  }
+
+  [Symbol.dispose]() {
+    this.free();
+  }
+}
+
+/** Builds server settings once, for any number of {@link accept} calls. */
+export async function createServerContext(options = {}) {
+  await initWasm();
+  usePlatform();
+  const context = new TlsServerContext();
+  serverContexts.set(context, buildServerContext(options));
+  return context;
+}
+
+/**
+ * The server's side of a TLS connection over `options.transport`: resolves once the handshake
+ * is done, with a {@link TlsConnection} (its `info.peerCertificates` are the client's).
+ * @returns {Promise<import("./connection.js").TlsConnection>}
+ */
+export async function accept(options) {
+  return openConnection(options, "server", async () => {
+    const shared = await options.context;
+    if (!shared) return { context: buildServerContext(options), owned: true };
+    const misplaced = SERVER_CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
+    if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createServerContext() when options.context is given`);
+    const context = serverContexts.get(shared);
+    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsServerContext (freed, or not from createServerContext())");
+    return { context, owned: false };
+  });
+}

@@ -23,6 +23,7 @@ wit_bindgen::generate!({
 });
 
 use exports::tlswire::tls::connections::{self, ClientContextBorrow, ServerContextBorrow};
+use exports::tlswire::tls::handshakes;
 use exports::tlswire::tls::types::{self as wit, Error as WitError};
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
@@ -163,7 +164,8 @@ impl connections::GuestServerContext for Server {
 
 /// One connection: the core plus the host's two streams.
 pub struct Conn {
-    state: RefCell<State>,
+    /// Shared with a handshake's future while it lives (so it can subscribe to the input).
+    state: std::rc::Rc<RefCell<State>>,
 }
 
 struct State {
@@ -176,12 +178,22 @@ struct State {
 
 impl Conn {
     fn open(
-        mut tls: Connection,
+        tls: Connection,
         observe: bool,
         key_log: bool,
         input: InputStream,
         output: OutputStream,
     ) -> Result<connections::Connection, WitError> {
+        Conn::new(tls, observe, key_log, input, output).map(connections::Connection::new)
+    }
+
+    fn new(
+        mut tls: Connection,
+        observe: bool,
+        key_log: bool,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<Conn, WitError> {
         if observe {
             tls.record_messages().map_err(|e| to_wit(&e))?;
         }
@@ -193,8 +205,109 @@ impl Conn {
             }))
             .map_err(|e| to_wit(&e))?;
         }
-        let state = State { tls, input, output, key_log: lines };
-        Ok(connections::Connection::new(Conn { state: RefCell::new(state) }))
+        let state = State { key_log: lines, ..State::new(tls, input, output) };
+        Ok(Conn { state: std::rc::Rc::new(RefCell::new(state)) })
+    }
+}
+
+impl State {
+    fn new(tls: Connection, input: InputStream, output: OutputStream) -> Self {
+        State { tls, input, output, key_log: Arc::default() }
+    }
+}
+
+/// The wasi-tls-shaped handshake (`handshakes` in `wit/`): a client connection not driven yet,
+/// or, when the constructor (which cannot fail in WIT) could not make one, why, with the streams
+/// (so that `subscribe` still has an input to wait on).
+pub struct Handshake {
+    made: Result<Conn, (WitError, InputStream)>,
+}
+
+/// The handshake in progress, moved on by `get` without blocking on input.
+pub struct FutureConnection {
+    made: RefCell<Option<Result<Conn, WitError>>>,
+    input: Subscribable,
+}
+
+/// What a future's `subscribe` waits on: the connection's input stream, shared with it.
+enum Subscribable {
+    Shared(std::rc::Rc<RefCell<State>>),
+    Alone(InputStream),
+}
+
+/// The constructor's settings: the bundled Mozilla roots, built once.
+fn default_client() -> Result<&'static ClientContext, WitError> {
+    static CONTEXT: std::sync::OnceLock<Result<ClientContext, String>> = std::sync::OnceLock::new();
+    CONTEXT
+        .get_or_init(|| ClientConfig::new().build().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| WitError::Config(e.clone()))
+}
+
+impl handshakes::Guest for Component {
+    type ClientHandshake = Handshake;
+    type FutureClientConnection = FutureConnection;
+}
+
+impl handshakes::GuestClientHandshake for Handshake {
+    fn new(server_name: String, input: InputStream, output: OutputStream) -> Self {
+        // A constructor cannot fail in WIT: a bad name or settings surface from `get`.
+        let tls = default_client().and_then(|ctx| Connection::client(ctx, &server_name).map_err(|e| to_wit(&e)));
+        let made = match tls {
+            Ok(tls) => Ok(Conn { state: std::rc::Rc::new(RefCell::new(State::new(tls, input, output))) }),
+            Err(e) => Err((e, input)),
+        };
+        Handshake { made }
+    }
+
+    fn with_context(
+        context: ClientContextBorrow<'_>,
+        server_name: String,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Result<handshakes::ClientHandshake, WitError> {
+        let client: &Client = context.get();
+        let mut tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        if client.keep_sessions {
+            tls.record_sessions();
+        }
+        let conn = Conn::new(tls, client.observe, client.key_log, input, output)?;
+        Ok(handshakes::ClientHandshake::new(Handshake { made: Ok(conn) }))
+    }
+
+    fn finish(this: handshakes::ClientHandshake) -> handshakes::FutureClientConnection {
+        let (made, input) = match this.into_inner::<Handshake>().made {
+            Ok(conn) => {
+                let shared = Subscribable::Shared(conn.state.clone());
+                (Ok(conn), shared)
+            }
+            Err((error, input)) => (Err(error), Subscribable::Alone(input)),
+        };
+        handshakes::FutureClientConnection::new(FutureConnection { made: RefCell::new(Some(made)), input })
+    }
+}
+
+impl handshakes::GuestFutureClientConnection for FutureConnection {
+    fn subscribe(&self) -> wasi::io::poll::Pollable {
+        match &self.input {
+            Subscribable::Shared(state) => state.borrow().input.subscribe(),
+            Subscribable::Alone(input) => input.subscribe(),
+        }
+    }
+
+    fn get(&self) -> Option<Result<Result<connections::Connection, WitError>, ()>> {
+        let mut slot = self.made.borrow_mut();
+        let outcome = match slot.as_ref() {
+            None => return Some(Err(())), // the outcome was given already
+            Some(Err(_)) => Err(()),
+            Some(Ok(conn)) => Ok(conn.state.borrow_mut().step_handshake()?),
+        };
+        let made = slot.take();
+        Some(Ok(match (outcome, made) {
+            (Ok(Ok(())), Some(Ok(conn))) => Ok(connections::Connection::new(conn)),
+            (Ok(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+            _ => Err(WitError::Misuse("the handshake's outcome was taken".into())),
+        }))
     }
 }
 
@@ -378,6 +491,32 @@ impl State {
                     flushed?;
                     self.fill()?;
                 }
+            }
+        }
+    }
+
+    /// Moves the handshake on without waiting for input: `None` while it needs bytes that have
+    /// not arrived, else its outcome.
+    fn step_handshake(&mut self) -> Option<Result<(), WitError>> {
+        loop {
+            let status = self.tls.do_handshake();
+            if let Err(e) = self.flush() {
+                return Some(Err(e));
+            }
+            match status {
+                Err(e) => return Some(Err(to_wit(&e))),
+                Ok(Status::Done(())) => return Some(Ok(())),
+                Ok(Status::WantWrite) => {}
+                Ok(Status::WantRead) => match self.input.read(READ_CHUNK) {
+                    Ok(bytes) if bytes.is_empty() => return None,
+                    Ok(bytes) => {
+                        if let Err(e) = self.tls.feed(&bytes) {
+                            return Some(Err(to_wit(&e)));
+                        }
+                    }
+                    Err(StreamError::Closed) => self.tls.feed_eof(),
+                    Err(e) => return Some(Err(stream_error(e))),
+                },
             }
         }
     }

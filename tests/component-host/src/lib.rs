@@ -161,6 +161,41 @@ impl Host {
         self.tls.tlswire_tls_connections().connection().call_take_sessions(&mut self.store, conn.0)
     }
 
+    /// The wasi-tls-shaped client (`handshakes`): `client-handshake` over a new TCP connection to
+    /// `addr` (with `context`'s settings, else the constructor's bundled roots), `finish`, then
+    /// `get` until the future has the outcome (polling: `get` never blocks).
+    pub fn wasi_tls_connect(
+        &mut self,
+        context: Option<ResourceAny>,
+        server_name: &str,
+        addr: &str,
+    ) -> wasmtime::Result<Result<Connection, Error>> {
+        let (input, output) = self.tcp(addr)?;
+        let api = self.tls.tlswire_tls_handshakes();
+        let handshake = match context {
+            Some(ctx) => {
+                match api.client_handshake().call_with_context(&mut self.store, ctx, server_name, input, output)? {
+                    Ok(h) => h,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            None => api.client_handshake().call_constructor(&mut self.store, server_name, input, output)?,
+        };
+        let future = api.client_handshake().call_finish(&mut self.store, handshake)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(outcome) = api.future_client_connection().call_get(&mut self.store, future)? {
+                let again = api.future_client_connection().call_get(&mut self.store, future)?;
+                anyhow_check(matches!(again, Some(Err(()))), "get after the outcome is some(err)")?;
+                future.resource_drop(&mut self.store)?;
+                let outcome = outcome.map_err(|()| wasmtime::Error::msg("the outcome was taken"))?;
+                return Ok(outcome.map(Connection));
+            }
+            anyhow_check(std::time::Instant::now() < deadline, "the handshake did not finish")?;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// `connection.handshake`.
     pub fn handshake(&mut self, conn: &Connection) -> wasmtime::Result<Result<(), Error>> {
         self.tls.tlswire_tls_connections().connection().call_handshake(&mut self.store, conn.0)
@@ -231,3 +266,11 @@ impl Host {
 
 /// A connection resource owned by the component instance.
 pub struct Connection(ResourceAny);
+
+fn anyhow_check(ok: bool, what: &str) -> wasmtime::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(wasmtime::Error::msg(what.to_string()))
+    }
+}

@@ -611,3 +611,32 @@ fn the_component_sends_early_data_that_openssl_accepts() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The wasi-tls-shaped client (`handshakes`): `client-handshake` + `finish` + polling `get`
+/// against openssl s_server. The constructor trusts the bundled Mozilla roots (so the test CA is
+/// refused, typed); `with-context` trusts the context's CAs, and the connection it yields reads
+/// and writes. A name that is not one fails from `get`, not with a trap.
+#[test]
+fn the_wasi_tls_shaped_handshake_connects() {
+    let mut host = Host::new(&component()).unwrap();
+    let server = openssl_server("server-ecdsa", &[]);
+    let addr = format!("127.0.0.1:{}", server.port);
+    match host.wasi_tls_connect(None, "localhost", &addr).unwrap() {
+        Err(Error::Certificate(f)) => assert_eq!(f.code, "CERT_UNKNOWN_ISSUER"),
+        other => panic!("{:?}", other.err()),
+    }
+    let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+    let conn = host.wasi_tls_connect(Some(ctx), "localhost", &addr).unwrap().unwrap();
+    host.write(&conn, b"shaped\n").unwrap().unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"\n") {
+        got.extend(host.read(&conn, 1024).unwrap().unwrap());
+    }
+    assert_eq!(got, b"depahs\n");
+    assert_eq!(host.info(&conn).unwrap().unwrap().version, Version::Tls13);
+    host.close(&conn).unwrap().unwrap();
+    match host.wasi_tls_connect(None, "", &addr).unwrap() {
+        Err(Error::Config(_)) => {}
+        other => panic!("{:?}", other.err()),
+    }
+}

@@ -54,6 +54,8 @@ pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorit
         ECDSA_P521_SHA256,
         ECDSA_P521_SHA384,
         ECDSA_P521_SHA512,
+        ECDSA_P256_SHA512,
+        ECDSA_P384_SHA512,
         ED25519,
         RSA_PSS_SHA256,
         RSA_PSS_SHA384,
@@ -63,7 +65,9 @@ pub(crate) static ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorit
         RSA_PKCS1_SHA512,
     ],
     mapping: &[
-        (SignatureScheme::ECDSA_NISTP521_SHA512, &[ECDSA_P521_SHA512]),
+        // TLS 1.2 reads ecdsa_secp521r1_sha512 as ECDSA with SHA-512 on any curve (RFC 5246;
+        // OpenSSL signs with a P-256 key so when the client lists it first).
+        (SignatureScheme::ECDSA_NISTP521_SHA512, &[ECDSA_P521_SHA512, ECDSA_P256_SHA512, ECDSA_P384_SHA512]),
         (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P384_SHA384, ECDSA_P256_SHA384]),
         (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256, ECDSA_P384_SHA256]),
         (SignatureScheme::ED25519, &[ED25519]),
@@ -84,6 +88,12 @@ pub(crate) static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P384, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 });
 pub(crate) static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P384, hash: Hash::Sha384, sig_alg: alg_id::ECDSA_SHA384 });
+#[cfg(feature = "p521")]
+pub(crate) static ECDSA_P256_SHA512: &dyn SignatureVerificationAlgorithm =
+    &remembered(Ecdsa { curve: Curve::P256, hash: Hash::Sha512, sig_alg: alg_id::ECDSA_SHA512 });
+#[cfg(feature = "p521")]
+pub(crate) static ECDSA_P384_SHA512: &dyn SignatureVerificationAlgorithm =
+    &remembered(Ecdsa { curve: Curve::P384, hash: Hash::Sha512, sig_alg: alg_id::ECDSA_SHA512 });
 #[cfg(feature = "p521")]
 pub(crate) static ECDSA_P521_SHA256: &dyn SignatureVerificationAlgorithm =
     &remembered(Ecdsa { curve: Curve::P521, hash: Hash::Sha256, sig_alg: alg_id::ECDSA_SHA256 });
@@ -225,14 +235,14 @@ impl SignatureVerificationAlgorithm for Ecdsa {
     fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
         use platform::Signature as S;
         use signature::hazmat::PrehashVerifier;
-        // P-521 stays in wasm: the platforms' verifiers are asked for P-256 and P-384 only.
+        // P-521 and SHA-512 stay in wasm: the platforms' verifiers are asked for P-256 and P-384
+        // with SHA-256 or SHA-384 only.
         let code = match (self.curve, self.hash) {
             (Curve::P256, Hash::Sha256) => Some(S::EcdsaP256Sha256),
-            (Curve::P256, _) => Some(S::EcdsaP256Sha384),
+            (Curve::P256, Hash::Sha384) => Some(S::EcdsaP256Sha384),
             (Curve::P384, Hash::Sha256) => Some(S::EcdsaP384Sha256),
-            (Curve::P384, _) => Some(S::EcdsaP384Sha384),
-            #[cfg(feature = "p521")]
-            (Curve::P521, _) => None,
+            (Curve::P384, Hash::Sha384) => Some(S::EcdsaP384Sha384),
+            _ => None,
         };
         if let Some(verdict) = code.and_then(|code| platform::verify(code, key, message, sig)) {
             return verdict.then_some(()).ok_or(InvalidSignature);
@@ -374,6 +384,25 @@ mod tests {
             }
         }
         tests.len()
+    }
+
+    /// TLS 1.2 reads ecdsa_secp521r1_sha512 as ECDSA with SHA-512 on any curve: OpenSSL signs
+    /// with a P-256 key so when a client lists that scheme first.
+    #[cfg(feature = "p521")]
+    #[test]
+    fn sha512_signatures_of_p256_and_p384_keys_verify_for_the_tls12_reading_of_the_p521_scheme() {
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        use sha2::Digest;
+        use signature::hazmat::PrehashSigner;
+        let message = b"ServerKeyExchange params";
+        let prehash = sha2::Sha512::digest(message);
+        let key = p256::ecdsa::SigningKey::from_slice(&[0x42; 32]).unwrap();
+        let sig: p256::ecdsa::Signature = key.sign_prehash(&prehash[..32]).unwrap();
+        let public = key.verifying_key().to_sec1_point(false);
+        assert!(ECDSA_P256_SHA512.verify_signature(public.as_bytes(), message, sig.to_der().as_bytes()).is_ok());
+        assert!(ECDSA_P256_SHA512.verify_signature(public.as_bytes(), b"other", sig.to_der().as_bytes()).is_err());
+        let mapped = ALGORITHMS.mapping.iter().find(|(s, _)| *s == SignatureScheme::ECDSA_NISTP521_SHA512).unwrap().1;
+        assert_eq!(mapped.len(), 3);
     }
 
     #[test]

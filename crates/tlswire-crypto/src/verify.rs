@@ -391,7 +391,6 @@ mod tests {
     #[cfg(feature = "p521")]
     #[test]
     fn sha512_signatures_of_p256_and_p384_keys_verify_for_the_tls12_reading_of_the_p521_scheme() {
-        use p256::elliptic_curve::sec1::ToSec1Point;
         use sha2::Digest;
         use signature::hazmat::PrehashSigner;
         let message = b"ServerKeyExchange params";

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Dependencies first.
-const modules = ["errors.js", "events.js", "engine.js", "context.js", "transports/websocket.js", "transports/webtransport.js", "transports/wisp.js", "connection.js"];
+const modules = ["errors.js", "events.js", "engine.js", "context.js", "transports/websocket.js", "transports/webtransport.js", "transports/wisp.js", "connection.js", "server.js"];
 const GLUE = "../dist/wasm/tlswire.js";
 
 const glueNames = new Set();
@@ -41,8 +41,11 @@ for (const file of modules) {
 
 const exported = [];
 for (const line of readFileSync(path.join(here, "src/index.js"), "utf8").split("\n")) {
-  const m = line.match(/^export \{ (.+) \} from "\.\/[^"]+";$/);
-  if (m) exported.push(...m[1].split(", "));
+  const m = line.match(/^export \{ (.+) \} from "\.\/([^"]+)";$/);
+  if (!m) continue;
+  // A module src/index.js exports from must be in the bundle, or its names would be undefined.
+  if (!modules.includes(m[2])) throw new Error(`src/index.js exports from ${m[2]}, which the bundle leaves out`);
+  exported.push(...m[1].split(", "));
 }
 if (!exported.length) throw new Error("src/index.js exports nothing the bundler can read");
 

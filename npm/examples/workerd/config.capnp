@@ -27,6 +27,7 @@ const worker :Workerd.Worker = (
     (name = "node_modules/tlswire/src/events.js", esModule = embed "../../src/events.js"),
     (name = "node_modules/tlswire/src/context.js", esModule = embed "../../src/context.js"),
     (name = "node_modules/tlswire/src/connection.js", esModule = embed "../../src/connection.js"),
+    (name = "node_modules/tlswire/src/server.js", esModule = embed "../../src/server.js"),
     (name = "node_modules/tlswire/src/transports/websocket.js", esModule = embed "../../src/transports/websocket.js"),
     (name = "node_modules/tlswire/src/transports/webtransport.js", esModule = embed "../../src/transports/webtransport.js"),
     (name = "node_modules/tlswire/src/transports/wisp.js", esModule = embed "../../src/transports/wisp.js"),

@@ -129,11 +129,11 @@ test("jco: unknown CA and host-name mismatch are typed errors with their codes",
   }
 });
 
-test("jco wit: the component exports tlswire:tls types and connections, and imports only WASI", () => {
+test("jco wit: the component exports tlswire:tls types, connections and handshakes, and imports only WASI", () => {
   const component = path.join(path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target"), "wasm32-wasip2/wasm-size/tlswire_component.wasm");
   const wit = execFileSync(path.join(import.meta.dirname, "node_modules/.bin/jco"), ["wit", component], { encoding: "utf8" });
   const exports = wit.match(/^\s*export .*;$/gm).map((l) => l.trim());
-  assert.deepEqual(exports, ["export tlswire:tls/types@0.1.0;", "export tlswire:tls/connections@0.1.0;"]);
+  assert.deepEqual(exports, ["export tlswire:tls/types@0.1.0;", "export tlswire:tls/connections@0.1.0;", "export tlswire:tls/handshakes@0.1.0;"]);
   const imports = wit.match(/^\s*import (\S+);$/gm).map((l) => l.trim().split(" ")[1]);
   assert.ok(imports.every((i) => /^wasi:(io|clocks|random|cli)\//.test(i)), imports.join("\n"));
   assert.ok(!imports.some((i) => i.startsWith("wasi:sockets") || i.startsWith("wasi:filesystem")), "no network or files");

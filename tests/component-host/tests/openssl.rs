@@ -20,6 +20,31 @@ fn component() -> PathBuf {
     .clone()
 }
 
+/// A server with the ECDSA test certificate and every other setting at its default.
+fn server_config() -> ServerConfig {
+    ServerConfig {
+        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
+        more_certificates: vec![],
+        client_auth: ClientAuth::None,
+        client_ca_certificates: vec![],
+        crls: vec![],
+        alpn: vec![],
+        min_version: None,
+        max_version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        observe: false,
+        key_log: false,
+        max_send_fragment: None,
+        stateless_tickets: None,
+        session_cache: None,
+        tickets: None,
+        ocsp_response: None,
+        signature_schemes: vec![],
+        max_early_data: None,
+    }
+}
+
 fn config(ca: &str) -> ClientConfig {
     ClientConfig {
         ca_certificates: vec![read(ca)],
@@ -240,27 +265,7 @@ fn server_state_openssl_s_client_connects_verifies_and_gets_a_reply() {
         tlswire_interop::run_client(std::path::Path::new("openssl"), &args, b"ping\n", "pong")
     });
 
-    let config = ServerConfig {
-        more_certificates: vec![],
-        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
-        client_auth: ClientAuth::None,
-        client_ca_certificates: vec![],
-        crls: vec![],
-        alpn: vec![],
-        min_version: None,
-        max_version: None,
-        cipher_suites: vec![],
-        groups: vec![],
-        observe: true,
-        key_log: false,
-        max_send_fragment: None,
-        stateless_tickets: None,
-        session_cache: None,
-        tickets: None,
-        ocsp_response: None,
-        signature_schemes: vec![],
-        max_early_data: None,
-    };
+    let config = ServerConfig { observe: true, ..server_config() };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
     if let Err(e) = host.handshake(&conn).unwrap() {
@@ -451,25 +456,8 @@ fn a_component_server_picks_the_certificate_the_client_can_verify() {
         tlswire_interop::run_client(std::path::Path::new("openssl"), &args, b"ping\n", "pong")
     });
     let config = ServerConfig {
-        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
         more_certificates: vec![CertifiedKey { chain: read("server-rsa.pem"), private_key: read("server-rsa.key") }],
-        client_auth: ClientAuth::None,
-        client_ca_certificates: vec![],
-        crls: vec![],
-        alpn: vec![],
-        min_version: None,
-        max_version: None,
-        cipher_suites: vec![],
-        groups: vec![],
-        observe: false,
-        key_log: false,
-        max_send_fragment: None,
-        stateless_tickets: None,
-        session_cache: None,
-        tickets: None,
-        ocsp_response: None,
-        signature_schemes: vec![],
-        max_early_data: None,
+        ..server_config()
     };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let conn = host.serve(ctx, &listener).unwrap().unwrap();
@@ -516,27 +504,7 @@ fn a_component_server_accepts_early_data() {
         second.extend(tlswire_interop::strings(&["-sess_in", &session_path, "-early_data", &early_path]));
         tlswire_interop::run_client(std::path::Path::new("openssl"), &second, b"", "dribylrae")
     });
-    let config = ServerConfig {
-        certificate: CertifiedKey { chain: read("server-ecdsa.pem"), private_key: read("server-ecdsa.key") },
-        more_certificates: vec![],
-        client_auth: ClientAuth::None,
-        client_ca_certificates: vec![],
-        crls: vec![],
-        alpn: vec![],
-        min_version: None,
-        max_version: None,
-        cipher_suites: vec![],
-        groups: vec![],
-        observe: false,
-        key_log: false,
-        max_send_fragment: None,
-        stateless_tickets: None,
-        session_cache: None,
-        tickets: None,
-        ocsp_response: None,
-        signature_schemes: vec![],
-        max_early_data: Some(16384),
-    };
+    let config = ServerConfig { max_early_data: Some(16384), ..server_config() };
     let ctx = host.server_context(&config).unwrap().unwrap();
     let mut infos = Vec::new();
     for _ in 0..2 {

@@ -54,6 +54,16 @@ pub struct Client {
     keep_sessions: bool,
 }
 
+impl Client {
+    /// A client connection of this context over the host's streams, with its recording settings.
+    fn conn(&self, mut tls: Connection, input: InputStream, output: OutputStream) -> Result<Conn, WitError> {
+        if self.keep_sessions {
+            tls.record_sessions();
+        }
+        Conn::new(tls, self.observe, self.key_log, input, output)
+    }
+}
+
 /// A built server configuration.
 pub struct Server {
     ctx: ServerContext,
@@ -267,11 +277,8 @@ impl handshakes::GuestClientHandshake for Handshake {
         output: OutputStream,
     ) -> Result<handshakes::ClientHandshake, WitError> {
         let client: &Client = context.get();
-        let mut tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
-        if client.keep_sessions {
-            tls.record_sessions();
-        }
-        let conn = Conn::new(tls, client.observe, client.key_log, input, output)?;
+        let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        let conn = client.conn(tls, input, output)?;
         Ok(handshakes::ClientHandshake::new(Handshake { made: Ok(conn) }))
     }
 
@@ -319,11 +326,8 @@ impl connections::GuestConnection for Conn {
         output: OutputStream,
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
-        let mut tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
-        if client.keep_sessions {
-            tls.record_sessions();
-        }
-        Conn::open(tls, client.observe, client.key_log, input, output)
+        let tls = Connection::client(&client.ctx, &server_name).map_err(|e| to_wit(&e))?;
+        client.conn(tls, input, output).map(connections::Connection::new)
     }
 
     fn client_resuming(
@@ -334,11 +338,8 @@ impl connections::GuestConnection for Conn {
         output: OutputStream,
     ) -> Result<connections::Connection, WitError> {
         let client: &Client = context.get();
-        let mut tls = Connection::client_resuming(&client.ctx, &server_name, &session).map_err(|e| to_wit(&e))?;
-        if client.keep_sessions {
-            tls.record_sessions();
-        }
-        Conn::open(tls, client.observe, client.key_log, input, output)
+        let tls = Connection::client_resuming(&client.ctx, &server_name, &session).map_err(|e| to_wit(&e))?;
+        client.conn(tls, input, output).map(connections::Connection::new)
     }
 
     fn server(

@@ -37,6 +37,8 @@ command -v gnutls-serv >/dev/null || apt_packages+=(gnutls-bin)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || apt_packages+=(postgresql)
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_packages+=(mosquitto)
+command -v patch >/dev/null || apt_packages+=(patch) # scripts/vendor-rustls.sh
+command -v curl >/dev/null || apt_packages+=(curl) # scripts/vendor-rustls.sh, when the crate is not in cargo's cache
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -18,6 +18,7 @@
 mod aead;
 mod hash;
 mod hmac;
+pub mod hpke;
 mod kx;
 pub mod offload;
 pub mod platform;

@@ -176,7 +176,12 @@ impl Suite {
         Context { aead: self.0, key, base_nonce, seq: 0 }
     }
 
-    fn sealer_with(&self, secret_e: &[u8; N], info: &[u8], pk_r: &[u8]) -> Result<(EncapsulatedSecret, Context), Error> {
+    fn sealer_with(
+        &self,
+        secret_e: &[u8; N],
+        info: &[u8],
+        pk_r: &[u8],
+    ) -> Result<(EncapsulatedSecret, Context), Error> {
         let (shared, enc) = encap_with(secret_e, pk_r)?;
         Ok((EncapsulatedSecret(enc.to_vec()), self.key_schedule(&shared[..], info)))
     }
@@ -238,7 +243,13 @@ fn seal<A: AeadInOut + KeyInit>(key: &[u8], nonce: &[u8], aad: &[u8], data: &mut
     tag.as_slice().try_into().map_err(|_| Error::EncryptError)
 }
 
-fn open<A: AeadInOut + KeyInit>(key: &[u8], nonce: &[u8], aad: &[u8], data: &mut [u8], tag: &[u8]) -> Result<(), Error> {
+fn open<A: AeadInOut + KeyInit>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    data: &mut [u8],
+    tag: &[u8],
+) -> Result<(), Error> {
     let cipher = A::new_from_slice(key).map_err(|_| Error::DecryptError)?;
     let nonce = aead::Nonce::<A>::try_from(nonce).map_err(|_| Error::DecryptError)?;
     let tag = aead::Tag::<A>::try_from(tag).map_err(|_| Error::DecryptError)?;

@@ -351,6 +351,59 @@ pub struct ClientConfig {
     /// `None`: the default size.
     session_cache: Option<usize>,
     early_data: bool,
+    ech: Option<Ech>,
+}
+
+/// A client's Encrypted Client Hello setting.
+#[derive(Clone, Debug)]
+enum Ech {
+    /// The server's ECHConfigList (from its DNS HTTPS record).
+    Config(Vec<u8>),
+    /// GREASE: a well-formed ECH extension no server can decrypt.
+    Grease,
+}
+
+/// Whether a client's ClientHello was encrypted ([`crate::Info::ech`]). A server that does not
+/// accept an ECH offer ends the handshake with [`crate::ProtocolError::EchRejected`], so a
+/// completed handshake that offered ECH is always `Accepted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EchStatus {
+    /// No ECH extension was sent (and always on a server).
+    #[default]
+    NotOffered,
+    /// A GREASE ECH extension was sent: the real ClientHello was in the clear.
+    Grease,
+    /// The server decrypted the inner ClientHello: the server name, ALPN and the rest of it
+    /// were encrypted to the server's ECH key; only the public name was in the clear.
+    Accepted,
+}
+
+impl EchStatus {
+    /// `none`, `grease` or `accepted`: the name every binding reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotOffered => "none",
+            Self::Grease => "grease",
+            Self::Accepted => "accepted",
+        }
+    }
+}
+
+/// The ECHConfigList (RFC 9849 §4) that holds `configs`.
+pub(crate) fn ech_config_list(configs: &[rustls::internal::msgs::handshake::EchConfigPayload]) -> Vec<u8> {
+    use rustls::internal::msgs::codec::Codec;
+    let mut body = Vec::new();
+    for config in configs {
+        config.encode(&mut body);
+    }
+    let mut list = (body.len() as u16).to_be_bytes().to_vec();
+    list.extend(body);
+    list
+}
+
+fn ech_config(list: &[u8]) -> Result<rustls::client::EchConfig, ConfigError> {
+    rustls::client::EchConfig::new(list.to_vec().into(), tlswire_crypto::hpke::ALL_SUPPORTED_SUITES)
+        .map_err(|e| ConfigError::BadEchConfig(e.to_string()))
 }
 
 /// How many server names' sessions a client context keeps in memory by default (rustls's).
@@ -431,6 +484,45 @@ impl ClientConfig {
         self
     }
 
+    /// Encrypted Client Hello (RFC 9849) with the server's ECHConfigList, the bytes of its DNS
+    /// HTTPS record's `ech` parameter (base64-decoded): the ClientHello that carries the server
+    /// name, ALPN and the rest goes encrypted to the server's key inside an outer ClientHello
+    /// that names only the configuration's public name. A server that does not take it fails
+    /// the handshake with [`crate::ProtocolError::EchRejected`] (after checking its certificate
+    /// for the public name), carrying the server's new list if it sent one. ECH is TLS 1.3
+    /// only: a context with it offers only TLS 1.3. Suites: DHKEM(X25519, HKDF-SHA256) with
+    /// HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305.
+    pub fn ech_config_list(&mut self, list: &[u8]) -> Result<&mut Self, ConfigError> {
+        ech_config(list)?;
+        self.ech = Some(Ech::Config(list.to_vec()));
+        Ok(self)
+    }
+
+    /// GREASE ECH (RFC 9849 §6.2): sends an ECH extension of random bytes shaped like a real
+    /// one, so that servers and middleboxes keep working with ECH; nothing is hidden. Like ECH
+    /// it limits the context to TLS 1.3. A later [`Self::ech_config_list`] replaces it.
+    pub fn ech_grease(&mut self, on: bool) -> &mut Self {
+        match (on, &self.ech) {
+            (true, None) => self.ech = Some(Ech::Grease),
+            (false, Some(Ech::Grease)) => self.ech = None,
+            _ => {}
+        }
+        self
+    }
+
+    fn ech_mode(&self) -> Result<Option<rustls::client::EchMode>, ConfigError> {
+        use tlswire_crypto::hpke::X25519_SHA256_AES128GCM as SUITE;
+        Ok(match &self.ech {
+            None => None,
+            Some(Ech::Config(list)) => Some(ech_config(list)?.into()),
+            Some(Ech::Grease) => {
+                // The placeholder key only sizes the extension; nobody holds its private half.
+                let (public, _) = SUITE.generate_key_pair().map_err(|e| ConfigError::Rejected(e.to_string()))?;
+                Some(rustls::client::EchGreaseConfig::new(SUITE, public).into())
+            }
+        })
+    }
+
     /// The SHA-256 of what a session's resumption depends on (see [`crate::session`]).
     fn policy(&self, bundled: bool) -> [u8; 32] {
         use sha2::{Digest, Sha256};
@@ -477,9 +569,24 @@ impl ClientConfig {
     /// Validates the settings and builds the shared context connections are opened from.
     pub fn build(&self) -> Result<ClientContext, ConfigError> {
         let provider = self.common.provider();
-        let builder = rustls::ClientConfig::builder_with_details(provider.clone(), self.common.clock())
-            .with_protocol_versions(&self.common.versions())
-            .map_err(|e| ConfigError::Rejected(e.to_string()))?;
+        let builder = rustls::ClientConfig::builder_with_details(provider.clone(), self.common.clock());
+        let ech = self.ech_mode()?;
+        let ech_status = match &ech {
+            None => EchStatus::NotOffered,
+            Some(rustls::client::EchMode::Grease(_)) => EchStatus::Grease,
+            Some(_) => EchStatus::Accepted,
+        };
+        let builder = match ech {
+            Some(_) if self.common.max_version < Version::Tls13 => {
+                return Err(ConfigError::Rejected(
+                    "ECH needs TLS 1.3, and the highest version allowed is TLS 1.2".into(),
+                ))
+            }
+            // ECH (and its GREASE) offers TLS 1.3 alone.
+            Some(mode) => builder.with_ech(mode),
+            None => builder.with_protocol_versions(&self.common.versions()),
+        }
+        .map_err(|e| ConfigError::Rejected(e.to_string()))?;
 
         let bundled = !self.no_verify && self.bundled_roots.unwrap_or(self.roots.is_empty() && self.anchors.is_empty());
         let inner: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>> = if self.no_verify {
@@ -534,6 +641,7 @@ impl ClientConfig {
             max_version: self.common.max_version,
             tls12_groups: Arc::default(),
             policy: self.policy(bundled),
+            ech: ech_status,
         })
     }
 }
@@ -560,6 +668,8 @@ pub struct ClientContext {
     pub(crate) tls12_groups: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
     /// What sessions taken from this context's connections are bound to ([`crate::session`]).
     pub(crate) policy: [u8; 32],
+    /// What a completed handshake's [`crate::Info::ech`] is.
+    pub(crate) ech: EchStatus,
 }
 
 /// Whether and how a server asks for client certificates.

@@ -87,6 +87,8 @@ pub struct Info {
     /// A client's: bytes of early data the server refused, which tlswire then sent again as
     /// ordinary data right after the handshake (nothing is lost). 0 if none.
     pub early_data_rejected: usize,
+    /// A client's: whether its ClientHello was encrypted (ECH) or carried GREASE ECH.
+    pub ech: crate::EchStatus,
 }
 
 impl Info {
@@ -176,6 +178,7 @@ pub struct Connection {
     sessions: Option<std::collections::VecDeque<Vec<u8>>>,
     /// A client's context's session policy ([`crate::session`]).
     policy: Option<[u8; 32]>,
+    ech: crate::EchStatus,
     /// What [`Connection::export_keying_material`] derives from.
     exporter: exporter::Secrets,
     /// A client's context's TLS 1.2 session groups and this connection's server name
@@ -246,6 +249,7 @@ impl Connection {
         let mut connection = Self::new(Tls::Client(conn), ctx.max_version);
         connection.session_groups = Some((ctx.tls12_groups.clone(), server_name.to_string()));
         connection.policy = Some(ctx.policy);
+        connection.ech = ctx.ech;
         Ok(connection)
     }
 
@@ -263,6 +267,7 @@ impl Connection {
             exporter: exporter::Secrets::default(),
             sessions: None,
             policy: None,
+            ech: crate::EchStatus::NotOffered,
             ocsp: None,
             verify_hook: None,
             peer_scheme: None,
@@ -794,6 +799,7 @@ impl Connection {
             certificate: self.certificate,
             early_data: self.early_data,
             early_data_rejected: self.early_rejected,
+            ech: self.ech,
         })
     }
 

@@ -106,6 +106,12 @@ pub enum ProtocolError {
     Incompatible(String),
     /// ALPN was required and no protocol was agreed.
     NoApplicationProtocol,
+    /// The server did not accept Encrypted Client Hello: it answered the outer ClientHello, whose
+    /// certificate (for the ECH configuration's public name) was verified, and tlswire ended the
+    /// handshake with ech_required. `retry_configs` is the ECHConfigList the server sent to use
+    /// instead (RFC 9849 §6.1.6), when it sent one: build a new client context with it and
+    /// connect again.
+    EchRejected { retry_configs: Option<Vec<u8>> },
     /// Any other failure, with rustls's description.
     Other(String),
 }
@@ -162,6 +168,8 @@ pub enum ConfigError {
     BadCrl(String),
     /// Bytes offered as a session are not one tlswire gave (`Connection::take_sessions`).
     BadSession(String),
+    /// An ECHConfigList that does not parse, or has no configuration tlswire can use.
+    BadEchConfig(String),
     /// An unknown name (group, suite, version).
     UnknownName(String),
     /// The server name is neither a DNS name nor an IP address.
@@ -211,6 +219,7 @@ impl Error {
                 ProtocolError::Misbehaved(_) => "PROTOCOL_VIOLATION",
                 ProtocolError::Incompatible(_) => "HANDSHAKE_INCOMPATIBLE",
                 ProtocolError::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
+                ProtocolError::EchRejected { .. } => "ECH_REJECTED",
                 ProtocolError::Other(_) => "PROTOCOL_ERROR",
             },
             Self::AlertReceived(_) => codes::ALERT_RECEIVED,
@@ -237,6 +246,10 @@ impl Error {
                 Self::Protocol { error: ProtocolError::Misbehaved(err.to_string()), alert_sent }
             }
             E::PeerMisbehaved(m) => Self::Protocol { error: ProtocolError::Misbehaved(format!("{m:?}")), alert_sent },
+            E::PeerIncompatible(rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(configs)) => {
+                let retry_configs = configs.map(|configs| crate::config::ech_config_list(&configs));
+                Self::Protocol { error: ProtocolError::EchRejected { retry_configs }, alert_sent }
+            }
             E::PeerIncompatible(m) => {
                 Self::Protocol { error: ProtocolError::Incompatible(format!("{m:?}")), alert_sent }
             }
@@ -413,6 +426,15 @@ impl fmt::Display for ProtocolError {
             Self::Misbehaved(s) => write!(f, "peer misbehaved ({s})"),
             Self::Incompatible(s) => write!(f, "no common parameters ({s})"),
             Self::NoApplicationProtocol => f.write_str("no application protocol agreed"),
+            Self::EchRejected { retry_configs } => write!(
+                f,
+                "the server did not accept Encrypted Client Hello ({})",
+                if retry_configs.is_some() {
+                    "it sent retry configurations"
+                } else {
+                    "it sent no retry configurations"
+                }
+            ),
             Self::Other(s) => write!(f, "{s}"),
         }
     }
@@ -452,6 +474,7 @@ impl fmt::Display for ConfigError {
             Self::BadPrivateKey(s) => write!(f, "bad private key: {s}"),
             Self::BadCrl(s) => write!(f, "bad CRL: {s}"),
             Self::BadSession(s) => write!(f, "bad session: {s}"),
+            Self::BadEchConfig(s) => write!(f, "bad ECH configuration list: {s}"),
             Self::UnknownName(s) => write!(f, "unknown name: {s}"),
             Self::BadServerName(s) => write!(f, "bad server name: {s}"),
             Self::Rejected(s) => write!(f, "{s}"),

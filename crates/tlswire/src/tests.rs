@@ -1759,3 +1759,56 @@ fn early_data_is_accepted_on_resumption_or_sent_again_never_lost() {
     assert_eq!(pair.client.write_early_data(b"x").unwrap(), 0);
     pair.handshake().unwrap();
 }
+
+/// An ECHConfigList (X25519, HKDF-SHA256, AES-128-GCM) for `public_name` and a key nobody holds.
+fn ech_config_list(public_name: &str) -> Vec<u8> {
+    let mut c = vec![7u8, 0x00, 0x20, 0x00, 0x20];
+    c.extend([9u8; 32]);
+    c.extend([0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, public_name.len() as u8]);
+    c.extend(public_name.as_bytes());
+    c.extend([0x00, 0x00]);
+    let mut config = vec![0xfe, 0x0d];
+    config.extend((c.len() as u16).to_be_bytes());
+    config.extend(c);
+    let mut list = (config.len() as u16).to_be_bytes().to_vec();
+    list.extend(config);
+    list
+}
+
+#[test]
+fn ech_settings_are_checked_and_a_server_without_ech_is_a_typed_rejection() {
+    let mut client = client_config();
+    for bad in [&b""[..], &b"\x00\x02\xfe\x0d"[..], &ech_config_list("localhost")[..10]] {
+        assert!(matches!(client.ech_config_list(bad), Err(ConfigError::BadEchConfig(_))), "{bad:?}");
+    }
+    // A list of only an unknown version has nothing usable.
+    let mut unknown = ech_config_list("localhost");
+    unknown[2] = 0xfe;
+    unknown[3] = 0x0a;
+    assert!(matches!(client.ech_config_list(&unknown), Err(ConfigError::BadEchConfig(_))));
+
+    client.ech_config_list(&ech_config_list("localhost")).unwrap();
+    let mut tls12 = client.clone();
+    tls12.versions(Version::Tls12, Version::Tls12);
+    assert!(matches!(tls12.build(), Err(ConfigError::Rejected(_))));
+
+    // tlswire's server (rustls 0.23) has no ECH: it answers the outer ClientHello, for
+    // localhost, and the client ends the handshake with ech_required.
+    let (client_err, server_err) = handshake_error(&client, &server_config(ECDSA));
+    assert_eq!(client_err.code(), "ECH_REJECTED");
+    assert_eq!(client_err.alert_sent(), Some(AlertDescription::EncryptedClientHelloRequired));
+    assert_eq!(server_err, Some(Error::AlertReceived(AlertDescription::EncryptedClientHelloRequired)));
+
+    // GREASE completes, over TLS 1.3 only; no GREASE, no ECH.
+    let mut grease = client_config();
+    grease.ech_grease(true);
+    let mut pair = Pair::new(&grease, &server_config(ECDSA));
+    pair.handshake().unwrap();
+    let info = pair.client.info().unwrap();
+    assert_eq!((info.ech, info.version), (EchStatus::Grease, Version::Tls13));
+    assert_eq!(pair.server.info().unwrap().ech, EchStatus::NotOffered);
+    grease.ech_grease(false);
+    let mut pair = Pair::new(&grease, &server_config(ECDSA));
+    pair.handshake().unwrap();
+    assert_eq!(pair.client.info().unwrap().ech, EchStatus::NotOffered);
+}

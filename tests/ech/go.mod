@@ -1,0 +1,3 @@
+module tlswire.test/ech
+
+go 1.27

@@ -1,0 +1,218 @@
+//! Encrypted Client Hello (RFC 9849) against real servers: Go's crypto/tls server, which accepts
+//! ECH (tests/ech, built with the Go BoGo's runner uses), and openssl s_server, which does not
+//! know ECH. The Go server also decrypts each ClientHello it records on its own, with Go's
+//! crypto/hpke, so the test sees what the wire carried: the public name outside, the real name
+//! only inside the encrypted inner ClientHello.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64ct::{Base64, Encoding};
+use serde_json::Value;
+use tlswire::{AlertDescription, ClientConfig, EchStatus, Error, ProtocolError};
+use tlswire_interop::*;
+
+fn ech_server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = target_dir().join("ech-server");
+        let status = std::process::Command::new("bash")
+            .arg(root().join("tests/ech/build.sh"))
+            .arg(&out)
+            .status()
+            .expect("tests/ech/build.sh");
+        assert!(status.success(), "tests/ech/build.sh failed");
+        out
+    })
+    .clone()
+}
+
+/// A running ECH server, its CA, its published ECHConfigList and the list it offers for retries.
+struct EchServer {
+    peer: Peer,
+    log: PathBuf,
+    ca: Vec<u8>,
+    config_list: Vec<u8>,
+    retry_list: Vec<u8>,
+}
+
+impl EchServer {
+    fn start(extra: &[&str]) -> Self {
+        let port = free_port();
+        let log = target_dir().join(format!("ech-server-{}-{port}.log", std::process::id()));
+        let mut args = strings(&["-port", &port.to_string()]);
+        args.extend(strings(extra));
+        let file = std::fs::File::create(&log).unwrap();
+        let peer = Peer::start_with_stdout(ech_server_bin().to_str().unwrap(), &args, port, file);
+        let first = wait_line(&log, 0);
+        let b64 = |k: &str| Base64::decode_vec(first[k].as_str().unwrap()).unwrap();
+        Self {
+            ca: first["ca"].as_str().unwrap().as_bytes().to_vec(),
+            config_list: b64("ech_config_list"),
+            retry_list: b64("retry_config_list"),
+            peer,
+            log,
+        }
+    }
+
+    fn client(&self, f: impl FnOnce(&mut ClientConfig)) -> tlswire::ClientContext {
+        let mut c = ClientConfig::new();
+        c.add_ca(&self.ca).unwrap();
+        f(&mut c);
+        c.build().unwrap()
+    }
+
+    /// The server's report on its `n`th connection (from 1).
+    fn report(&self, n: usize) -> Value {
+        wait_line(&self.log, n)
+    }
+}
+
+impl Drop for EchServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Line `n` (from 0) of the server's standard output, as JSON, waiting up to 20 s for it.
+fn wait_line(log: &Path, n: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(file) = std::fs::File::open(log) {
+            let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+            if let Some(line) = lines.get(n) {
+                return serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            }
+        }
+        assert!(Instant::now() < deadline, "the ECH server wrote no line {n} in {}", log.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn echo(s: &mut Session, data: &[u8]) {
+    s.write(data);
+    assert_eq!(s.read_exact(data.len()).unwrap(), data);
+    s.close();
+}
+
+#[test]
+fn ech_accepted_by_go_crypto_tls_and_the_real_name_only_inside() {
+    let server = EchServer::start(&[]);
+    let ctx = server.client(|c| {
+        c.ech_config_list(&server.config_list).unwrap().alpn(&["echo"]);
+    });
+    let mut s = connect(&ctx, "secret.test", server.peer.port).expect("ECH handshake");
+    let info = s.conn.info().unwrap();
+    assert_eq!(info.ech, EchStatus::Accepted);
+    assert_eq!(info.version, tlswire::Version::Tls13);
+    assert_eq!(info.alpn.as_deref(), Some(&b"echo"[..]), "ALPN travels in the inner ClientHello");
+    echo(&mut s, b"hello through ECH");
+
+    let report = server.report(1);
+    assert_eq!(report["accepted"], true, "{report}");
+    assert_eq!(report["server_name"], "secret.test", "{report}");
+    // What the wire carried, decrypted by Go's crypto/hpke on its own.
+    assert_eq!(report["outer_sni"], "public.test", "{report}");
+    assert_eq!(report["inner_decrypted"], true, "{report}");
+    assert_eq!(report["inner_sni"], "secret.test", "{report}");
+    assert_eq!(
+        report["outer_has_real_name"], false,
+        "the real name appears nowhere in the outer ClientHello: {report}"
+    );
+}
+
+#[test]
+fn ech_rejected_with_retry_configs_then_accepted_with_them() {
+    // The published list holds a key the server does not have: it answers the outer
+    // ClientHello (as public.test) and offers its real list for a retry.
+    let server = EchServer::start(&["-reject"]);
+    let ctx = server.client(|c| {
+        c.ech_config_list(&server.config_list).unwrap();
+    });
+    let err = connect(&ctx, "secret.test", server.peer.port).err().expect("a rejected ECH offer fails");
+    assert_eq!(err.code(), "ECH_REJECTED", "{err}");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::EncryptedClientHelloRequired));
+    let Error::Protocol { error: ProtocolError::EchRejected { retry_configs: Some(retry) }, .. } = &err else {
+        panic!("no retry configurations: {err:?}")
+    };
+    assert_eq!(retry, &server.retry_list, "the retry list is the server's, byte for byte");
+    let report = server.report(1);
+    assert_eq!(report["outer_sni"], "public.test", "{report}");
+    assert_eq!(report["inner_decrypted"], false, "{report}");
+
+    // The retry list works.
+    let ctx = server.client(|c| {
+        c.ech_config_list(retry).unwrap();
+    });
+    let mut s = connect(&ctx, "secret.test", server.peer.port).expect("ECH with the retry configurations");
+    assert_eq!(s.conn.info().unwrap().ech, EchStatus::Accepted);
+    echo(&mut s, b"second try");
+    assert_eq!(server.report(2)["accepted"], true);
+}
+
+#[test]
+fn ech_grease_is_sent_and_ignored() {
+    // Go's server sees an ECH extension it cannot decrypt and serves the (real) outer hello.
+    let server = EchServer::start(&[]);
+    let ctx = server.client(|c| {
+        c.ech_grease(true);
+    });
+    let mut s = connect(&ctx, "secret.test", server.peer.port).expect("GREASE ECH handshake");
+    assert_eq!(s.conn.info().unwrap().ech, EchStatus::Grease);
+    echo(&mut s, b"grease");
+    let report = server.report(1);
+    assert_eq!(report["accepted"], false, "{report}");
+    assert_eq!(report["outer_sni"], "secret.test", "GREASE hides nothing: {report}");
+    assert!(report["config_id"].is_number(), "an ECH extension was sent: {report}");
+    assert_eq!(report["inner_decrypted"], false, "{report}");
+
+    // openssl s_server (no ECH) completes the handshake with a GREASE ECH client.
+    let peer = openssl_server("server-ecdsa", &["-tls1_3"]);
+    let ctx = client(|c| {
+        c.ech_grease(true);
+    });
+    let info = round_trip(peer.port, &ctx, b"grease\n", b"esaerg\n");
+    assert_eq!(info.ech, EchStatus::Grease);
+}
+
+#[test]
+fn ech_offered_to_a_server_without_ech_fails_typed() {
+    // openssl 3.0's s_server ignores the ECH extension and answers the outer ClientHello,
+    // whose public name here is localhost (the certificate's name): a rejection, with no retry
+    // configurations, after the certificate was checked for the public name.
+    let peer = openssl_server("server-ecdsa", &["-tls1_3"]);
+    let list = test_config_list("localhost");
+    let ctx = client(|c| {
+        c.ech_config_list(&list).unwrap();
+    });
+    let err = connect(&ctx, "secret.test", peer.port).err().expect("ECH was not accepted");
+    assert_eq!(err.code(), "ECH_REJECTED", "{err}");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::EncryptedClientHelloRequired));
+    assert!(matches!(err, Error::Protocol { error: ProtocolError::EchRejected { retry_configs: None }, .. }));
+
+    // A public name the server's certificate does not cover: its certificate is refused as for
+    // any other name, before ECH is judged.
+    let list = test_config_list("public.test");
+    let ctx = client(|c| {
+        c.ech_config_list(&list).unwrap();
+    });
+    let err = connect(&ctx, "localhost", peer.port).err().unwrap();
+    assert_eq!(err.code(), "CERT_HOSTNAME_MISMATCH", "{err}");
+}
+
+/// An ECHConfigList (X25519, HKDF-SHA256, AES-128-GCM) for a key nobody holds.
+fn test_config_list(public_name: &str) -> Vec<u8> {
+    let mut c = vec![7u8, 0x00, 0x20, 0x00, 0x20];
+    c.extend([9u8; 32]);
+    c.extend([0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, public_name.len() as u8]);
+    c.extend(public_name.as_bytes());
+    c.extend([0x00, 0x00]);
+    let mut config = vec![0xfe, 0x0d];
+    config.extend((c.len() as u16).to_be_bytes());
+    config.extend(c);
+    let mut list = (config.len() as u16).to_be_bytes().to_vec();
+    list.extend(config);
+    list
+}

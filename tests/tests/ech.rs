@@ -216,3 +216,39 @@ fn test_config_list(public_name: &str) -> Vec<u8> {
     list.extend(config);
     list
 }
+
+#[test]
+fn cli_ech_config_list_and_the_retry_list_it_prints() {
+    let server = EchServer::start(&["-reject"]);
+    let ca = target_dir().join(format!("ech-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &server.ca).unwrap();
+    let connect = format!("127.0.0.1:{}", server.peer.port);
+    let args = |list: &[u8]| {
+        strings(&[
+            "s_client",
+            "-connect",
+            &connect,
+            "-servername",
+            "secret.test",
+            "-CAfile",
+            ca.to_str().unwrap(),
+            "-ech_config_list",
+            &Base64::encode_string(list),
+        ])
+    };
+    // Refused: the typed error, and the server's retry list to use instead.
+    let out = std::process::Command::new(tlswire_bin()).args(args(&server.config_list)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ECH_REJECTED") && stderr.contains("ech_required"), "{stderr}");
+    let retry = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ECH retry config list: "))
+        .unwrap_or_else(|| panic!("no retry list printed: {stderr}"));
+    assert_eq!(Base64::decode_vec(retry).unwrap(), server.retry_list);
+    // With it: accepted, and the data goes through.
+    let (stdout, stderr) = run_client(&tlswire_bin(), &args(&server.retry_list), b"over ech\n", "over ech");
+    assert!(stderr.contains("ECH: accepted"), "{stderr}");
+    assert!(stdout.contains("over ech"), "{stdout}");
+    let _ = std::fs::remove_file(&ca);
+}

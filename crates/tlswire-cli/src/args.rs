@@ -34,6 +34,12 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -early_data file    send file's contents as TLS 1.3 early data (0-RTT) when resuming; what the
                       server refuses is sent again after the handshake
   -status             print the OCSP response the server stapled (its size and SHA-256)
+  -ech_config_list b64
+                      Encrypted Client Hello with the server's ECHConfigList (base64, as in its
+                      DNS HTTPS record's ech=): only the list's public name goes in the clear;
+                      TLS 1.3 only. A server that refuses it fails with ECH_REJECTED and the
+                      retry list it sent, if any
+  -ech_grease         send a GREASE ECH extension (hides nothing; TLS 1.3 only)
   -verify_cmd cmd     also run `sh -c cmd` on the server's chain (PEM on stdin, the name in
                       $TLSWIRE_SERVER_NAME) during the handshake: exit 0 accepts, else refused
                       (CERT_REJECTED, with what it wrote to stderr)
@@ -97,6 +103,8 @@ pub struct ClientArgs {
     pub status: bool,
     pub verify_cmd: Option<String>,
     pub early_data: Option<String>,
+    pub ech_config_list: Option<String>,
+    pub ech_grease: bool,
     pub servername: Option<String>,
     pub ign_eof: bool,
     pub insecure: bool,
@@ -218,6 +226,7 @@ impl ClientArgs {
         let (mut ign_eof, mut insecure) = (false, false);
         let (mut sess_out, mut sess_in, mut status, mut verify_cmd) = (None, None, false, None);
         let mut early_data = None;
+        let (mut ech_config_list, mut ech_grease) = (None, false);
         let mut common = Common::default();
         parse_options(args, "s_client", CLIENT_HELP, &mut common, |option, p| {
             match option {
@@ -230,13 +239,28 @@ impl ClientArgs {
                 "-status" => status = true,
                 "-verify_cmd" => verify_cmd = Some(p.value(option)?),
                 "-early_data" => early_data = Some(p.value(option)?),
+                "-ech_config_list" => ech_config_list = Some(p.value(option)?),
+                "-ech_grease" => ech_grease = true,
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
         // As in OpenSSL, -quiet implies -ign_eof.
         ign_eof |= common.quiet;
-        Ok(Self { connect, sess_out, sess_in, status, verify_cmd, early_data, servername, ign_eof, insecure, common })
+        Ok(Self {
+            connect,
+            sess_out,
+            sess_in,
+            status,
+            verify_cmd,
+            early_data,
+            ech_config_list,
+            ech_grease,
+            servername,
+            ign_eof,
+            insecure,
+            common,
+        })
     }
 }
 

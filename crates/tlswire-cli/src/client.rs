@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
 
-use tlswire::{Connection, Status};
+use tlswire::{Connection, Error, ProtocolError, Status};
 
 use crate::args::ClientArgs;
 use crate::net::{self, Failure};
@@ -24,6 +24,14 @@ pub fn run(args: ClientArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tlswire s_client: {e}");
+            if let Failure::Tls(Error::Protocol {
+                error: ProtocolError::EchRejected { retry_configs: Some(list) },
+                ..
+            }) = &e
+            {
+                use base64ct::{Base64, Encoding};
+                eprintln!("ECH retry config list: {}", Base64::encode_string(list));
+            }
             ExitCode::from(1)
         }
     }
@@ -38,6 +46,12 @@ fn session(args: &ClientArgs) -> Result<(), Failure> {
         .to_string();
     let mut config = args.common.client_config().map_err(setup)?;
     config.early_data(args.early_data.is_some());
+    if let Some(b64) = &args.ech_config_list {
+        use base64ct::{Base64, Encoding};
+        let list = Base64::decode_vec(b64.trim()).map_err(|e| setup(format!("-ech_config_list: not base64: {e}")))?;
+        config.ech_config_list(&list).map_err(|e| setup(e.to_string()))?;
+    }
+    config.ech_grease(args.ech_grease);
     if args.insecure {
         eprintln!("WARNING: -insecure: the server certificate is NOT verified");
         config.dangerously_disable_verification();

@@ -143,6 +143,9 @@ pub fn print_summary(info: &Info, verification: &str) {
     }
     eprintln!("HelloRetryRequest: {}", if info.hello_retry_request { "yes" } else { "no" });
     eprintln!("Resumed: {}", if info.resumed { "yes" } else { "no" });
+    if info.ech != tlswire::EchStatus::NotOffered {
+        eprintln!("ECH: {}", info.ech.name());
+    }
     if info.early_data > 0 {
         eprintln!("Early data: {} bytes accepted", info.early_data);
     }

@@ -400,7 +400,7 @@ pub fn format_message(m: &Message<'_>) -> String {
                             2 => details1 = ", fatal".into(),
                             _ => {}
                         }
-                        details2 = format!(" {}", alert_name(*desc));
+                        details2 = format!(" {}", openssl_alert_name(*desc));
                     }
                     ", Alert".to_string()
                 }
@@ -481,7 +481,16 @@ pub fn handshake_name(typ: u8) -> Option<&'static str> {
     })
 }
 
-/// OpenSSL's name for an alert description (`???` for unknown ones).
+/// What `openssl s_client -msg` (OpenSSL 3) prints for an alert: its table stops at 116.
+fn openssl_alert_name(desc: u8) -> &'static str {
+    match desc {
+        120 | 121 => "???",
+        _ => alert_name(desc),
+    }
+}
+
+/// The TLS name of an alert description (RFC 8446, RFC 9849; `???` for unknown ones), as
+/// OpenSSL spells them.
 pub fn alert_name(desc: u8) -> &'static str {
     match desc {
         0 => "close_notify",
@@ -517,6 +526,8 @@ pub fn alert_name(desc: u8) -> &'static str {
         114 => "bad_certificate_hash_value",
         115 => "unknown_psk_identity",
         116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
         _ => "???",
     }
 }

@@ -9,7 +9,7 @@ const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 export const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
 
 // The options that configure the client rather than one connection (they make a TlsContext).
-export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "maxSendFragment", "sessionCache", "signatureSchemes", "allowEarlyData", "dangerouslyDisableVerification"];
+export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "maxSendFragment", "sessionCache", "signatureSchemes", "allowEarlyData", "echConfigList", "echGrease", "dangerouslyDisableVerification"];
 export const contexts = new WeakMap(); // TlsContext → the engine's built Context
 
 /** Parses and builds client settings into the engine's Context (the caller frees it). */
@@ -34,6 +34,9 @@ export function buildContext(options) {
       if (!Number.isInteger(options.sessionCache) || options.sessionCache < 0) throw new TlsError("CONFIG", "sessionCache must be a whole number of sessions (0: none)");
       config.sessionCache(options.sessionCache);
     }
+    // An ECHConfigList as bytes, or base64 as in a DNS HTTPS record's `ech=`.
+    if (options.echConfigList !== undefined) config.echConfigList(typeof options.echConfigList === "string" ? fromBase64(options.echConfigList) : options.echConfigList);
+    if (options.echGrease) config.echGrease(true);
     if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
     return config.build();
   } catch (e) {

@@ -15,6 +15,7 @@ export class TlsError extends Error {
       const details = {};
       if (e.alert) details.alert = e.alert;
       if (e.alertSent) details.alertSent = e.alertSent;
+      if (e.retryConfigs) details.retryConfigs = e.retryConfigs;
       return new TlsError(e.code, e.message, details);
     }
     return new TlsError("CHANNEL_ERROR", `channel error: ${e?.message ?? e}`, { cause: e });

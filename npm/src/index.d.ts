@@ -146,6 +146,16 @@ export interface ContextOptions {
    * (default 256; 0: none). Sessions kept with `onSession` and `session` do not need it.
    */
   sessionCache?: number;
+  /**
+   * Encrypted Client Hello (RFC 9849): the server's ECHConfigList, as bytes or base64 (the `ech=`
+   * of its DNS HTTPS record). The server name, ALPN and the rest of the ClientHello go encrypted
+   * to the server's key; only the list's public name is in the clear. TLS 1.3 only. A server that
+   * does not take it fails the connection with `ECH_REJECTED`, whose `retryConfigs` (if the
+   * server sent them) is the list to connect with instead. `info.ech` says `"accepted"`.
+   */
+  echConfigList?: Uint8Array | string;
+  /** Send a GREASE ECH extension (hides nothing; keeps ECH deployable). TLS 1.3 only. */
+  echGrease?: boolean;
   /** **Dangerous**: accept any certificate for any name. Anyone on the path can read and change the traffic. */
   dangerouslyDisableVerification?: boolean;
 }
@@ -200,6 +210,8 @@ export interface TlsInfo {
   earlyData: number;
   /** Bytes of `earlyData` the server refused (tlswire sent them again right after the handshake). */
   earlyDataRejected: number;
+  /** Whether the ClientHello was encrypted (`echConfigList`) or carried GREASE ECH (`echGrease`). */
+  ech: "none" | "grease" | "accepted";
   /** A server's: which of its certificates it presented (0: `certificate`, then `moreCertificates`); else `null`. */
   certificate: number | null;
 }
@@ -390,6 +402,8 @@ export class TlsError extends Error {
   readonly alert?: string;
   /** The alert tlswire sent, e.g. `unknown_ca`. */
   readonly alertSent?: string;
+  /** For ECH_REJECTED: the ECHConfigList the server sent to retry with, if it sent one. */
+  readonly retryConfigs?: Uint8Array;
   /** For CHANNEL_ERROR from {@link wisp}: the Wisp CLOSE reason (e.g. 0x42 unreachable, 0x44 refused). */
   readonly wispReason?: number;
 }

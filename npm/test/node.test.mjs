@@ -14,7 +14,7 @@ import { after, test } from "node:test";
 import WebSocket from "ws";
 
 import { connect, createContext, formatMessage, memoryUsage, platformCrypto, startTls, TlsError, webSocket, wisp } from "../src/index.js";
-import { bridge, cuttingRelay, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
+import { bridge, cuttingRelay, echServer, freePort, gnutlsServer, opensslServer, pem, pki, start, tcp, tlsliteServer, tlswireServer, wispServer, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -881,4 +881,36 @@ test("earlyData: sent as 0-RTT on resumption and accepted by tlswire s_server -e
   assert.equal(await readLine(plain), "late\n");
   assert.equal(plain.info.earlyData, 0);
   await plain.close();
+});
+
+test("echConfigList: Encrypted Client Hello through a websockify bridge to Go's crypto/tls; the bridge sees only the public name; a refusal carries retryConfigs that then work; GREASE reaches openssl", async () => {
+  const server = track(await echServer());
+  const through = track(await bridge(server.port));
+  const conn = await connect({ transport: ws(through.port), serverName: "secret.test", ca: server.ca, alpn: ["echo"], echConfigList: server.echConfigList });
+  assert.deepEqual([conn.info.ech, conn.info.version, conn.info.alpn], ["accepted", "TLSv1.3", "echo"]);
+  await conn.write("hello\n");
+  assert.equal(await readLine(conn), "hello\n");
+  await conn.close();
+  const report = await server.report(1);
+  assert.deepEqual([report.accepted, report.server_name, report.outer_sni, report.inner_decrypted, report.inner_sni, report.outer_has_real_name], [true, "secret.test", "public.test", true, "secret.test", false], JSON.stringify(report));
+
+  // A list whose key the server does not hold: ECH_REJECTED, with the server's retry list.
+  const rejecting = track(await echServer(["-reject"]));
+  const base64 = btoa(String.fromCharCode(...rejecting.echConfigList));
+  const err = await connect({ transport: await tcp(rejecting.port), serverName: "secret.test", ca: rejecting.ca, echConfigList: base64 }).then(() => null, (e) => e);
+  assert.ok(err instanceof TlsError, String(err));
+  assert.deepEqual([err.code, err.alertSent], ["ECH_REJECTED", "ech_required"]);
+  assert.deepEqual([...err.retryConfigs], [...rejecting.retryConfigList]);
+  const retried = await connect({ transport: await tcp(rejecting.port), serverName: "secret.test", ca: rejecting.ca, echConfigList: err.retryConfigs });
+  assert.equal(retried.info.ech, "accepted");
+  await retried.close();
+
+  // GREASE: openssl s_server (no ECH) completes the handshake.
+  const openssl = track(await opensslServer(["-tls1_3"]));
+  const grease = await connect({ transport: await tcp(openssl.port), serverName: "localhost", ca: pem("ca.pem"), echGrease: true });
+  await grease.write("abc\n");
+  assert.equal(await readLine(grease), "cba\n");
+  assert.equal(grease.info.ech, "grease");
+  await grease.close();
+  await assert.rejects(connect({ transport: await tcp(openssl.port), serverName: "localhost", ca: pem("ca.pem"), echConfigList: "AAAA" }), (e) => e.code === "CONFIG");
 });

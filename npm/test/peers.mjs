@@ -176,6 +176,43 @@ export async function tcp(port) {
   return Duplex.toWeb(socket);
 }
 
+/**
+ * Go's crypto/tls server with Encrypted Client Hello (tests/ech, built on first use): its CA,
+ * the ECHConfigList it publishes (`-reject`: one whose key it does not hold) and the list it offers
+ * for retries, and `report(n)`: its JSON line on its `n`th connection (from 1), which includes
+ * the outer server name and the inner one it decrypted from the recorded ClientHello.
+ */
+export async function echServer(extra = []) {
+  const bin = path.join(targetDir, "ech-server");
+  execFileSync("bash", [path.join(root, "tests/ech/build.sh"), bin], { stdio: "inherit" });
+  const port = await freePort();
+  const child = spawn(bin, ["-port", String(port), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = [];
+  let buffered = "";
+  let waiting = null;
+  child.stdout.on("data", (d) => {
+    buffered += d;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(buffered.slice(0, nl)));
+      buffered = buffered.slice(nl + 1);
+    }
+    waiting?.();
+  });
+  const line = async (n) => {
+    const deadline = Date.now() + 20000;
+    while (lines.length <= n) {
+      if (Date.now() > deadline) throw new Error(`the ECH server wrote no line ${n}`);
+      await new Promise((r) => ((waiting = r), setTimeout(r, 100)));
+    }
+    return lines[n];
+  };
+  await waitPort(port, child, `ech-server`);
+  const first = await line(0);
+  const b64 = (t) => Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+  return { port, ca: first.ca, echConfigList: b64(first.ech_config_list), retryConfigList: b64(first.retry_config_list), report: line, stop: () => child.kill("SIGKILL") };
+}
+
 /** websockify from a free port to `target` (one WebSocket = one TCP connection). */
 export async function bridge(target) {
   const port = await freePort();

@@ -59,6 +59,18 @@ impl Config {
         self.inner.session_cache(sessions);
     }
 
+    /// Encrypted Client Hello with the server's ECHConfigList (TLS 1.3 only).
+    #[wasm_bindgen(js_name = echConfigList)]
+    pub fn ech_config_list(&mut self, list: &[u8]) -> Result<(), JsValue> {
+        self.inner.ech_config_list(list).map(drop).map_err(|e| js_error(&Error::Config(e)))
+    }
+
+    /// GREASE ECH (TLS 1.3 only).
+    #[wasm_bindgen(js_name = echGrease)]
+    pub fn ech_grease(&mut self, on: bool) {
+        self.inner.ech_grease(on);
+    }
+
     /// Trusts the packed trust anchors of `tlswire/roots` (`tlswire::anchors` format).
     #[wasm_bindgen(js_name = addTrustAnchors)]
     pub fn add_trust_anchors(&mut self, packed: &[u8]) -> Result<(), JsValue> {
@@ -445,6 +457,7 @@ impl Engine {
         set(&o, "peerSignatureScheme", &info.peer_signature_scheme.map_or(JsValue::NULL, JsValue::from));
         set(&o, "earlyData", &(info.early_data as u32).into());
         set(&o, "earlyDataRejected", &(info.early_data_rejected as u32).into());
+        set(&o, "ech", &info.ech.name().into());
         set(&o, "certificate", &info.certificate.map_or(JsValue::NULL, |i| JsValue::from(i as u32)));
         o.into()
     }
@@ -626,6 +639,9 @@ fn js_error(e: &Error) -> JsValue {
     }
     if let Some(sent) = e.alert_sent() {
         set(&err, "alertSent", &tlswire::alert_name(u8::from(sent)).into());
+    }
+    if let Error::Protocol { error: tlswire::ProtocolError::EchRejected { retry_configs: Some(list) }, .. } = e {
+        set(&err, "retryConfigs", &js_sys::Uint8Array::from(&list[..]).into());
     }
     err.into()
 }

@@ -69,6 +69,8 @@ const config = (ca, extra = {}) => ({
   sessionCache: undefined,
   earlyData: false,
   signatureSchemes: [],
+  echConfigList: undefined,
+  echGrease: false,
   dangerouslyDisableVerification: false,
   ...extra,
 });

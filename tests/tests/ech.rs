@@ -4,92 +4,9 @@
 //! crypto/hpke, so the test sees what the wire carried: the public name outside, the real name
 //! only inside the encrypted inner ClientHello.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
 use base64ct::{Base64, Encoding};
-use serde_json::Value;
-use tlswire::{AlertDescription, ClientConfig, EchStatus, Error, ProtocolError};
+use tlswire::{AlertDescription, EchStatus, Error, ProtocolError};
 use tlswire_interop::*;
-
-fn ech_server_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = target_dir().join("ech-server");
-        let status = std::process::Command::new("bash")
-            .arg(root().join("tests/ech/build.sh"))
-            .arg(&out)
-            .status()
-            .expect("tests/ech/build.sh");
-        assert!(status.success(), "tests/ech/build.sh failed");
-        out
-    })
-    .clone()
-}
-
-/// A running ECH server, its CA, its published ECHConfigList and the list it offers for retries.
-struct EchServer {
-    peer: Peer,
-    log: PathBuf,
-    ca: Vec<u8>,
-    config_list: Vec<u8>,
-    retry_list: Vec<u8>,
-}
-
-impl EchServer {
-    fn start(extra: &[&str]) -> Self {
-        let port = free_port();
-        let log = target_dir().join(format!("ech-server-{}-{port}.log", std::process::id()));
-        let mut args = strings(&["-port", &port.to_string()]);
-        args.extend(strings(extra));
-        let file = std::fs::File::create(&log).unwrap();
-        let peer = Peer::start_with_stdout(ech_server_bin().to_str().unwrap(), &args, port, file);
-        let first = wait_line(&log, 0);
-        let b64 = |k: &str| Base64::decode_vec(first[k].as_str().unwrap()).unwrap();
-        Self {
-            ca: first["ca"].as_str().unwrap().as_bytes().to_vec(),
-            config_list: b64("ech_config_list"),
-            retry_list: b64("retry_config_list"),
-            peer,
-            log,
-        }
-    }
-
-    fn client(&self, f: impl FnOnce(&mut ClientConfig)) -> tlswire::ClientContext {
-        let mut c = ClientConfig::new();
-        c.add_ca(&self.ca).unwrap();
-        f(&mut c);
-        c.build().unwrap()
-    }
-
-    /// The server's report on its `n`th connection (from 1).
-    fn report(&self, n: usize) -> Value {
-        wait_line(&self.log, n)
-    }
-}
-
-impl Drop for EchServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// Line `n` (from 0) of the server's standard output, as JSON, waiting up to 20 s for it.
-fn wait_line(log: &Path, n: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(file) = std::fs::File::open(log) {
-            let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
-            if let Some(line) = lines.get(n) {
-                return serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            }
-        }
-        assert!(Instant::now() < deadline, "the ECH server wrote no line {n} in {}", log.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn echo(s: &mut Session, data: &[u8]) {
     s.write(data);

@@ -92,6 +92,10 @@ impl connections::GuestClientContext for Client {
             c.session_cache(sessions as usize);
         }
         c.early_data(config.early_data);
+        if let Some(list) = &config.ech_config_list {
+            c.ech_config_list(list).map_err(config_error)?;
+        }
+        c.ech_grease(config.ech_grease);
         if !config.signature_schemes.is_empty() {
             c.signature_schemes(&strs(&config.signature_schemes)).map_err(config_error)?;
         }
@@ -423,6 +427,11 @@ impl connections::GuestConnection for Conn {
             certificate: info.certificate.map(|i| i as u32),
             early_data: info.early_data as u32,
             early_data_rejected: info.early_data_rejected as u32,
+            ech: match info.ech {
+                tlswire::EchStatus::Grease => wit::EchStatus::Grease,
+                tlswire::EchStatus::Accepted => wit::EchStatus::Accepted,
+                _ => wit::EchStatus::None,
+            },
         })
     }
 
@@ -624,9 +633,14 @@ fn to_wit(e: &tlswire::Error) -> WitError {
                 P::Misbehaved(_) => wit::ProtocolErrorKind::Violation,
                 P::Incompatible(_) => wit::ProtocolErrorKind::Incompatible,
                 P::NoApplicationProtocol => wit::ProtocolErrorKind::NoApplicationProtocol,
+                P::EchRejected { .. } => wit::ProtocolErrorKind::EchRejected,
                 _ => wit::ProtocolErrorKind::Other,
             };
-            WitError::Protocol(wit::ProtocolFailure { kind, code, alert_sent, detail })
+            let ech_retry_configs = match error {
+                P::EchRejected { retry_configs } => retry_configs.clone(),
+                _ => None,
+            };
+            WitError::Protocol(wit::ProtocolFailure { kind, code, alert_sent, detail, ech_retry_configs })
         }
         E::AlertReceived(description) => WitError::AlertReceived(alert(*description)),
         E::Transport(t) => WitError::Truncation(match t {

@@ -50,6 +50,8 @@ fn main() -> wasmtime::Result<()> {
         session_cache: None,
         early_data: false,
         signature_schemes: vec![],
+        ech_config_list: None,
+        ech_grease: false,
         dangerously_disable_verification: false,
     };
     let fail = |e| format_err!("TLS: {e:?}");

@@ -19,8 +19,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::tlswire::tls::types::{
-    CertificateErrorKind, CertifiedKey, ClientAuth, ClientConfig, ConnectionInfo, Direction, Error, ProtocolMessage,
-    ServerConfig, Truncation, Version,
+    CertificateErrorKind, CertifiedKey, ClientAuth, ClientConfig, ConnectionInfo, Direction, EchStatus, Error,
+    ProtocolErrorKind, ProtocolMessage, ServerConfig, Truncation, Version,
 };
 
 /// What the store holds: WASI's context (clocks, randomness) and the resource table.

@@ -63,6 +63,8 @@ fn config(ca: &str) -> ClientConfig {
         session_cache: None,
         early_data: false,
         signature_schemes: vec![],
+        ech_config_list: None,
+        ech_grease: false,
         dangerously_disable_verification: false,
     }
 }
@@ -606,5 +608,51 @@ fn the_wasi_tls_shaped_handshake_connects() {
     match host.wasi_tls_connect(None, "", &addr).unwrap() {
         Err(Error::Config(_)) => {}
         other => panic!("{:?}", other.err()),
+    }
+}
+
+/// `ech-config-list`: the component's ClientHello is encrypted to Go's crypto/tls ECH server
+/// (tests/ech), which decrypts it; a list whose key the server does not hold is `ech-rejected`
+/// with the server's retry list, and that list then works.
+#[test]
+fn ech_reaches_go_crypto_tls_and_a_rejection_carries_the_retry_list() {
+    use tlswire_interop::EchServer;
+    let mut host = Host::new(&component()).unwrap();
+    for reject in [false, true] {
+        let server = EchServer::start(if reject { &["-reject"] } else { &[] });
+        let addr = format!("127.0.0.1:{}", server.peer.port);
+        let ech = |list: &[u8]| ClientConfig {
+            ca_certificates: vec![server.ca.clone()],
+            ech_config_list: Some(list.to_vec()),
+            ..config("ca.pem")
+        };
+        let ctx = host.client_context(&ech(&server.config_list)).unwrap().unwrap();
+        let conn = host.connect(ctx, "secret.test", &addr).unwrap().unwrap();
+        let result = host.handshake(&conn).unwrap();
+        let retry = if reject {
+            let Err(Error::Protocol(failure)) = result else { panic!("not a protocol failure: {result:?}") };
+            assert_eq!((failure.kind, failure.code.as_str()), (ProtocolErrorKind::EchRejected, "ECH_REJECTED"));
+            assert_eq!(failure.alert_sent.map(|a| a.name).as_deref(), Some("ech_required"));
+            assert_eq!(failure.ech_retry_configs.as_ref(), Some(&server.retry_list));
+            server.retry_list.clone()
+        } else {
+            result.unwrap();
+            server.config_list.clone()
+        };
+        let conn = if reject {
+            let ctx = host.client_context(&ech(&retry)).unwrap().unwrap();
+            let conn = host.connect(ctx, "secret.test", &addr).unwrap().unwrap();
+            host.handshake(&conn).unwrap().unwrap();
+            conn
+        } else {
+            conn
+        };
+        assert_eq!(host.info(&conn).unwrap().unwrap().ech, EchStatus::Accepted);
+        host.write(&conn, b"over ech").unwrap().unwrap();
+        assert_eq!(host.read(&conn, 100).unwrap().unwrap(), b"over ech");
+        let report = server.report(if reject { 2 } else { 1 });
+        assert_eq!(report["inner_sni"], "secret.test", "{report}");
+        assert_eq!(report["outer_sni"], "public.test", "{report}");
+        host.close(&conn).unwrap().unwrap();
     }
 }

@@ -402,8 +402,40 @@ pub(crate) fn ech_config_list(configs: &[rustls::internal::msgs::handshake::EchC
 }
 
 fn ech_config(list: &[u8]) -> Result<rustls::client::EchConfig, ConfigError> {
-    rustls::client::EchConfig::new(list.to_vec().into(), tlswire_crypto::hpke::ALL_SUPPORTED_SUITES)
+    use rustls::internal::msgs::codec::{Codec, Reader};
+    use rustls::internal::msgs::handshake::EchConfigPayload;
+    let bad = |why: &str| ConfigError::BadEchConfig(why.to_string());
+    let configs = Vec::<EchConfigPayload>::read(&mut Reader::init(list)).map_err(|_| bad("malformed"))?;
+    // RFC 9849 §6.1: a configuration whose public name is not a valid DNS name (LDH labels, not
+    // an IPv4 address) is ignored.
+    let usable: Vec<EchConfigPayload> = configs
+        .into_iter()
+        .filter(|c| match c {
+            EchConfigPayload::V18(contents) => valid_public_name(contents.public_name.as_ref()),
+            EchConfigPayload::Unknown { .. } => true,
+        })
+        .collect();
+    rustls::client::EchConfig::new(ech_config_list(&usable).into(), tlswire_crypto::hpke::ALL_SUPPORTED_SUITES)
         .map_err(|e| ConfigError::BadEchConfig(e.to_string()))
+}
+
+/// An ECH public name clients may use (RFC 9849 §6.1.7): letters, digits and hyphens in each
+/// label, none starting or ending with a hyphen, and not an IPv4 address (a last label of only
+/// digits, or one in hexadecimal).
+fn valid_public_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    let ldh = labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    let last = labels.last().copied().unwrap_or("");
+    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+        || ((last.starts_with("0x") || last.starts_with("0X")) && last[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+    ldh && !numeric
 }
 
 /// How many server names' sessions a client context keeps in memory by default (rustls's).

@@ -1812,3 +1812,19 @@ fn ech_settings_are_checked_and_a_server_without_ech_is_a_typed_rejection() {
     pair.handshake().unwrap();
     assert_eq!(pair.client.info().unwrap().ech, EchStatus::NotOffered);
 }
+
+#[test]
+fn ech_configurations_with_an_invalid_public_name_are_skipped() {
+    let mut c = client_config();
+    for bad in ["dns_names_have_no_underscores.example", "192.168.0.1", "example.0x7f", "-lead.example"] {
+        assert!(matches!(c.ech_config_list(&ech_config_list(bad)), Err(ConfigError::BadEchConfig(_))), "{bad}");
+    }
+    // A bad one before a good one: the good one is used.
+    let bad = ech_config_list("dns_names_have_no_underscores.example");
+    let good = ech_config_list("public.example");
+    let mut both = ((bad.len() - 2 + good.len() - 2) as u16).to_be_bytes().to_vec();
+    both.extend(&bad[2..]);
+    both.extend(&good[2..]);
+    c.ech_config_list(&both).unwrap();
+    c.build().unwrap();
+}

@@ -51,6 +51,9 @@ const VALUED: &[&str] = &[
     "-verify-prefs",
     "-expect-selected-credential",
     "-expect-peer-signature-algorithm",
+    "-ech-config-list",
+    "-expect-ech-retry-configs",
+    "-expect-ech-name-override",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -130,6 +133,14 @@ struct Options {
     verify_fail: bool,
     /// Connection 1.. of `-resume-count`: the session must be resumed (unless `-expect-session-miss`).
     resumption: bool,
+    ech_config_list: Option<Vec<u8>>,
+    ech_grease: bool,
+    expect_ech_accept: bool,
+    /// `-expect-ech-retry-configs` (`Some(list)`) or `-expect-no-ech-retry-configs` (`Some(empty)`).
+    expect_ech_retry_configs: Option<Vec<u8>>,
+    /// `-expect-ech-name-override` (`Some(name)`) or `-expect-no-ech-name-override` (`Some("")`):
+    /// the name the certificate was checked for, when ECH was rejected (the public name).
+    expect_ech_name_override: Option<String>,
 }
 
 fn main() {
@@ -235,6 +246,13 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-export-traffic-secrets" => o.export_traffic_secrets = true,
             "-ocsp-response" => o.ocsp_response = Some(base64(&v())),
             "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(&v())),
+            "-ech-config-list" => o.ech_config_list = Some(base64(&v())),
+            "-enable-ech-grease" => o.ech_grease = true,
+            "-expect-ech-accept" => o.expect_ech_accept = true,
+            "-expect-ech-retry-configs" => o.expect_ech_retry_configs = Some(base64(&v())),
+            "-expect-no-ech-retry-configs" => o.expect_ech_retry_configs = Some(Vec::new()),
+            "-expect-ech-name-override" => o.expect_ech_name_override = Some(v()),
+            "-expect-no-ech-name-override" => o.expect_ech_name_override = Some(String::new()),
             f if DEFAULTS.contains(&f) => {}
             _ => unimplemented_flag(raw),
         }
@@ -425,6 +443,10 @@ impl Run {
                 c.verify_schemes(&scheme_names(&o.verify_prefs, "-verify-prefs")).unwrap_or_else(|e| config_error(&e));
             }
             c.alpn(&o.advertise_alpn);
+            if let Some(list) = &o.ech_config_list {
+                c.ech_config_list(list).unwrap_or_else(|e| config_error(&e));
+            }
+            c.ech_grease(o.ech_grease);
             if o.verify_peer && !o.custom_verify {
                 // BoringSSL's legacy verify callback (and its handshake_failure alert): not tlswire's.
                 unimplemented_flag("-verify-peer (client) without -use-custom-verify-callback");
@@ -464,6 +486,8 @@ impl Run {
             }
         });
         let mut conn = conn;
+        // The name the verify callback was given (the ECH public name after a rejection).
+        let verified_name = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         if o.custom_verify || o.verify_fail {
             if !o.verify_peer {
                 // SSL_VERIFY_NONE with a callback: a failure is only recorded ("soft"), which
@@ -475,11 +499,19 @@ impl Run {
             }
             // BoringSSL's custom verify callback: accepts, or (-verify-fail) refuses.
             let fail = o.verify_fail;
-            conn.set_verify_hook(Box::new(move |_, _| if fail { Err("-verify-fail".into()) } else { Ok(()) }))
-                .unwrap_or_else(|e| {
-                    eprintln!("{}", failure(&e));
-                    exit(1)
-                });
+            let seen = verified_name.clone();
+            conn.set_verify_hook(Box::new(move |name, _| {
+                *seen.lock().unwrap() = Some(name.to_string());
+                if fail {
+                    Err("-verify-fail".into())
+                } else {
+                    Ok(())
+                }
+            }))
+            .unwrap_or_else(|e| {
+                eprintln!("{}", failure(&e));
+                exit(1)
+            });
         }
         // Debugging aid: TLSWIRE_BOGO_TRACE=1 prints every protocol message (s_client -msg).
         if std::env::var_os("TLSWIRE_BOGO_TRACE").is_some() {
@@ -492,8 +524,31 @@ impl Run {
             let sink = secrets.clone();
             conn.set_key_log(Box::new(move |line: &str| sink.lock().unwrap().push(line.to_string()))).ok();
         }
-        let mut s = Shim { conn, tcp, read_size: o.read_size.unwrap_or(16384).max(1), key_log: secrets };
-        s.run(o)
+        let mut s = Shim {
+            conn,
+            tcp,
+            read_size: o.read_size.unwrap_or(16384).max(1),
+            key_log: secrets,
+            ech_retry_configs: None,
+        };
+        let result = s.run(o);
+        if let Some(want) = &o.expect_ech_name_override {
+            let host = o.host_name.clone().unwrap_or_default();
+            let seen = verified_name.lock().unwrap().clone();
+            let overridden = seen.filter(|name| *name != host);
+            if overridden.as_deref().unwrap_or("") != want.as_str() {
+                return Err(format!(
+                    "expected ECH name override {want:?}, the certificate was checked for {overridden:?}"
+                ));
+            }
+        }
+        if let (Err(_), Some(want)) = (&result, &o.expect_ech_retry_configs) {
+            let got = s.ech_retry_configs.clone().unwrap_or_default();
+            if got != *want {
+                return Err(format!("expected ECH retry configs {want:?}, got {got:?}"));
+            }
+        }
+        result
     }
 }
 
@@ -530,6 +585,8 @@ struct Shim {
     tcp: TcpStream,
     read_size: usize,
     key_log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The retry configurations of an ECH rejection.
+    ech_retry_configs: Option<Vec<u8>>,
 }
 
 impl Shim {
@@ -618,6 +675,9 @@ impl Shim {
     }
 
     fn fail(&mut self, e: &Error) -> String {
+        if let Error::Protocol { error: tlswire::ProtocolError::EchRejected { retry_configs }, .. } = e {
+            self.ech_retry_configs = retry_configs.clone();
+        }
         let _ = self.flush();
         let _ = self.tcp.shutdown(Shutdown::Write);
         // Let the runner read the alert before the connection goes: wait for its end.
@@ -679,6 +739,11 @@ impl Shim {
             if got != Some(want) {
                 return Err(format!("expected group {want}, got {:?}", info.group));
             }
+        }
+        if (o.ech_config_list.is_some() || o.ech_grease)
+            && (info.ech == tlswire::EchStatus::Accepted) != o.expect_ech_accept
+        {
+            return Err(format!("expected ECH accepted {}, got {:?}", o.expect_ech_accept, info.ech));
         }
         if let Some(want) = o.expect_hrr {
             if info.hello_retry_request != want {

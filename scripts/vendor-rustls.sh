@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vendor/rustls is rustls as published on crates.io plus vendor/rustls.patch (client sessions
 # that encode to bytes: a backport of rustls main's serializable client sessions, in no 0.23
-# release). This rebuilds that tree from the published crate and checks it against vendor/rustls.
+# release; early data for the unbuffered client; RFC 8449 record_size_limit). This rebuilds that tree from the published crate and checks it against vendor/rustls.
 #   scripts/vendor-rustls.sh           check: vendor/rustls is exactly crate + patch (exit 1 if not)
 #   scripts/vendor-rustls.sh --update  rewrite vendor/rustls from crate + patch (after a version
 #                                      or checksum change below, or an edit of the patch)

@@ -212,6 +212,11 @@ export interface TlsInfo {
   earlyDataRejected: number;
   /** Whether the ClientHello was encrypted (`echConfigList`) or carried GREASE ECH (`echGrease`). */
   ech: "none" | "grease" | "accepted";
+  /**
+   * The peer's record_size_limit (RFC 8449), or null if it sent none: the largest record it takes
+   * (in TLS 1.3 counting the content type byte). tlswire's records to it are no larger.
+   */
+  peerRecordSizeLimit: number | null;
   /** A server's: which of its certificates it presented (0: `certificate`, then `moreCertificates`); else `null`. */
   certificate: number | null;
 }

@@ -914,3 +914,21 @@ test("echConfigList: Encrypted Client Hello through a websockify bridge to Go's 
   await grease.close();
   await assert.rejects(connect({ transport: await tcp(openssl.port), serverName: "localhost", ca: pem("ca.pem"), echConfigList: "AAAA" }), (e) => e.code === "CONFIG");
 });
+
+test("record_size_limit (RFC 8449): gnutls-serv --recordsize 512 through websockify; info.peerRecordSizeLimit, and a 4 KiB line echoes whole in records gnutls accepts", async () => {
+  for (const [priority, version, limit] of [["NORMAL:-VERS-ALL:+VERS-TLS1.3", "TLSv1.3", 513], ["NORMAL:-VERS-ALL:+VERS-TLS1.2", "TLSv1.2", 512]]) {
+    const server = track(await gnutlsServer(["--recordsize", "512", "--priority", priority]));
+    const through = track(await bridge(server.port));
+    const conn = await connect({ transport: ws(through.port), serverName: "localhost", ca: pem("ca.pem") });
+    assert.deepEqual([conn.info.version, conn.info.peerRecordSizeLimit], [version, limit]);
+    const line = "s".repeat(4095) + "\n";
+    await conn.write(line);
+    assert.equal(await readLine(conn), line);
+    await conn.close();
+  }
+  // openssl s_server (3.0) does not send the extension.
+  const openssl = track(await opensslServer());
+  const plain = await connect({ transport: await tcp(openssl.port), serverName: "localhost", ca: pem("ca.pem") });
+  assert.equal(plain.info.peerRecordSizeLimit, null);
+  await plain.close();
+});

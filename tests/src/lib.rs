@@ -285,9 +285,20 @@ pub struct Session {
 
 /// Connects and completes the handshake (the alert for a failure is sent before returning).
 pub fn connect(ctx: &ClientContext, server_name: &str, port: u16) -> Result<Session, Error> {
+    connect_with(ctx, server_name, port, |_| {})
+}
+
+/// [`connect`], with `setup` run on the connection before its handshake (to set a callback).
+pub fn connect_with(
+    ctx: &ClientContext,
+    server_name: &str,
+    port: u16,
+    setup: impl FnOnce(&mut Connection),
+) -> Result<Session, Error> {
     let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut s = Session { conn: Connection::client(ctx, server_name)?, sock };
+    setup(&mut s.conn);
     loop {
         match s.conn.do_handshake() {
             Ok(Status::Done(())) => return Ok(s),

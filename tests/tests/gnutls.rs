@@ -129,3 +129,40 @@ fn unknown_ca_hostname_mismatch_and_expired_are_distinct() {
     let err = connect(&client(|_| {}), "localhost", expired.port).err().unwrap();
     assert_eq!((err.code(), err.alert_sent()), ("CERT_EXPIRED", Some(AlertDescription::CertificateExpired)));
 }
+
+/// RFC 8449: gnutls-serv `--recordsize 512` advertises record_size_limit; every record tlswire
+/// protects for it carries at most that much (the record headers it wrote, from the message
+/// observer), the echo of a 4 KiB line comes back whole, and `Info` has the limit.
+#[test]
+fn record_size_limit_from_gnutls_is_honoured() {
+    use std::sync::{Arc, Mutex};
+    for (p, version, limit) in
+        [("NORMAL:-VERS-ALL:+VERS-TLS1.3", Version::Tls13, 513), ("NORMAL:-VERS-ALL:+VERS-TLS1.2", Version::Tls12, 512)]
+    {
+        let peer = gnutls_server("server-ecdsa", &[&priority(p)[..], &["--recordsize", "512"]].concat());
+        let sent: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let sink = sent.clone();
+        let ctx = client(|_| {});
+        let mut s = connect_with(&ctx, "localhost", peer.port, |conn| {
+            conn.set_msg_callback(Box::new(move |m: &tlswire::Message<'_>| {
+                if m.direction == tlswire::Direction::Sent && m.content_type == 256 && m.bytes[0] == 23 {
+                    sink.lock().unwrap().push(usize::from(u16::from_be_bytes([m.bytes[3], m.bytes[4]])));
+                }
+            }))
+            .unwrap();
+        })
+        .unwrap();
+        let info = s.conn.info().unwrap();
+        assert_eq!((info.version, info.peer_record_size_limit), (version, Some(limit)));
+        let line = format!("{}\n", "r".repeat(4095));
+        s.write(line.as_bytes());
+        assert_eq!(s.read_exact(line.len()).unwrap(), line.as_bytes());
+        s.close();
+        let sent = sent.lock().unwrap();
+        // Ciphertext: at most the limit of plaintext (TLS 1.3: with its content type byte), the
+        // 16-byte tag and, in TLS 1.2's AES-GCM, the 8-byte explicit nonce.
+        let most = usize::from(limit) + 16 + if version == Version::Tls12 { 8 } else { 0 };
+        assert!(sent.len() >= 8, "{sent:?}");
+        assert!(sent.iter().all(|&len| len <= most), "{version:?}: {sent:?} (limit {limit})");
+    }
+}

@@ -258,3 +258,64 @@ fn early_data_from_openssl_s_client_is_accepted_and_echoed() {
         assert_eq!(log.contains("Early data: 11 bytes accepted"), accept, "{log}");
     }
 }
+
+/// RFC 8449: gnutls-cli `--recordsize 512` advertises record_size_limit; tlswire s_server (with
+/// an RSA certificate, whose Certificate message is larger than that) keeps every record it
+/// sends within it, as its own `-msg` trace of record headers shows, in TLS 1.3 and 1.2.
+#[test]
+fn the_server_honours_the_clients_record_size_limit() {
+    for (priority, most) in [("NORMAL:-VERS-ALL:+VERS-TLS1.3", 513 + 16), ("NORMAL:-VERS-ALL:+VERS-TLS1.2", 512 + 24)] {
+        let trace = target_dir().join(format!("rsl-{}-{}.txt", std::process::id(), most));
+        let port = free_port();
+        let args = strings(&[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &file("server-rsa.pem"),
+            "-key",
+            &file("server-rsa.key"),
+            "-msg",
+            "-msgfile",
+            trace.to_str().unwrap(),
+        ]);
+        let server = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+        let args = strings(&[
+            "-p",
+            &server.port.to_string(),
+            "--x509cafile",
+            &file("ca.pem"),
+            "--recordsize",
+            "512",
+            "--priority",
+            priority,
+            "localhost",
+        ]);
+        require("gnutls-cli");
+        let (stdout, stderr) = run_client(std::path::Path::new("gnutls-cli"), &args, b"hello\n", "hello\n");
+        assert!(
+            stdout.contains("Handshake was completed") && stdout.contains("hello\n"),
+            "{priority}: {stdout}\n{stderr}"
+        );
+        drop(server);
+        let text = std::fs::read_to_string(&trace).unwrap();
+        let _ = std::fs::remove_file(&trace);
+        // Each record sent: ">>> ... RecordHeader [length 0005]", then its hex: TT 03 03 LL LL.
+        let lines: Vec<&str> = text.lines().collect();
+        let lengths: Vec<usize> = lines
+            .windows(2)
+            .filter(|w| w[0].starts_with(">>> ") && w[0].ends_with("RecordHeader [length 0005]"))
+            .filter_map(|w| {
+                let hex: Vec<&str> = w[1].split_whitespace().collect();
+                usize::from_str_radix(&format!("{}{}", hex.get(3)?, hex.get(4)?), 16).ok()
+            })
+            .collect();
+        let certificate = lines.iter().any(|l| {
+            l.starts_with(">>> ")
+                && l.ends_with("], Certificate")
+                && l.split("[length ").nth(1).and_then(|t| usize::from_str_radix(&t[..4], 16).ok()) > Some(512)
+        });
+        assert!(certificate, "{priority}: the Certificate message is larger than 512 bytes: {text}");
+        assert!(lengths.len() >= 4 && lengths.iter().all(|&len| len <= most), "{priority}: {lengths:?}");
+    }
+}

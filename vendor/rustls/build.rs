@@ -6,9 +6,11 @@
 fn main() {
     // tlswire: dependents' build scripts see DEP_RUSTLS_CLIENT_SESSIONS_CODEC: client sessions
     // have `encode` / `from_slice` in this rustls; and DEP_RUSTLS_CLIENT_SESSIONS_EARLY_DATA:
-    // its unbuffered client can send early data.
+    // its unbuffered client can send early data; DEP_RUSTLS_CLIENT_SESSIONS_RECORD_SIZE_LIMIT:
+    // it negotiates RFC 8449's record_size_limit.
     println!("cargo:codec=1");
     println!("cargo:early_data=1");
+    println!("cargo:record_size_limit=1");
     read_buf();
 }
 

@@ -143,6 +143,9 @@ pub fn print_summary(info: &Info, verification: &str) {
     }
     eprintln!("HelloRetryRequest: {}", if info.hello_retry_request { "yes" } else { "no" });
     eprintln!("Resumed: {}", if info.resumed { "yes" } else { "no" });
+    if let Some(limit) = info.peer_record_size_limit {
+        eprintln!("Peer record size limit: {limit}");
+    }
     if info.ech != tlswire::EchStatus::NotOffered {
         eprintln!("ECH: {}", info.ech.name());
     }

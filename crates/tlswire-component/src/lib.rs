@@ -432,6 +432,7 @@ impl connections::GuestConnection for Conn {
                 tlswire::EchStatus::Accepted => wit::EchStatus::Accepted,
                 _ => wit::EchStatus::None,
             },
+            peer_record_size_limit: info.peer_record_size_limit,
         })
     }
 

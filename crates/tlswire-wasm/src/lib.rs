@@ -458,6 +458,7 @@ impl Engine {
         set(&o, "earlyData", &(info.early_data as u32).into());
         set(&o, "earlyDataRejected", &(info.early_data_rejected as u32).into());
         set(&o, "ech", &info.ech.name().into());
+        set(&o, "peerRecordSizeLimit", &info.peer_record_size_limit.map_or(JsValue::NULL, |n| u32::from(n).into()));
         set(&o, "certificate", &info.certificate.map_or(JsValue::NULL, |i| JsValue::from(i as u32)));
         o.into()
     }

@@ -89,6 +89,10 @@ pub struct Info {
     pub early_data_rejected: usize,
     /// A client's: whether its ClientHello was encrypted (ECH) or carried GREASE ECH.
     pub ech: crate::EchStatus,
+    /// The peer's record_size_limit (RFC 8449), if it sent one: the largest record it accepts
+    /// (in TLS 1.3 counting the content type byte). tlswire's records to it are no larger, and
+    /// tlswire says it takes records of any size.
+    pub peer_record_size_limit: Option<u16>,
 }
 
 impl Info {
@@ -800,6 +804,10 @@ impl Connection {
             early_data: self.early_data,
             early_data_rejected: self.early_rejected,
             ech: self.ech,
+            #[cfg(record_size_limit)]
+            peer_record_size_limit: common.peer_record_size_limit(),
+            #[cfg(not(record_size_limit))]
+            peer_record_size_limit: None,
         })
     }
 

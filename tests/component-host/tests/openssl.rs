@@ -656,3 +656,24 @@ fn ech_reaches_go_crypto_tls_and_a_rejection_carries_the_retry_list() {
         host.close(&conn).unwrap().unwrap();
     }
 }
+
+/// RFC 8449: gnutls-serv `--recordsize 512` sends record_size_limit; the component reports it
+/// and its records stay within it (GnuTLS takes the 4 KiB line and echoes it).
+#[test]
+fn the_peers_record_size_limit_is_honoured() {
+    let server = tlswire_interop::gnutls_server("server-ecdsa", &["--recordsize", "512"]);
+    let mut host = Host::new(&component()).unwrap();
+    let ctx = host.client_context(&config("ca.pem")).unwrap().unwrap();
+    let conn = host.connect(ctx, "localhost", &format!("127.0.0.1:{}", server.port)).unwrap().unwrap();
+    host.handshake(&conn).unwrap().unwrap();
+    assert_eq!(host.info(&conn).unwrap().unwrap().peer_record_size_limit, Some(513));
+    let line = format!("{}\n", "c".repeat(4095));
+    host.write(&conn, line.as_bytes()).unwrap().unwrap();
+    let mut echoed = Vec::new();
+    while echoed.len() < line.len() {
+        let chunk = host.read(&conn, 65536).unwrap().unwrap();
+        assert!(!chunk.is_empty(), "closed before the echo was complete");
+        echoed.extend_from_slice(&chunk);
+    }
+    assert_eq!(echoed, line.as_bytes());
+}

@@ -61,6 +61,7 @@ pub struct CommonState {
     pub(crate) refresh_traffic_keys_pending: bool,
     pub(crate) fips: bool,
     pub(crate) tls13_tickets_received: u32,
+    peer_record_size_limit: Option<u16>,
 }
 
 impl CommonState {
@@ -84,6 +85,7 @@ impl CommonState {
             has_seen_eof: false,
             peer_certificates: None,
             message_fragmenter: MessageFragmenter::default(),
+            peer_record_size_limit: None,
             received_plaintext: ChunkVecBuffer::new(Some(DEFAULT_RECEIVED_PLAINTEXT_LIMIT)),
             sendable_tls: ChunkVecBuffer::new(Some(DEFAULT_BUFFER_LIMIT)),
             queued_key_update_message: None,
@@ -720,6 +722,27 @@ impl CommonState {
         }
 
         written
+    }
+
+    /// Honours the peer's record_size_limit (RFC 8449): the records this side protects carry at
+    /// most that much (in TLS 1.3, counting the inner content type byte).
+    pub(crate) fn apply_record_size_limit(&mut self, limit: u16, tls13: bool) -> Result<(), Error> {
+        if limit < 64 {
+            return Err(self.send_fatal_alert(
+                AlertDescription::IllegalParameter,
+                PeerMisbehaved::RecordSizeLimitTooSmall,
+            ));
+        }
+        self.peer_record_size_limit = Some(limit);
+        self.message_fragmenter
+            .limit_max_fragment_len(usize::from(limit) - usize::from(tls13));
+        Ok(())
+    }
+
+    /// The record_size_limit (RFC 8449) the peer sent, if it sent one: the largest record
+    /// plaintext it accepts (in TLS 1.3, counting the inner content type byte).
+    pub fn peer_record_size_limit(&self) -> Option<u16> {
+        self.peer_record_size_limit
     }
 
     pub(crate) fn set_max_fragment_size(&mut self, new: Option<usize>) -> Result<(), Error> {

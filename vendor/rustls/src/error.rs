@@ -313,6 +313,7 @@ pub enum PeerMisbehaved {
     UnsolicitedServerHelloExtension,
     WrongGroupForKeyShare,
     UnsolicitedEchExtension,
+    RecordSizeLimitTooSmall,
 }
 
 impl From<PeerMisbehaved> for Error {

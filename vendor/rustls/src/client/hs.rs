@@ -334,6 +334,9 @@ fn emit_client_hello_for_retry(
         }
     }
 
+    // RFC 8449: this client takes records of any size the protocol allows.
+    exts.record_size_limit = Some(if supported_versions.tls13 { 0x4001 } else { 0x4000 });
+
     input.hello.offered_cert_compression =
         if supported_versions.tls13 && !config.cert_decompressors.is_empty() {
             exts.certificate_compression_algorithms = Some(

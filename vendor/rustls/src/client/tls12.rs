@@ -103,6 +103,11 @@ mod server_hello {
                     ClientSessionValue::Tls13(_) => None,
                 });
 
+            if let Some(limit) = server_hello.record_size_limit {
+                cx.common
+                    .apply_record_size_limit(limit, false)?;
+            }
+
             // Doing EMS?
             let using_ems = server_hello
                 .extended_master_secret_ack

@@ -498,6 +498,10 @@ impl State<ClientConnectionData> for ExpectEncryptedExtensions {
         self.transcript.add_message(&m);
 
         validate_encrypted_extensions(cx.common, &self.hello, exts)?;
+        if let Some(limit) = exts.record_size_limit {
+            cx.common
+                .apply_record_size_limit(limit, true)?;
+        }
         hs::process_alpn_protocol(
             cx.common,
             &self.hello.alpn_protocols,

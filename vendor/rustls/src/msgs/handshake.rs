@@ -917,6 +917,10 @@ extension_struct! {
         ExtensionType::CompressCertificate =>
             pub(crate) certificate_compression_algorithms: Option<Vec<CertificateCompressionAlgorithm>>,
 
+        /// The largest record the client accepts (RFC8449)
+        ExtensionType::RecordSizeLimit =>
+            pub(crate) record_size_limit: Option<u16>,
+
         /// Session ticket offer or request (RFC5077/RFC8446)
         ExtensionType::SessionTicket =>
             pub(crate) session_ticket: Option<ClientSessionTicket>,
@@ -994,6 +998,7 @@ impl ClientExtensions<'_> {
             server_certificate_types,
             extended_master_secret_request,
             certificate_compression_algorithms,
+            record_size_limit,
             session_ticket,
             preshared_key_offer,
             early_data_request,
@@ -1022,6 +1027,7 @@ impl ClientExtensions<'_> {
             server_certificate_types,
             extended_master_secret_request,
             certificate_compression_algorithms,
+            record_size_limit,
             session_ticket,
             preshared_key_offer,
             early_data_request,
@@ -1246,6 +1252,10 @@ extension_struct! {
         /// Encrypted inner client hello response (draft-ietf-tls-esni)
         ExtensionType::EncryptedClientHello =>
             pub(crate) encrypted_client_hello_ack: Option<ServerEncryptedClientHello>,
+
+        /// The largest record the server accepts (RFC8449)
+        ExtensionType::RecordSizeLimit =>
+            pub(crate) record_size_limit: Option<u16>,
     } + {
         pub(crate) unknown_extensions: BTreeSet<u16>,
     }
@@ -1271,6 +1281,7 @@ impl ServerExtensions<'_> {
             early_data_ack,
             ticket_request,
             encrypted_client_hello_ack,
+            record_size_limit,
             unknown_extensions,
         } = self;
         ServerExtensions {
@@ -1291,6 +1302,7 @@ impl ServerExtensions<'_> {
             early_data_ack,
             ticket_request,
             encrypted_client_hello_ack,
+            record_size_limit,
             unknown_extensions,
         }
     }

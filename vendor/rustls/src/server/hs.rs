@@ -177,6 +177,14 @@ impl ExtensionProcessing {
             ocsp_response.take();
         }
 
+        // RFC 8449: honour the client's limit, and say this server takes records of any size.
+        if let Some(limit) = hello.record_size_limit {
+            let tls13 = cx.common.is_tls13();
+            cx.common
+                .apply_record_size_limit(limit, tls13)?;
+            self.extensions.record_size_limit = Some(if tls13 { 0x4001 } else { 0x4000 });
+        }
+
         self.validate_server_cert_type_extension(hello, config, cx)?;
         self.validate_client_cert_type_extension(hello, config, cx)?;
 

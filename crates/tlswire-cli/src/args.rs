@@ -17,7 +17,8 @@ const CLIENT_HELP: &str = "tlswire s_client options:
   -alpn list          comma-separated ALPN protocols, e.g. h2,http/1.1
   -max_send_frag n    at most n bytes of data per record sent (64..16384)
   -tls1_2 | -tls1_3   only this protocol version
-  -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384, P-521
+  -groups list        colon-separated: X25519MLKEM768, X25519, P-256, P-384, P-521; the pure
+                      MLKEM768 and MLKEM1024 only when named
   -sigalgs list       colon-separated signature schemes in preference order, for this side's
                       signatures and the peer's, e.g. ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256
   -ciphersuites list  colon-separated TLS 1.3 suites, e.g. TLS_AES_128_GCM_SHA256

@@ -22,6 +22,9 @@ pub static SECP384R1: &dyn SupportedKxGroup = &P384Group;
 pub static SECP521R1: &dyn SupportedKxGroup = &P521Group;
 /// Pure ML-KEM-768 (not offered by default; the hybrid's post-quantum half).
 pub static MLKEM768: &dyn SupportedKxGroup = &MlKem768Group;
+/// Pure ML-KEM-1024 (feature `mlkem1024`; not offered by default): CNSA 2.0's group.
+#[cfg(feature = "mlkem1024")]
+pub static MLKEM1024: &dyn SupportedKxGroup = &MlKem1024Group;
 
 fn bad_share() -> Error {
     PeerMisbehaved::InvalidKeyShare.into()
@@ -147,83 +150,111 @@ nist_group!(P384Group, P384Active, p384, secp384r1);
 #[cfg(feature = "p521")]
 nist_group!(P521Group, P521Active, p521, secp521r1);
 
-// ---------------------------------------------------------------- ML-KEM-768
+// ---------------------------------------------------------------- ML-KEM-768, ML-KEM-1024
 
 const MLKEM768_EK_LEN: usize = 1184;
 const MLKEM768_CT_LEN: usize = 1088;
 
-#[derive(Debug)]
-struct MlKem768Group;
+/// A pure ML-KEM group (FIPS 203): the client's share is its encapsulation key, the server's the
+/// ciphertext (draft-ietf-tls-mlkem).
+macro_rules! mlkem_group {
+    ($group:ident, $active:ident, $encapsulate:ident, $dk:ty, $ek:ty, $name:ident, $ek_len:expr, $ct_len:expr) => {
+        #[derive(Debug)]
+        struct $group;
 
-struct MlKem768Active {
-    decaps: ml_kem::DecapsulationKey768,
-    encaps: Vec<u8>,
-}
-
-impl SupportedKxGroup for MlKem768Group {
-    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
-        let mut seed = ml_kem::Seed::default();
-        random(&mut seed)?;
-        Ok(Box::new(MlKem768Active::from_seed(seed)))
-    }
-
-    /// Server side: encapsulate to the client's key; our "share" is the ciphertext.
-    fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
-        let mut m = ml_kem::B32::default();
-        random(&mut m)?;
-        let (ciphertext, shared) = mlkem768_encapsulate(client_share, &m)?;
-        Ok(CompletedKeyExchange {
-            group: NamedGroup::MLKEM768,
-            pub_key: ciphertext,
-            secret: SharedSecret::from(&shared[..]),
-        })
-    }
-
-    fn name(&self) -> NamedGroup {
-        NamedGroup::MLKEM768
-    }
-
-    fn usable_for_version(&self, version: ProtocolVersion) -> bool {
-        version == ProtocolVersion::TLSv1_3
-    }
-}
-
-impl MlKem768Active {
-    fn from_seed(seed: ml_kem::Seed) -> Self {
-        let decaps = ml_kem::DecapsulationKey768::from_seed(seed);
-        let encaps = decaps.encapsulation_key().to_bytes().to_vec();
-        Self { decaps, encaps }
-    }
-}
-
-/// Encapsulates to the peer's ML-KEM-768 key (FIPS 203 input checks included) with message `m`.
-fn mlkem768_encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, Vec<u8>), Error> {
-    if encaps_key.len() != MLKEM768_EK_LEN {
-        return Err(bad_share());
-    }
-    let key = ml_kem::kem::Key::<ml_kem::EncapsulationKey768>::try_from(encaps_key).map_err(|_| bad_share())?;
-    let encaps = ml_kem::EncapsulationKey768::new(&key).map_err(|_| bad_share())?;
-    let (ciphertext, shared) = encaps.encapsulate_deterministic(m);
-    Ok((ciphertext.to_vec(), shared.to_vec()))
-}
-
-impl ActiveKeyExchange for MlKem768Active {
-    fn complete(self: Box<Self>, ciphertext: &[u8]) -> Result<SharedSecret, Error> {
-        if ciphertext.len() != MLKEM768_CT_LEN {
-            return Err(bad_share());
+        struct $active {
+            decaps: $dk,
+            encaps: Vec<u8>,
         }
-        let shared = self.decaps.decapsulate_slice(ciphertext).map_err(|_| bad_share())?;
-        Ok(SharedSecret::from(&shared[..]))
-    }
 
-    fn pub_key(&self) -> &[u8] {
-        &self.encaps
-    }
+        impl SupportedKxGroup for $group {
+            fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+                let mut seed = ml_kem::Seed::default();
+                random(&mut seed)?;
+                Ok(Box::new($active::from_seed(seed)))
+            }
 
-    fn group(&self) -> NamedGroup {
-        NamedGroup::MLKEM768
-    }
+            /// Server side: encapsulate to the client's key; our "share" is the ciphertext.
+            fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
+                let mut m = ml_kem::B32::default();
+                random(&mut m)?;
+                let (ciphertext, shared) = $encapsulate(client_share, &m)?;
+                Ok(CompletedKeyExchange {
+                    group: NamedGroup::$name,
+                    pub_key: ciphertext,
+                    secret: SharedSecret::from(&shared[..]),
+                })
+            }
+
+            fn name(&self) -> NamedGroup {
+                NamedGroup::$name
+            }
+
+            fn usable_for_version(&self, version: ProtocolVersion) -> bool {
+                version == ProtocolVersion::TLSv1_3
+            }
+        }
+
+        impl $active {
+            fn from_seed(seed: ml_kem::Seed) -> Self {
+                let decaps = <$dk>::from_seed(seed);
+                let encaps = decaps.encapsulation_key().to_bytes().to_vec();
+                Self { decaps, encaps }
+            }
+        }
+
+        /// Encapsulates to the peer's key (FIPS 203 input checks included) with message `m`.
+        fn $encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, Vec<u8>), Error> {
+            if encaps_key.len() != $ek_len {
+                return Err(bad_share());
+            }
+            let key = ml_kem::kem::Key::<$ek>::try_from(encaps_key).map_err(|_| bad_share())?;
+            let encaps = <$ek>::new(&key).map_err(|_| bad_share())?;
+            let (ciphertext, shared) = encaps.encapsulate_deterministic(m);
+            Ok((ciphertext.to_vec(), shared.to_vec()))
+        }
+
+        impl ActiveKeyExchange for $active {
+            fn complete(self: Box<Self>, ciphertext: &[u8]) -> Result<SharedSecret, Error> {
+                if ciphertext.len() != $ct_len {
+                    return Err(bad_share());
+                }
+                let shared = self.decaps.decapsulate_slice(ciphertext).map_err(|_| bad_share())?;
+                Ok(SharedSecret::from(&shared[..]))
+            }
+
+            fn pub_key(&self) -> &[u8] {
+                &self.encaps
+            }
+
+            fn group(&self) -> NamedGroup {
+                NamedGroup::$name
+            }
+        }
+    };
 }
+
+mlkem_group!(
+    MlKem768Group,
+    MlKem768Active,
+    mlkem768_encapsulate,
+    ml_kem::DecapsulationKey768,
+    ml_kem::EncapsulationKey768,
+    MLKEM768,
+    MLKEM768_EK_LEN,
+    MLKEM768_CT_LEN
+);
+#[cfg(feature = "mlkem1024")]
+mlkem_group!(
+    MlKem1024Group,
+    MlKem1024Active,
+    mlkem1024_encapsulate,
+    ml_kem::DecapsulationKey1024,
+    ml_kem::EncapsulationKey1024,
+    MLKEM1024,
+    1568,
+    1568
+);
 
 // ---------------------------------------------------------------- X25519MLKEM768
 
@@ -316,6 +347,8 @@ mod tests {
         }
         #[cfg(feature = "p521")]
         agree(SECP521R1);
+        #[cfg(feature = "mlkem1024")]
+        agree(MLKEM1024);
     }
 
     #[test]
@@ -335,6 +368,12 @@ mod tests {
         for group in [X25519MLKEM768, X25519, SECP256R1, SECP384R1, MLKEM768] {
             assert!(group.start().unwrap().complete(&[1, 2, 3]).is_err());
             assert!(group.start_and_complete(&[]).is_err());
+        }
+        #[cfg(feature = "mlkem1024")]
+        {
+            assert!(MLKEM1024.start().unwrap().complete(&[0u8; 1088]).is_err());
+            let share = MLKEM768.start().unwrap();
+            assert!(MLKEM1024.start_and_complete(share.pub_key()).is_err(), "an ML-KEM-768 key is not a 1024 one");
         }
         // Low-order X25519 point (all zero) gives an all-zero secret: rejected.
         assert!(X25519.start().unwrap().complete(&[0u8; 32]).is_err());

@@ -37,6 +37,8 @@ use rustls::{
     CipherSuite, CipherSuiteCommon, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite,
 };
 
+#[cfg(feature = "mlkem1024")]
+pub use kx::MLKEM1024;
 #[cfg(feature = "p521")]
 pub use kx::SECP521R1;
 pub use kx::{MLKEM768, SECP256R1, SECP384R1, X25519, X25519MLKEM768};

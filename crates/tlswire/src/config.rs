@@ -46,6 +46,10 @@ pub fn group_by_name(name: &str) -> Option<&'static dyn SupportedKxGroup> {
         "p-256" | "secp256r1" | "prime256v1" => NamedGroup::secp256r1,
         "p-384" | "secp384r1" => NamedGroup::secp384r1,
         "p-521" | "secp521r1" => NamedGroup::secp521r1,
+        // The pure ML-KEM groups: offered only when named.
+        "mlkem768" => return Some(tlswire_crypto::MLKEM768),
+        #[cfg(feature = "mlkem1024")]
+        "mlkem1024" => return Some(tlswire_crypto::MLKEM1024),
         _ => return None,
     };
     // The provider's groups: P-521 only when built with it (feature `p521`).
@@ -60,6 +64,8 @@ pub(crate) fn group_name(group: NamedGroup) -> String {
         NamedGroup::secp256r1 => "secp256r1".into(),
         NamedGroup::secp384r1 => "secp384r1".into(),
         NamedGroup::secp521r1 => "secp521r1".into(),
+        NamedGroup::MLKEM768 => "MLKEM768".into(),
+        NamedGroup::MLKEM1024 => "MLKEM1024".into(),
         other => format!("0x{:04x}", u16::from(other)),
     }
 }
@@ -724,6 +730,8 @@ pub struct ServerConfig {
     key: Arc<PrivateKeyDer<'static>>,
     client_auth: ClientAuth,
     client_roots: Vec<CertificateDer<'static>>,
+    /// Client certificates are not checked against CAs (a verify hook decides).
+    any_client_certificate: bool,
     tickets: usize,
     stateless_tickets: bool,
     session_cache: usize,
@@ -742,6 +750,7 @@ impl ServerConfig {
             key: Arc::new(private_key_from(key)?),
             client_auth: ClientAuth::None,
             client_roots: Vec::new(),
+            any_client_certificate: false,
             tickets: 2,
             stateless_tickets: true,
             session_cache: DEFAULT_SESSION_CACHE,
@@ -757,7 +766,20 @@ impl ServerConfig {
     pub fn client_auth(&mut self, mode: ClientAuth, ca_pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
         self.client_auth = mode;
         self.client_roots = certificates_from(ca_pem_or_der)?;
+        self.any_client_certificate = false;
         Ok(self)
+    }
+
+    /// **Dangerous**: asks clients for certificates (`mode`) and accepts any, from any issuer,
+    /// valid or not: only the client's handshake signature with the certificate's key is
+    /// checked. For self-signed client certificates that a connection's verify hook
+    /// ([`crate::Connection::set_verify_hook`]) judges itself, by a pin or a device registry:
+    /// without such a hook every client that presents a certificate is let in.
+    pub fn dangerously_accept_any_client_certificate(&mut self, mode: ClientAuth) -> &mut Self {
+        self.client_auth = mode;
+        self.client_roots.clear();
+        self.any_client_certificate = mode != ClientAuth::None;
+        self
     }
 
     /// Number of TLS 1.3 session tickets sent after the handshake (default 2, as OpenSSL;
@@ -829,6 +851,12 @@ impl ServerConfig {
             .map_err(|e| ConfigError::Rejected(e.to_string()))?;
         let builder = match self.client_auth {
             ClientAuth::None => builder.with_no_client_auth(),
+            mode if self.any_client_certificate => builder.with_client_cert_verifier(Arc::new(ClientVerifier {
+                inner: None,
+                mandatory: mode == ClientAuth::Required,
+                algorithms: provider.signature_verification_algorithms,
+                schemes: self.common.verify_schemes(&provider),
+            })),
             mode => {
                 let mut roots = RootCertStore::empty();
                 for ca in &self.client_roots {
@@ -841,7 +869,12 @@ impl ServerConfig {
                 let verifier = if mode == ClientAuth::Optional { verifier.allow_unauthenticated() } else { verifier };
                 let inner = verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?;
                 let schemes = self.common.verify_schemes(&provider);
-                builder.with_client_cert_verifier(Arc::new(ClientVerifier { inner, schemes }))
+                builder.with_client_cert_verifier(Arc::new(ClientVerifier {
+                    inner: Some(inner),
+                    mandatory: mode == ClientAuth::Required,
+                    algorithms: provider.signature_verification_algorithms,
+                    schemes,
+                }))
             }
         };
         let mut certificates = Vec::with_capacity(1 + self.more.len());

@@ -19,8 +19,8 @@ use crate::keylog;
 use crate::observer::{Callback, Observer, OwnedMessage};
 use crate::session::{self, Offer};
 
-/// A client's verification hook ([`Connection::set_verify_hook`]): gets the server name and the
-/// chain the server sent (DER, leaf first); `Err(reason)` refuses it.
+/// A verification hook ([`Connection::set_verify_hook`]): gets the server name (a client's; empty
+/// on a server) and the chain the peer sent (DER, leaf first); `Err(reason)` refuses it.
 pub type VerifyHook = Box<dyn FnMut(&str, &[&[u8]]) -> Result<(), String> + Send>;
 
 /// The key log callback: called with each line, in the order rustls derives the secrets.
@@ -334,13 +334,15 @@ impl Connection {
         Ok(())
     }
 
-    /// A client's own check of the server's certificate chain, run during the handshake after
-    /// tlswire's (CAs, name, validity, revocation, pins) have passed — or instead of them when
-    /// the context was built with `dangerously_disable_verification`. It gets the server name
-    /// and the chain as sent (DER, leaf first); `Err(reason)` fails the handshake with
-    /// [`CertificateError::Rejected`] (`CERT_REJECTED`) and the alert certificate_unknown, before
-    /// this side's Finished. Not run on a resumed session (no certificate is sent). Must be set
-    /// before the connection starts.
+    /// This side's own check of the peer's certificate chain, run during the handshake after
+    /// tlswire's have passed (a client's: CAs, name, validity, revocation, pins; a server's: the
+    /// client CAs) — or instead of them when the context was built with
+    /// `dangerously_disable_verification` (a client) or
+    /// `dangerously_accept_any_client_certificate` (a server). It gets the server name (a
+    /// client's; empty on a server) and the chain as sent (DER, leaf first); `Err(reason)` fails
+    /// the handshake with [`CertificateError::Rejected`] (`CERT_REJECTED`) and the alert
+    /// certificate_unknown. Not run on a resumed session (no certificate is sent), nor on a
+    /// server for a client that sends no certificate. Must be set before the connection starts.
     pub fn set_verify_hook(&mut self, hook: VerifyHook) -> Result<(), Error> {
         if self.started {
             return Err(Misuse::HookTooLate.into());

@@ -1828,3 +1828,60 @@ fn ech_configurations_with_an_invalid_public_name_are_skipped() {
     c.ech_config_list(&both).unwrap();
     c.build().unwrap();
 }
+
+#[test]
+fn a_server_hook_judges_client_certificates_it_dangerously_accepts_from_any_issuer() {
+    // The client certificate's issuer (the test CA) is unknown to this server: it asks for any
+    // certificate and its hook decides, by the certificate's bytes.
+    let client_cert = certificates_from(CLIENT.0).unwrap()[0].to_vec();
+    for (accept, version) in
+        [(true, Version::Tls13), (false, Version::Tls13), (true, Version::Tls12), (false, Version::Tls12)]
+    {
+        let mut server = server_config(ECDSA);
+        server.client_auth(ClientAuth::Required, OTHER_CA).unwrap();
+        server.dangerously_accept_any_client_certificate(ClientAuth::Required);
+        let mut client = client_config();
+        client.versions(version, version).client_auth(CLIENT.0, CLIENT.1).unwrap();
+        let mut pair = Pair::new(&client, &server);
+        let seen: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+        let (sink, expected) = (seen.clone(), client_cert.clone());
+        pair.server
+            .set_verify_hook(Box::new(move |name, chain| {
+                sink.lock().unwrap().push((name.to_string(), chain.len()));
+                if accept && chain[0] == expected.as_slice() {
+                    Ok(())
+                } else {
+                    Err("not a registered device".into())
+                }
+            }))
+            .unwrap();
+        let result = pair.handshake();
+        assert_eq!(*seen.lock().unwrap(), vec![(String::new(), 1)], "{version:?}");
+        if accept {
+            result.unwrap();
+            assert_eq!(pair.server.info().unwrap().peer_certificates, vec![client_cert.clone()]);
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.code(), "CERT_REJECTED", "{version:?}: {err}");
+            assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateUnknown));
+        }
+    }
+    // Without the dangerous setting the CA check still comes first: the hook never runs.
+    let mut server = server_config(ECDSA);
+    server.client_auth(ClientAuth::Required, OTHER_CA).unwrap();
+    let mut client = client_config();
+    client.client_auth(CLIENT.0, CLIENT.1).unwrap();
+    let (err, _) = {
+        let mut pair = Pair::new(&client, &server);
+        pair.server.set_verify_hook(Box::new(|_, _| panic!("the hook runs after the CA check"))).unwrap();
+        let err = loop {
+            let _ = pair.client.do_handshake();
+            if let Err(e) = pair.server.do_handshake() {
+                break e;
+            }
+            pair.transfer();
+        };
+        (err, ())
+    };
+    assert_eq!(err.code(), "CERT_UNKNOWN_ISSUER");
+}

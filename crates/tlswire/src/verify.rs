@@ -302,7 +302,7 @@ impl ServerCertVerifier for Verifier {
                 return Err(Refusal::PinMismatch.into_rustls());
             }
         }
-        hook::run(server_name, end_entity, intermediates)?;
+        hook::run(&server_name.to_str(), end_entity, intermediates)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -339,26 +339,29 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// A server's verifier of client certificates: rustls's WebPKI verifier, plus tlswire's checks of
-/// the key that signed the handshake and its typed weak-key report.
+/// A server's verifier of client certificates: rustls's WebPKI verifier (or none, when any client
+/// certificate is dangerously accepted), plus tlswire's checks of the key that signed the
+/// handshake, its typed weak-key report and the connection's verify hook.
 #[derive(Debug)]
 pub(crate) struct ClientVerifier {
-    pub(crate) inner: Arc<dyn ClientCertVerifier>,
+    pub(crate) inner: Option<Arc<dyn ClientCertVerifier>>,
+    pub(crate) mandatory: bool,
+    pub(crate) algorithms: WebPkiSupportedAlgorithms,
     /// The signature schemes this server accepts from clients, in preference order.
     pub(crate) schemes: Vec<SignatureScheme>,
 }
 
 impl ClientCertVerifier for ClientVerifier {
     fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
+        true
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
+        self.mandatory
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
+        self.inner.as_ref().map_or(&[], |inner| inner.root_hint_subjects())
     }
 
     fn verify_client_cert(
@@ -367,7 +370,12 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        name_weak_key(self.inner.verify_client_cert(end_entity, intermediates, now), end_entity, intermediates)
+        if let Some(inner) = &self.inner {
+            name_weak_key(inner.verify_client_cert(end_entity, intermediates, now), end_entity, intermediates)?;
+        }
+        // A server's hook gets no name: the client asked for none of its own.
+        hook::run("", end_entity, intermediates)?;
+        Ok(ClientCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -378,7 +386,7 @@ impl ClientCertVerifier for ClientVerifier {
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
-        self.inner.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -389,7 +397,7 @@ impl ClientCertVerifier for ClientVerifier {
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         check_scheme(&self.schemes, dss)?;
         check_signing_certificate(cert)?;
-        self.inner.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -523,7 +531,7 @@ pub(crate) mod facts {
 pub(crate) mod hook {
     use std::cell::RefCell;
 
-    use pki_types::{CertificateDer, ServerName};
+    use pki_types::CertificateDer;
 
     use super::Refusal;
     use crate::connection::VerifyHook;
@@ -551,16 +559,16 @@ pub(crate) mod hook {
 
     /// Runs the lent hook, if any, on the chain the built-in checks passed (or skipped, with
     /// verification dangerously disabled).
+    /// `name`: the server name a client checks, empty on a server.
     pub(super) fn run(
-        server_name: &ServerName<'_>,
+        name: &str,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
     ) -> Result<(), rustls::Error> {
         // Taken out while it runs: a hook that opens a connection of its own finds none lent.
         let Some(mut hook) = LENT.with(|l| l.borrow_mut().take()) else { return Ok(()) };
         let chain: Vec<&[u8]> = std::iter::once(end_entity).chain(intermediates).map(|c| c.as_ref()).collect();
-        let name = server_name.to_str();
-        let verdict = hook(&name, &chain);
+        let verdict = hook(name, &chain);
         LENT.with(|l| *l.borrow_mut() = Some(hook));
         verdict.map_err(|why| Refusal::Hook(why).into_rustls())
     }

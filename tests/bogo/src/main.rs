@@ -54,6 +54,7 @@ const VALUED: &[&str] = &[
     "-ech-config-list",
     "-expect-ech-retry-configs",
     "-expect-ech-name-override",
+    "-expect-msg-callback",
 ];
 /// Flags that ask for what tlswire does anyway, or concern only BoringSSL's own internals.
 const DEFAULTS: &[&str] = &[
@@ -68,6 +69,10 @@ const DEFAULTS: &[&str] = &[
     "-decline-alpn",
     // tlswire's client always asks for a stapled OCSP response.
     "-enable-ocsp-stapling",
+    // BoringSSL's OCSP callback: on a client an extra verify step that here accepts; on a server
+    // the place the response is set from (-set-ocsp-in-callback), as tlswire's configuration does.
+    "-use-ocsp-callback",
+    "-set-ocsp-in-callback",
 ];
 
 #[derive(Clone, Debug, Default)]
@@ -141,7 +146,73 @@ struct Options {
     /// `-expect-ech-name-override` (`Some(name)`) or `-expect-no-ech-name-override` (`Some("")`):
     /// the name the certificate was checked for, when ECH was rejected (the public name).
     expect_ech_name_override: Option<String>,
+    /// BoringSSL's message callback trace expected by the time the peer's close_notify is read:
+    /// `write hs 1`, `read ccs`, `read alert 1 0`, one per line.
+    expect_msg_callback: Option<String>,
+    /// `-decline-ocsp-callback`: the server staples nothing.
+    decline_ocsp: bool,
+    /// A compliance policy (`-fips-202205`, `-wpa-202304`, `-cnsa1-202603`).
+    policy: Option<&'static Policy>,
 }
+
+/// BoringSSL's compliance policies as the parameters they allow (its compliance_policy tests).
+#[derive(Debug)]
+struct Policy {
+    tls13_only: bool,
+    suites: &'static [&'static str],
+    groups: &'static [&'static str],
+    schemes: &'static [&'static str],
+}
+
+const FIPS_202205: Policy = Policy {
+    tls13_only: false,
+    suites: &[
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ],
+    groups: &["P-256", "P-384"],
+    schemes: &[
+        "rsa_pkcs1_sha256",
+        "rsa_pkcs1_sha384",
+        "rsa_pkcs1_sha512",
+        "ecdsa_secp256r1_sha256",
+        "ecdsa_secp384r1_sha384",
+        "rsa_pss_rsae_sha256",
+        "rsa_pss_rsae_sha384",
+        "rsa_pss_rsae_sha512",
+    ],
+};
+const WPA_202304: Policy = Policy {
+    tls13_only: false,
+    suites: &[
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ],
+    groups: &["P-384"],
+    schemes: &[
+        "rsa_pkcs1_sha384",
+        "rsa_pkcs1_sha512",
+        "ecdsa_secp384r1_sha384",
+        "rsa_pss_rsae_sha384",
+        "rsa_pss_rsae_sha512",
+    ],
+};
+const CNSA1_202603: Policy = Policy {
+    tls13_only: false,
+    suites: &[
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ],
+    // ML-KEM-1024 first: a server picks it whenever the client offers it.
+    groups: &["MLKEM1024", "P-384"],
+    schemes: &["rsa_pkcs1_sha384", "ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha384"],
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -246,6 +317,12 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-export-traffic-secrets" => o.export_traffic_secrets = true,
             "-ocsp-response" => o.ocsp_response = Some(base64(&v())),
             "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(&v())),
+            "-decline-ocsp-callback" => o.decline_ocsp = true,
+            "-expect-msg-callback" => o.expect_msg_callback = Some(v()),
+            "-fips-202205" => o.policy = Some(&FIPS_202205),
+            "-wpa-202304" => o.policy = Some(&WPA_202304),
+            "-cnsa1-202603" => o.policy = Some(&CNSA1_202603),
+            "-cnsa2-202603" => o.policy = Some(&CNSA2_202603),
             "-ech-config-list" => o.ech_config_list = Some(base64(&v())),
             "-enable-ech-grease" => o.ech_grease = true,
             "-expect-ech-accept" => o.expect_ech_accept = true,
@@ -289,6 +366,23 @@ fn split_alpn(mut wire: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// BoGo's version numbers as tlswire's range; anything outside TLS 1.2–1.3 is unimplemented.
+/// A policy's suites, groups (those of `-curves` it allows, if any were given) and schemes.
+const CNSA2_202603: Policy = Policy {
+    tls13_only: true,
+    suites: &["TLS_AES_256_GCM_SHA384"],
+    groups: &["MLKEM1024"],
+    schemes: &["ecdsa_secp384r1_sha384", "rsa_pss_rsae_sha384"],
+};
+
+fn policy_settings(policy: &Policy, curves: &[&str]) -> (Vec<&'static str>, Vec<&'static str>, Vec<&'static str>) {
+    let groups: Vec<&'static str> =
+        policy.groups.iter().copied().filter(|g| curves.is_empty() || curves.contains(g)).collect();
+    if groups.is_empty() {
+        unimplemented_flag("-curves outside the compliance policy");
+    }
+    (policy.suites.to_vec(), groups, policy.schemes.to_vec())
+}
+
 fn versions(o: &Options) -> (Version, Version) {
     let wire = |v: Version| v.wire();
     let lo = o.min_version.unwrap_or(0).max(wire(Version::Tls12));
@@ -325,7 +419,7 @@ fn scheme_names(ids: &[u16], flag: &str) -> Vec<&'static str> {
 }
 
 const GROUPS: &[(u16, &str)] =
-    &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384"), (25, "P-521")];
+    &[(0x11ec, "X25519MLKEM768"), (29, "X25519"), (23, "P-256"), (24, "P-384"), (25, "P-521"), (0x0202, "MLKEM1024")];
 
 fn group_name(id: u16) -> Option<&'static str> {
     GROUPS.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)
@@ -356,7 +450,15 @@ enum Run {
 
 impl Run {
     fn new(o: &Options) -> Self {
-        let (min, max) = versions(o);
+        let (mut min, max) = versions(o);
+        if o.policy.is_some_and(|p| p.tls13_only) {
+            if max != Version::Tls13 {
+                // A policy that allows no version the test does: any handshake fails.
+                eprintln!("tlswire error CONFIG: the compliance policy allows TLS 1.3 only");
+                exit(1);
+            }
+            min = Version::Tls13;
+        }
         let groups: Vec<&str> = o.curves.iter().filter_map(|id| group_name(*id)).collect();
         if !o.curves.is_empty() && groups.is_empty() {
             unimplemented_flag("-curves (none that tlswire has)");
@@ -386,12 +488,13 @@ impl Run {
             };
             let (chain, key) = files(first);
             let mut c = ServerConfig::new(&chain, &key).unwrap_or_else(|e| config_error(&e));
-            if let Some(response) = &first.ocsp_response {
-                c.ocsp_response(response).unwrap_or_else(|e| config_error(&e));
+            let ocsp = |c: &Credential| c.ocsp_response.clone().filter(|_| !o.decline_ocsp);
+            if let Some(response) = ocsp(first) {
+                c.ocsp_response(&response).unwrap_or_else(|e| config_error(&e));
             }
             for more in &all[1..] {
                 let (chain, key) = files(more);
-                c.add_certificate(&chain, &key, more.ocsp_response.as_deref()).unwrap_or_else(|e| config_error(&e));
+                c.add_certificate(&chain, &key, ocsp(more).as_deref()).unwrap_or_else(|e| config_error(&e));
             }
             if !first.signing_prefs.is_empty() {
                 c.signing_schemes(&scheme_names(&first.signing_prefs, "-signing-prefs"))
@@ -400,6 +503,12 @@ impl Run {
             c.versions(min, max);
             if !groups.is_empty() {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+            }
+            if let Some(policy) = o.policy {
+                let (suites, groups, schemes) = policy_settings(policy, &groups);
+                c.cipher_suites(&suites).unwrap_or_else(|e| config_error(&e));
+                c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+                c.signature_schemes(&schemes).unwrap_or_else(|e| config_error(&e));
             }
             if let Some(alpn) = &o.select_alpn {
                 c.alpn(&[alpn.as_bytes()]);
@@ -415,11 +524,17 @@ impl Run {
                 c.verify_schemes(&scheme_names(&o.verify_prefs, "-verify-prefs")).unwrap_or_else(|e| config_error(&e));
             }
             if o.verify_peer || o.require_any_client_certificate {
-                // Client certificates are verified against a CA: the runner's self-made ones
-                // are not, and tlswire has no "accept any client certificate" mode.
-                let Some(ca) = &o.trust_cert else { unimplemented_flag("-verify-peer without -trust-cert") };
                 let mode = if o.require_any_client_certificate { ClientAuth::Required } else { ClientAuth::Optional };
-                c.client_auth(mode, &read_file(ca)).unwrap_or_else(|e| config_error(&e));
+                match &o.trust_cert {
+                    Some(ca) if !o.custom_verify => {
+                        c.client_auth(mode, &read_file(ca)).unwrap_or_else(|e| config_error(&e));
+                    }
+                    // BoringSSL's shim decides in its verify callback (it accepts, or refuses
+                    // with -verify-fail): tlswire's hook, over any client certificate.
+                    _ => {
+                        c.dangerously_accept_any_client_certificate(mode);
+                    }
+                }
             }
             Self::Server(c.build().unwrap_or_else(|e| config_error(&e)))
         } else {
@@ -435,6 +550,12 @@ impl Run {
             if !groups.is_empty() {
                 c.groups(&groups).unwrap_or_else(|e| config_error(&e));
             }
+            if let Some(policy) = o.policy {
+                let (suites, groups, schemes) = policy_settings(policy, &groups);
+                c.cipher_suites(&suites).unwrap_or_else(|e| config_error(&e));
+                c.groups(&groups).unwrap_or_else(|e| config_error(&e));
+                c.signature_schemes(&schemes).unwrap_or_else(|e| config_error(&e));
+            }
             if !o.signing_prefs.is_empty() {
                 c.signing_schemes(&scheme_names(&o.signing_prefs, "-signing-prefs"))
                     .unwrap_or_else(|e| config_error(&e));
@@ -447,10 +568,6 @@ impl Run {
                 c.ech_config_list(list).unwrap_or_else(|e| config_error(&e));
             }
             c.ech_grease(o.ech_grease);
-            if o.verify_peer && !o.custom_verify {
-                // BoringSSL's legacy verify callback (and its handshake_failure alert): not tlswire's.
-                unimplemented_flag("-verify-peer (client) without -use-custom-verify-callback");
-            }
             // The runner's server certificates chain to no CA: BoringSSL's shim does not check
             // them unless told to, and neither does this one.
             c.dangerously_disable_verification();
@@ -488,14 +605,17 @@ impl Run {
         let mut conn = conn;
         // The name the verify callback was given (the ECH public name after a rejection).
         let verified_name = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
-        if o.custom_verify || o.verify_fail {
-            if !o.verify_peer {
+        let asks = o.verify_peer || (o.server && o.require_any_client_certificate);
+        if o.custom_verify || o.verify_fail || asks {
+            if !asks {
                 // SSL_VERIFY_NONE with a callback: a failure is only recorded ("soft"), which
                 // tlswire has no notion of.
                 unimplemented_flag("a verify callback without -verify-peer");
             }
-            if o.server {
-                unimplemented_flag("a server's verify callback (tlswire's hook is a client's)");
+            if o.verify_fail && !o.custom_verify {
+                // BoringSSL's legacy verify callback refuses with handshake_failure; tlswire's
+                // hook with certificate_unknown, as BoringSSL's custom one.
+                unimplemented_flag("-verify-fail with BoringSSL's legacy verify callback");
             }
             // BoringSSL's custom verify callback: accepts, or (-verify-fail) refuses.
             let fail = o.verify_fail;
@@ -514,8 +634,26 @@ impl Run {
             });
         }
         // Debugging aid: TLSWIRE_BOGO_TRACE=1 prints every protocol message (s_client -msg).
-        if std::env::var_os("TLSWIRE_BOGO_TRACE").is_some() {
-            let trace: tlswire::Callback = Box::new(|m| eprintln!("{}", tlswire::format_message(m)));
+        let print = std::env::var_os("TLSWIRE_BOGO_TRACE").is_some();
+        // -expect-msg-callback: tlswire's message observer, in BoringSSL's callback's words.
+        let msg_trace =
+            o.expect_msg_callback.as_ref().map(|_| std::sync::Arc::new(std::sync::Mutex::new(String::new())));
+        if print || msg_trace.is_some() {
+            let sink = msg_trace.clone();
+            let trace: tlswire::Callback = Box::new(move |m| {
+                if print {
+                    eprintln!("{}", tlswire::format_message(m));
+                }
+                let Some(sink) = &sink else { return };
+                let dir = if m.direction == tlswire::Direction::Sent { "write" } else { "read" };
+                let line = match (m.content_type, m.bytes) {
+                    (22, [typ, ..]) => format!("{dir} hs {typ}\n"),
+                    (20, _) => format!("{dir} ccs\n"),
+                    (21, [level, desc, ..]) => format!("{dir} alert {level} {desc}\n"),
+                    _ => return,
+                };
+                sink.lock().unwrap().push_str(&line);
+            });
             conn.set_msg_callback(trace).ok();
         }
         // -export-traffic-secrets: the secrets come from the key log, tlswire's only way out.
@@ -530,6 +668,7 @@ impl Run {
             read_size: o.read_size.unwrap_or(16384).max(1),
             key_log: secrets,
             ech_retry_configs: None,
+            msg_trace,
         };
         let result = s.run(o);
         if let Some(want) = &o.expect_ech_name_override {
@@ -587,6 +726,8 @@ struct Shim {
     key_log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// The retry configurations of an ECH rejection.
     ech_retry_configs: Option<Vec<u8>>,
+    /// The message callback's trace, for -expect-msg-callback.
+    msg_trace: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 impl Shim {
@@ -644,6 +785,12 @@ impl Shim {
         loop {
             match self.conn.read(&mut buf) {
                 Ok(Status::Done(0)) => {
+                    if let (Some(want), Some(trace)) = (&o.expect_msg_callback, &self.msg_trace) {
+                        let got = trace.lock().unwrap().clone();
+                        if got != *want {
+                            return Err(format!("message callback trace:\n{got}\nexpected:\n{want}"));
+                        }
+                    }
                     self.conn.close().map_err(|e| self.fail(&e))?;
                     self.flush()?;
                     let _ = self.tcp.shutdown(Shutdown::Write);

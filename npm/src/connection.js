@@ -59,7 +59,9 @@ export async function openConnection(options, role, settings) {
       const observe = typeof options.onMessage === "function";
       const keylog = typeof options.onKeylog === "function";
       if (role === "server") {
-        engine = Engine.server(context, observe, offload, keylog);
+        const check = options.checkClientCertificate;
+        if (check !== undefined && typeof check !== "function") throw new TlsError("MISUSE", "options.checkClientCertificate must be a function");
+        engine = Engine.server(context, observe, offload, keylog, check && ((_name, certificates) => check(certificates)));
       } else {
         const serverName = options.serverName ?? options.expectedServerHostname;
         const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);

@@ -461,6 +461,13 @@ export interface ServerContextOptions {
   moreCertificates?: { certificate: string | Uint8Array; privateKey: string | Uint8Array; ocspResponse?: Uint8Array }[];
   /** Ask clients for a certificate: `"required"` refuses those without one (`CERT_MISSING`). Needs {@link ca}. */
   requestCert?: "optional" | "required";
+  /**
+   * **Dangerous**: with `requestCert`, accept client certificates from any issuer, valid or not
+   * (only the client's handshake signature with the certificate's key is checked), for
+   * self-signed device certificates that `checkClientCertificate` judges. Without that hook every
+   * client with a certificate is let in.
+   */
+  dangerouslyAcceptAnyClientCertificate?: boolean;
   /** The CAs client certificates must chain to (PEM). */
   ca?: string | Uint8Array | (string | Uint8Array)[];
   /** CRLs client certificates are checked against. */
@@ -493,6 +500,12 @@ export interface AcceptOptions extends Partial<ServerContextOptions> {
   transport: Transport | Promise<Transport>;
   /** Settings built once by {@link createServerContext} (then the settings above are not given). */
   context?: TlsServerContext | Promise<TlsServerContext>;
+  /**
+   * Judges the client's certificate chain (DER, leaf first) during the handshake, after the CA
+   * check (or instead of it, with `dangerouslyAcceptAnyClientCertificate`): return nothing to
+   * accept, an `Error` (or throw) to refuse with `CERT_REJECTED` and certificate_unknown.
+   */
+  checkClientCertificate?: (certificates: Uint8Array[]) => Error | undefined | void;
   onMessage?: (event: TlsMessageEvent) => void;
   onKeylog?: (event: TlsKeylogEvent) => void;
   allowHalfOpen?: boolean;

@@ -9,7 +9,7 @@ import { TlsError } from "./errors.js";
 import { openConnection } from "./connection.js";
 
 // The options that configure the server rather than one connection (they make a TlsServerContext).
-export const SERVER_CONTEXT_OPTIONS = ["certificate", "privateKey", "moreCertificates", "requestCert", "ca", "crls", "alpn", "minVersion", "maxVersion", "groups", "signatureSchemes", "maxSendFragment", "ocspResponse", "statelessTickets", "sessionCache", "tickets", "maxEarlyData"];
+export const SERVER_CONTEXT_OPTIONS = ["certificate", "privateKey", "moreCertificates", "requestCert", "dangerouslyAcceptAnyClientCertificate", "ca", "crls", "alpn", "minVersion", "maxVersion", "groups", "signatureSchemes", "maxSendFragment", "ocspResponse", "statelessTickets", "sessionCache", "tickets", "maxEarlyData"];
 const serverContexts = new WeakMap(); // TlsServerContext → the engine's built ServerContext
 
 /** Parses and builds server settings into the engine's ServerContext (the caller frees it). */
@@ -25,9 +25,13 @@ function buildServerContext(options) {
     }
     if (options.requestCert) {
       if (options.requestCert !== "optional" && options.requestCert !== "required") throw new TlsError("CONFIG", 'options.requestCert is "optional" or "required"');
-      if (options.ca === undefined) throw new TlsError("CONFIG", "options.requestCert needs options.ca: the CAs client certificates must chain to");
-      const cas = [options.ca].flat().map((ca) => (typeof ca === "string" ? ca : new TextDecoder().decode(ca))).join("\n");
-      config.clientAuth(options.requestCert === "required", asBytes(cas));
+      if (options.dangerouslyAcceptAnyClientCertificate) {
+        config.dangerouslyAcceptAnyClientCertificate(options.requestCert === "required");
+      } else {
+        if (options.ca === undefined) throw new TlsError("CONFIG", "options.requestCert needs options.ca: the CAs client certificates must chain to");
+        const cas = [options.ca].flat().map((ca) => (typeof ca === "string" ? ca : new TextDecoder().decode(ca))).join("\n");
+        config.clientAuth(options.requestCert === "required", asBytes(cas));
+      }
     }
     for (const crl of [options.crls ?? []].flat()) config.addCrl(asBytes(crl));
     if (options.alpn) config.alpn(options.alpn);

@@ -134,3 +134,31 @@ test("accept() refuses a bad configuration with CONFIG and misplaced options wit
   await assert.rejects(accept({ transport: s2, context, alpn: ["h2"] }), (e) => e.code === "MISUSE");
   context.free();
 });
+
+test("checkClientCertificate with dangerouslyAcceptAnyClientCertificate: the JS server lets in openssl s_client's certificate by its bytes, from an issuer it does not know, and refuses another with CERT_REJECTED", async () => {
+  const { X509Certificate } = await import("node:crypto");
+  const registered = new X509Certificate(pem("client.pem")).raw;
+  const results = [];
+  const port = await tcpServer(async (transport) => {
+    try {
+      const conn = await accept({
+        transport,
+        certificate: pem("server-ecdsa.pem"),
+        privateKey: pem("server-ecdsa.key"),
+        requestCert: "required",
+        dangerouslyAcceptAnyClientCertificate: true,
+        checkClientCertificate: (chain) => (Buffer.compare(Buffer.from(chain[0]), registered) === 0 ? undefined : new Error("not a registered device")),
+      });
+      results.push(["accepted", Buffer.compare(Buffer.from(conn.info.peerCertificates[0]), registered) === 0]);
+      await echo(conn);
+    } catch (e) {
+      results.push([e.code, e.alertSent]);
+    }
+  });
+  const args = (name) => ["-connect", `127.0.0.1:${port}`, "-CAfile", pki("ca.pem"), "-cert", pki(`${name}.pem`), "-key", pki(`${name}.key`), "-tls1_3"];
+  const { out } = await opensslClient(args("client"), "device\n", "device\n");
+  assert.match(out, /device\n/);
+  const refused = await opensslClient(args("server-rsa"), "intruder\n", "never");
+  assert.doesNotMatch(refused.out, /intruder\n.*intruder/s);
+  assert.deepEqual(results, [["accepted", true], ["CERT_REJECTED", "certificate_unknown"]]);
+});

@@ -524,3 +524,8 @@ fn wait_line(log: &Path, n: usize) -> serde_json::Value {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The DER of the first certificate in a PEM file of the test PKI.
+pub fn first_certificate_der(name: &str) -> Vec<u8> {
+    tlswire::certificates_from(&read(name)).unwrap()[0].to_vec()
+}

@@ -132,7 +132,9 @@ impl connections::GuestServerContext for Server {
             wit::ClientAuth::Optional => ClientAuth::Optional,
             wit::ClientAuth::Required => ClientAuth::Required,
         };
-        if mode != ClientAuth::None {
+        if config.dangerously_accept_any_client_certificate {
+            s.dangerously_accept_any_client_certificate(mode);
+        } else if mode != ClientAuth::None {
             let cas = config.client_ca_certificates.concat();
             s.client_auth(mode, &cas).map_err(config_error)?;
         }

@@ -186,6 +186,14 @@ impl ServerSettings {
         self.inner.client_auth(mode, ca).map(drop).map_err(config_err)
     }
 
+    /// **Dangerous**: asks clients for certificates and accepts any issuer; a connection's
+    /// `checkClientCertificate` decides.
+    #[wasm_bindgen(js_name = dangerouslyAcceptAnyClientCertificate)]
+    pub fn dangerously_accept_any_client_certificate(&mut self, required: bool) {
+        let mode = if required { ClientAuth::Required } else { ClientAuth::Optional };
+        self.inner.dangerously_accept_any_client_certificate(mode);
+    }
+
     /// Checks client certificates against these CRLs.
     #[wasm_bindgen(js_name = addCrl)]
     pub fn add_crl(&mut self, pem_or_der: &[u8]) -> Result<(), JsValue> {
@@ -323,9 +331,18 @@ impl Engine {
     }
 
     /// A server connection, waiting for a ClientHello; `observe`, `offload` and `key_log` as for
-    /// [`Engine::client`].
-    pub fn server(ctx: &ServerSettingsBuilt, observe: bool, offload: bool, key_log: bool) -> Result<Engine, JsValue> {
-        let conn = Connection::server(&ctx.ctx).map_err(|e| js_error(&e))?;
+    /// [`Engine::client`]; `verify(name, certificates)` judges a client's certificate.
+    pub fn server(
+        ctx: &ServerSettingsBuilt,
+        observe: bool,
+        offload: bool,
+        key_log: bool,
+        verify: Option<js_sys::Function>,
+    ) -> Result<Engine, JsValue> {
+        let mut conn = Connection::server(&ctx.ctx).map_err(|e| js_error(&e))?;
+        if let Some(f) = verify {
+            conn.set_verify_hook(verify_hook(JsHook(f))).map_err(|e| js_error(&e))?;
+        }
         Engine::with(conn, observe, offload, key_log)
     }
 

@@ -27,6 +27,7 @@ fn server_config() -> ServerConfig {
         more_certificates: vec![],
         client_auth: ClientAuth::None,
         client_ca_certificates: vec![],
+        dangerously_accept_any_client_certificate: false,
         crls: vec![],
         alpn: vec![],
         min_version: None,
@@ -676,4 +677,52 @@ fn the_peers_record_size_limit_is_honoured() {
         echoed.extend_from_slice(&chunk);
     }
     assert_eq!(echoed, line.as_bytes());
+}
+
+/// `dangerously-accept-any-client-certificate`: a component server asks openssl s_client for a
+/// certificate without knowing its issuer; the host judges it from `peer-certificates` and lets
+/// the registered one in (the echo arrives) or refuses another with `reject`.
+#[test]
+fn a_component_server_accepts_any_client_certificate_and_the_host_judges_it() {
+    let registered_der = tlswire_interop::first_certificate_der("client.pem");
+    let mut host = Host::new(&component()).unwrap();
+    for (identity, welcome) in [("client", true), ("server-rsa", false)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::thread::spawn(move || {
+            let file = tlswire_interop::file;
+            let args = tlswire_interop::strings(&[
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-CAfile",
+                &file("ca.pem"),
+                "-cert",
+                &file(&format!("{identity}.pem")),
+                "-key",
+                &file(&format!("{identity}.key")),
+                "-quiet",
+            ]);
+            tlswire_interop::run_client(std::path::Path::new("openssl"), &args, b"device\n", "welcome")
+        });
+        let config = ServerConfig {
+            client_auth: ClientAuth::Required,
+            dangerously_accept_any_client_certificate: true,
+            ..server_config()
+        };
+        let ctx = host.server_context(&config).unwrap().unwrap();
+        let conn = host.serve(ctx, &listener).unwrap().unwrap();
+        host.handshake(&conn).unwrap().unwrap();
+        let peer = host.info(&conn).unwrap().unwrap().peer_certificates;
+        assert_eq!(peer[0] == registered_der, welcome, "{identity}");
+        if welcome {
+            host.write(&conn, b"welcome\n").unwrap().unwrap();
+            host.close(&conn).unwrap().unwrap();
+        } else {
+            let err = host.reject(&conn, "not a registered device").unwrap();
+            assert!(matches!(&err, Error::Certificate(f) if f.code == "CERT_REJECTED"), "{err:?}");
+        }
+        let (stdout, stderr) = client.join().unwrap();
+        assert_eq!(stdout.contains("welcome"), welcome, "{identity}: {stdout}\n{stderr}");
+    }
 }

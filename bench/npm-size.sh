@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Size of the npm package as a browser downloads it: the wasm engine, wasm-bindgen's glue and
-# the API's modules (src/), raw / gzip -9 / brotli -11 (Node's zlib), without and with `tlswire/roots`.
+# the API's modules (src/), raw / gzip -9 / brotli -11 (Node's zlib), without and with `tlswire/roots`;
+# then the server's engine, which only accept() loads (not in the totals).
 # Builds the package first (npm/scripts/build.sh: size profile, wasm-bindgen, wasm-opt -Oz).
 set -euo pipefail
 cd "$(dirname "$0")/../npm"
@@ -31,4 +32,7 @@ const sizes = files.map(([name, path]) => {
 const sum = (rows) => rows.reduce((a, r) => a.map((v, i) => v + r[i]), [0, 0, 0]);
 row("total without roots", sum(sizes.slice(0, 3)));
 row("total with roots", sum(sizes));
+try {
+  row("server  dist/wasm-server/tlswire_bg.wasm", size(readFileSync("dist/wasm-server/tlswire_bg.wasm")));
+} catch {} // before the engines were split
 JS

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the wasm engine into dist/: cargo (wasm32-unknown-unknown, size profile) → wasm-bindgen
+# Builds the wasm engines into dist/: cargo (wasm32-unknown-unknown, size profile) → wasm-bindgen
 # (pinned to the crate's version, installed if missing) → wasm-opt -Oz (npm binaryen); then
 # dist/roots.js, and the license files next to package.json. `npm pack` runs it (prepack), so a
 # package packed from a clean clone is complete. Honours CARGO_TARGET_DIR.
@@ -14,17 +14,25 @@ fi
 [ -x "$here/node_modules/.bin/wasm-opt" ] || (cd "$here" && npm ci --no-audit --no-fund --silent)
 cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
-# Unstripped, so wasm-bindgen and wasm-opt can read the target-features section; wasm-opt strips.
-CARGO_PROFILE_WASM_SIZE_STRIP=false \
-  cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size
-rm -rf "$here/dist/wasm"
-wasm-bindgen --target web --out-dir "$here/dist/wasm" --out-name tlswire \
-  "$target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
-"$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
-  "$here/dist/wasm/tlswire_bg.wasm" -o "$here/dist/wasm/tlswire_bg.wasm"
+# Two engines: dist/wasm (the client's, what connect() loads) and dist/wasm-server (with the
+# server, what accept() loads), so a client's download leaves the server out.
+engine() { # engine OUT_DIR [cargo flags]
+  local out=$1
+  shift
+  # Unstripped, so wasm-bindgen and wasm-opt can read the target-features section; wasm-opt strips.
+  CARGO_PROFILE_WASM_SIZE_STRIP=false \
+    cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size "$@"
+  rm -rf "$out"
+  wasm-bindgen --target web --out-dir "$out" --out-name tlswire \
+    "$target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
+  "$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
+    "$out/tlswire_bg.wasm" -o "$out/tlswire_bg.wasm"
+}
+engine "$here/dist/wasm"
+engine "$here/dist/wasm-server" --features server
 # The entry for Node, Deno and Bun: src/ joined into one file (each ES module costs them ~1 ms).
 node "$here/scripts/bundle.mjs"
 # tlswire/roots: Mozilla's roots (webpki-roots in Cargo.lock) as packed trust anchors.
 cargo run -q --locked -p tlswire --example pack-roots > "$here/dist/roots.js"
 cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$here/"
-ls -l "$here/dist/wasm/tlswire_bg.wasm" "$here/dist/roots.js" >&2
+ls -l "$here/dist/wasm/tlswire_bg.wasm" "$here/dist/wasm-server/tlswire_bg.wasm" "$here/dist/roots.js" >&2

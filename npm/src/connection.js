@@ -39,7 +39,8 @@ export async function connect(options) {
 
 /**
  * A connection over `options.transport`, client or server (`role`), once its handshake is done.
- * `settings()` gives the built context and whether this call owns it (frees it after use).
+ * `settings()` gives the built context, whether this call owns it (frees it after use) and, for a
+ * server, `open(context, observe, offload, keylog, check)`, which makes the server engine's connection.
  * @internal
  */
 export async function openConnection(options, role, settings) {
@@ -52,7 +53,7 @@ export async function openConnection(options, role, settings) {
   // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
   Promise.resolve(transport.opened).catch(() => {});
   try {
-    const { context, owned } = await settings();
+    const { context, owned, open } = await settings();
     let engine;
     try {
       const offload = platformCrypto() === "webcrypto";
@@ -61,7 +62,8 @@ export async function openConnection(options, role, settings) {
       if (role === "server") {
         const check = options.checkClientCertificate;
         if (check !== undefined && typeof check !== "function") throw new TlsError("MISUSE", "options.checkClientCertificate must be a function");
-        engine = Engine.server(context, observe, offload, keylog, check && ((_name, certificates) => check(certificates)));
+        // The server's engine (server.js): `open` makes its connection.
+        engine = open(context, observe, offload, keylog, check && ((_name, certificates) => check(certificates)));
       } else {
         const serverName = options.serverName ?? options.expectedServerHostname;
         const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);

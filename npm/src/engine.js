@@ -1,4 +1,6 @@
-// The wasm engine: loading it (once per realm), its memory, and the runtime's own ciphers it may use.
+// The wasm engines: loading them (once per realm), their memory, and the runtime's own ciphers
+// they may use. The client's engine (dist/wasm) is what connect() loads; accept() loads a second
+// one with the server (dist/wasm-server, server.js), so a client's download leaves the server out.
 
 import init, { initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
 
@@ -7,6 +9,8 @@ let wasmMemory;
 let nodeLoader = null; // loads node:crypto, where the runtime has it (nodeCryptoLoader)
 let nodePlatform; // node:crypto's ciphers and verifier (nodeCrypto), made on first use: usePlatform()
 let platformEnabled = true;
+// Every instantiated engine's setPlatformCrypto and memory (the client's first).
+const engines = [];
 
 /**
  * Instantiates the wasm engine. Called on the first connection with the engine next to this file
@@ -16,26 +20,46 @@ let platformEnabled = true;
  */
 export function initWasm(source) {
   ready ??= (async () => {
-    if (source === undefined) {
-      const url = new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url);
-      if (url.protocol === "file:") {
-        // Node (no fetch of file: URLs). Not a static import, so bundlers leave it alone.
-        const fsName = "node:fs/promises";
-        const fs = globalThis.process?.getBuiltinModule?.(fsName) ?? (await import(/* @vite-ignore */ fsName));
-        source = await WebAssembly.compile(await fs.readFile(url));
-      } else {
-        source = url;
-      }
-    }
-    // A compiled module outside a browser page (Node, workerd, Deno, Bun, workers) is
-    // instantiated synchronously: V8's async instantiate took ~45 ms more in Node (it compiles
-    // eagerly what the sync path compiles on first call), more than the first handshakes win.
-    const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
-    const exports = sync ? initSync({ module: source }) : await init({ module_or_path: source });
+    const exports = await instantiate(init, initSync, () => new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url), source);
     nodeLoader = await nodeCryptoLoader();
     wasmMemory = exports.memory;
+    engines.push({ setPlatformCrypto, memory: exports.memory });
   })();
   return ready;
+}
+
+/**
+ * Instantiates a wasm-bindgen engine (`init`/`initSync` of its glue) from `source`, or from the
+ * URL `where()` gives (Node: read from disk; elsewhere fetched) when there is none: only then, as
+ * some platforms (workerd) have no URL for a module. @internal
+ */
+export async function instantiate(init, initSync, where, source) {
+  if (source === undefined) {
+    const url = where();
+    if (url.protocol === "file:") {
+      // Node (no fetch of file: URLs). Not a static import, so bundlers leave it alone.
+      const fsName = "node:fs/promises";
+      const fs = globalThis.process?.getBuiltinModule?.(fsName) ?? (await import(/* @vite-ignore */ fsName));
+      source = await WebAssembly.compile(await fs.readFile(url));
+    } else {
+      source = url;
+    }
+  }
+  // A compiled module outside a browser page (Node, workerd, Deno, Bun, workers) is
+  // instantiated synchronously: V8's async instantiate took ~45 ms more in Node (it compiles
+  // eagerly what the sync path compiles on first call), more than the first handshakes win.
+  const sync = source instanceof WebAssembly.Module && typeof document === "undefined";
+  return sync ? initSync({ module: source }) : await init({ module_or_path: source });
+}
+
+/**
+ * Adds a second engine (the server's, server.js) once the first is loaded: it gets the same
+ * platform ciphers, now and when {@link platformCrypto} changes them, and counts in
+ * {@link memoryUsage}. @internal
+ */
+export function addEngine(setPlatform, memory) {
+  engines.push({ setPlatformCrypto: setPlatform, memory });
+  if (nodePlatform !== undefined && nodePlatform && platformEnabled) setPlatform(nodePlatform);
 }
 
 /**
@@ -46,7 +70,7 @@ export function initWasm(source) {
 export function usePlatform() {
   if (nodePlatform !== undefined) return;
   nodePlatform = nodeLoader ? nodeCrypto(nodeLoader) : null;
-  if (nodePlatform && platformEnabled) setPlatformCrypto(nodePlatform);
+  if (nodePlatform && platformEnabled) for (const e of engines) e.setPlatformCrypto(nodePlatform);
 }
 
 /**
@@ -64,7 +88,7 @@ export function platformCrypto(enabled) {
   if (wasmMemory) usePlatform();
   if (enabled !== undefined) {
     platformEnabled = Boolean(enabled);
-    if (wasmMemory) setPlatformCrypto(platformEnabled ? nodePlatform : null);
+    if (wasmMemory) for (const e of engines) e.setPlatformCrypto(platformEnabled ? nodePlatform : null);
   }
   if (!platformEnabled || !wasmMemory) return null;
   if (nodePlatform) return "node:crypto";
@@ -229,8 +253,9 @@ function nodeCrypto(load) {
 
 /**
  * The engine's memory: `{ wasmBytes }`, the size of its linear memory, which every connection in
- * this realm shares (it grows, never shrinks). `null` before the engine is instantiated.
+ * this realm shares (it grows, never shrinks); with the server's engine loaded (by `accept()`),
+ * both engines' together. `null` before the engine is instantiated.
  */
 export function memoryUsage() {
-  return wasmMemory ? { wasmBytes: wasmMemory.buffer.byteLength } : null;
+  return wasmMemory ? { wasmBytes: engines.reduce((n, e) => n + e.memory.buffer.byteLength, 0) } : null;
 }

@@ -521,6 +521,15 @@ export class TlsServerContext {
 export function createServerContext(options: ServerContextOptions): Promise<TlsServerContext>;
 
 /**
+ * Instantiates the server's engine (`accept()` and `createServerContext()` load it on first use,
+ * next to the package's files): the client's engine (what `connect()` loads) leaves rustls's
+ * server out, so a browser's download is smaller. Call it first where there is no such URL — in
+ * Cloudflare Workers, with the compiled module: `import serverWasm from
+ * "tlswire/server-engine.wasm"; await initServerWasm(serverWasm)`.
+ */
+export function initServerWasm(source?: WebAssembly.Module | BufferSource | URL | string | Response | Promise<Response>): Promise<void>;
+
+/**
  * The server's side of a TLS connection over `options.transport`: resolves once the handshake is
  * done, with a connection whose `info.peerCertificates` are the client's.
  *

@@ -10,7 +10,7 @@ export { TlsError } from "./errors.js";
 export { TlsKeylogEvent, TlsMessageEvent, TlsSessionEvent, formatMessage } from "./events.js";
 export { TlsContext, createContext } from "./context.js";
 export { TlsConnection, connect, startTls } from "./connection.js";
-export { TlsServerContext, accept, createServerContext } from "./server.js";
+export { TlsServerContext, accept, createServerContext, initServerWasm } from "./server.js";
 export { webSocket } from "./transports/websocket.js";
 export { webTransport } from "./transports/webtransport.js";
 export { wisp } from "./transports/wisp.js";

@@ -2,11 +2,29 @@
 // Node socket through `fromNodeSocket`, a Workers socket, a WebSocket from a bridge) and gives
 // the same TlsConnection a client gets. Every TLS decision is the engine's.
 
-import { ServerConfig } from "../dist/wasm/tlswire.js";
+import initServer, { Engine as ServerEngine, ServerConfig, initSync as initServerSync, setPlatformCrypto as setServerPlatformCrypto } from "../dist/wasm-server/tlswire.js";
 import { asBytes } from "./context.js";
-import { initWasm, usePlatform } from "./engine.js";
+import { addEngine, initWasm, instantiate, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 import { openConnection } from "./connection.js";
+
+let serverReady;
+
+/**
+ * Instantiates the server's engine (dist/wasm-server: the client's engine plus rustls's server),
+ * which {@link accept} and {@link createServerContext} load on first use, next to this file;
+ * call it first where there is no such URL (Cloudflare Workers: `import serverWasm from
+ * "tlswire/server-engine.wasm"`), with a compiled `WebAssembly.Module`, the bytes, a URL or a
+ * `Response`. Later calls return the first call's promise.
+ */
+export function initServerWasm(source) {
+  serverReady ??= (async () => {
+    await initWasm();
+    const exports = await instantiate(initServer, initServerSync, () => new URL("../dist/wasm-server/tlswire_bg.wasm", import.meta.url), source);
+    addEngine(setServerPlatformCrypto, exports.memory);
+  })();
+  return serverReady;
+}
 
 // The options that configure the server rather than one connection (they make a TlsServerContext).
 export const SERVER_CONTEXT_OPTIONS = ["certificate", "privateKey", "moreCertificates", "requestCert", "dangerouslyAcceptAnyClientCertificate", "ca", "crls", "alpn", "minVersion", "maxVersion", "groups", "signatureSchemes", "maxSendFragment", "ocspResponse", "statelessTickets", "sessionCache", "tickets", "maxEarlyData"];
@@ -71,7 +89,7 @@ export class TlsServerContext {
 
 /** Builds server settings once, for any number of {@link accept} calls. */
 export async function createServerContext(options = {}) {
-  await initWasm();
+  await initServerWasm();
   usePlatform();
   const context = new TlsServerContext();
   serverContexts.set(context, buildServerContext(options));
@@ -84,13 +102,16 @@ export async function createServerContext(options = {}) {
  * @returns {Promise<import("./connection.js").TlsConnection>}
  */
 export async function accept(options) {
+  const open = (context, observe, offload, keylog, check) => ServerEngine.server(context, observe, offload, keylog, check);
   return openConnection(options, "server", async () => {
+    await initServerWasm();
+    usePlatform();
     const shared = await options.context;
-    if (!shared) return { context: buildServerContext(options), owned: true };
+    if (!shared) return { context: buildServerContext(options), owned: true, open };
     const misplaced = SERVER_CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
     if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createServerContext() when options.context is given`);
     const context = serverContexts.get(shared);
     if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsServerContext (freed, or not from createServerContext())");
-    return { context, owned: false };
+    return { context, owned: false, open };
   });
 }

@@ -33,6 +33,8 @@ const worker :Workerd.Worker = (
     (name = "node_modules/tlswire/src/transports/wisp.js", esModule = embed "../../src/transports/wisp.js"),
     (name = "node_modules/tlswire/dist/wasm/tlswire.js", esModule = embed "../../dist/wasm/tlswire.js"),
     (name = "node_modules/tlswire/dist/wasm/tlswire_bg.wasm", wasm = embed "../../dist/wasm/tlswire_bg.wasm"),
+    # The server engine's glue (src/server.js imports it; accept() would load its wasm).
+    (name = "node_modules/tlswire/dist/wasm-server/tlswire.js", esModule = embed "../../dist/wasm-server/tlswire.js"),
   ],
   compatibilityDate = "2026-11-01",
   bindings = [

@@ -29,12 +29,15 @@ test("npm pack from a clean clone builds a complete package; an empty app instal
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: path.join(clone, "npm"), env, stdio: ["ignore", "pipe", "pipe"] }));
   const files = packed[0].files.map((f) => f.path).sort();
   for (const expected of ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "package.json", "src/index.js", "src/index.d.ts", "src/roots.d.ts",
-    "src/workerd.js", "src/node.js", "src/node.d.ts", "src/sockets.js", "src/sockets.d.ts", "src/workerd-sockets.js", "dist/index.js", "dist/node.js", "dist/websocket.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/roots.js"]) {
+    "src/workerd.js", "src/node.js", "src/node.d.ts", "src/sockets.js", "src/sockets.d.ts", "src/workerd-sockets.js", "dist/index.js", "dist/node.js", "dist/websocket.js", "dist/wasm/tlswire.js", "dist/wasm/tlswire_bg.wasm", "dist/wasm-server/tlswire.js", "dist/wasm-server/tlswire_bg.wasm", "dist/roots.js"]) {
     assert.ok(files.includes(expected), `the package has ${expected}: ${files.join(", ")}`);
   }
   assert.deepEqual(files.filter((f) => /^(test|scripts|examples|node_modules)\//.test(f)), [], "no tests, scripts or examples");
   const wasm = packed[0].files.find((f) => f.path === "dist/wasm/tlswire_bg.wasm");
   assert.ok(wasm.size > 500_000, `the engine is built (${wasm.size} bytes)`);
+  // The server's engine is the client's plus rustls's server: a client's download leaves it out.
+  const serverWasm = packed[0].files.find((f) => f.path === "dist/wasm-server/tlswire_bg.wasm");
+  assert.ok(serverWasm.size > wasm.size + 20_000, `the client's engine has no server (${wasm.size} < ${serverWasm.size} bytes)`);
 
   const app = path.join(work, "app");
   mkdirSync(app);
@@ -45,7 +48,7 @@ test("npm pack from a clean clone builds a complete package; an empty app instal
   writeFileSync(path.join(app, "main.mjs"), `
 import net from "node:net";
 import { Duplex } from "node:stream";
-import { connect, TlsError, webSocket } from "tlswire";
+import { accept, connect, memoryUsage, TlsError, webSocket } from "tlswire";
 import { webSocket as webSocketSubpath } from "tlswire/websocket";
 import roots from "tlswire/roots";
 if (webSocket !== webSocketSubpath) throw new Error("tlswire/websocket is a second copy");
@@ -66,8 +69,24 @@ await new Promise((resolve, reject) => (shaped.once("secureConnect", resolve), s
 shaped.write("shaped\\n");
 const shapedReply = await new Promise((resolve) => shaped.once("data", (d) => resolve(String(d))));
 shaped.destroy();
-console.log(JSON.stringify({ version: tls.info.version, reply, shapedReply, protocol: shaped.getProtocol() }));
+// accept(): the server's engine, loaded on first use from the package's dist/wasm-server.
+const clientOnly = memoryUsage().wasmBytes;
+const listener = net.createServer(async (s) => {
+  const conn = await accept({ transport: Duplex.toWeb(s), certificate: ${JSON.stringify(pem("server-ecdsa.pem"))}, privateKey: ${JSON.stringify(pem("server-ecdsa.key"))} });
+  for await (const chunk of conn) await conn.write(chunk);
+  await conn.close();
+});
+await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
+const toServer = net.connect(listener.address().port, "127.0.0.1");
+await new Promise((resolve) => toServer.once("connect", resolve));
+const served = await connect({ transport: Duplex.toWeb(toServer), serverName: "localhost", ca: ${JSON.stringify(pem("ca.pem"))} });
+await served.write("served\n");
+const servedReply = new TextDecoder().decode(await served.read());
+await served.close();
+listener.close();
+const bothEngines = memoryUsage().wasmBytes > clientOnly;
+console.log(JSON.stringify({ version: tls.info.version, reply, shapedReply, protocol: shaped.getProtocol(), servedReply, bothEngines }));
 `);
   const out = execFileSync("node", ["main.mjs"], { cwd: app, encoding: "utf8", timeout: 30_000 });
-  assert.deepEqual(JSON.parse(out), { version: "TLSv1.3", reply: "dekcap\n", shapedReply: "depahs\n", protocol: "TLSv1.3" });
+  assert.deepEqual(JSON.parse(out), { version: "TLSv1.3", reply: "dekcap\n", shapedReply: "depahs\n", protocol: "TLSv1.3", servedReply: "served\n", bothEngines: true });
 });

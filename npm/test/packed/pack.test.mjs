@@ -80,7 +80,7 @@ await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
 const toServer = net.connect(listener.address().port, "127.0.0.1");
 await new Promise((resolve) => toServer.once("connect", resolve));
 const served = await connect({ transport: Duplex.toWeb(toServer), serverName: "localhost", ca: ${JSON.stringify(pem("ca.pem"))} });
-await served.write("served\n");
+await served.write("served\\n");
 const servedReply = new TextDecoder().decode(await served.read());
 await served.close();
 listener.close();

@@ -2,13 +2,14 @@
 // Node socket through `fromNodeSocket`, a Workers socket, a WebSocket from a bridge) and gives
 // the same TlsConnection a client gets. Every TLS decision is the engine's.
 
-import initServer, { Engine as ServerEngine, ServerConfig, initSync as initServerSync, setPlatformCrypto as setServerPlatformCrypto } from "../dist/wasm-server/tlswire.js";
 import { asBytes } from "./context.js";
 import { addEngine, initWasm, instantiate, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 import { openConnection } from "./connection.js";
 
 let serverReady;
+let glue; // the server engine's wasm-bindgen module, imported by initServerWasm: nothing of the
+// server is downloaded or compiled until accept() or createServerContext() is first called
 
 /**
  * Instantiates the server's engine (dist/wasm-server: the client's engine plus rustls's server),
@@ -20,8 +21,10 @@ let serverReady;
 export function initServerWasm(source) {
   serverReady ??= (async () => {
     await initWasm();
-    const exports = await instantiate(initServer, initServerSync, () => new URL("../dist/wasm-server/tlswire_bg.wasm", import.meta.url), source);
-    addEngine(setServerPlatformCrypto, exports.memory);
+    const module = await import("../dist/wasm-server/tlswire.js");
+    const exports = await instantiate(module.default, module.initSync, () => new URL("../dist/wasm-server/tlswire_bg.wasm", import.meta.url), source);
+    addEngine(module.setPlatformCrypto, exports.memory);
+    glue = module;
   })();
   return serverReady;
 }
@@ -37,7 +40,7 @@ function buildServerContext(options) {
   }
   let config;
   try {
-    config = new ServerConfig(asBytes(options.certificate), asBytes(options.privateKey));
+    config = new glue.ServerConfig(asBytes(options.certificate), asBytes(options.privateKey));
     for (const more of options.moreCertificates ?? []) {
       config.addCertificate(asBytes(more.certificate), asBytes(more.privateKey), more.ocspResponse && asBytes(more.ocspResponse));
     }
@@ -102,7 +105,7 @@ export async function createServerContext(options = {}) {
  * @returns {Promise<import("./connection.js").TlsConnection>}
  */
 export async function accept(options) {
-  const open = (context, observe, offload, keylog, check) => ServerEngine.server(context, observe, offload, keylog, check);
+  const open = (context, observe, offload, keylog, check) => glue.Engine.server(context, observe, offload, keylog, check);
   return openConnection(options, "server", async () => {
     await initServerWasm();
     usePlatform();

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
 
-import { opensslServer, pem, pki, root, workerd } from "./peers.mjs";
+import { connect } from "../src/index.js";
+import { opensslServer, pem, pki, root, workerd, ws } from "./peers.mjs";
 
 const peers = [];
 const track = (p) => (peers.push(p), p);
@@ -84,4 +85,14 @@ test("the README's Cloudflare Workers section shows the example worker as it is"
   const readme = readFileSync(path.join(root, "README.md"), "utf8");
   const worker = readFileSync(path.join(root, "npm/examples/workerd/worker.js"), "utf8");
   assert.ok(readme.includes("<!-- workerd-example: npm/examples/workerd/worker.js, checked by npm/test/workerd.test.mjs -->\n```js\n" + worker + "```"));
+});
+
+test("workerd: a Worker serves TLS with accept() over a WebSocket, the server engine given to initServerWasm; tlswire's client connects through it", async () => {
+  const w = track(await workerd(path.join(root, "npm/test/workerd-server/config.capnp"), { TLS_CERT: pem("server-ecdsa.pem"), TLS_KEY: pem("server-ecdsa.key") }));
+  const url = new URL(w.url);
+  const conn = await connect({ transport: ws(url.port), serverName: "localhost", ca: pem("ca.pem"), alpn: ["echo"] });
+  assert.deepEqual([conn.info.version, conn.info.alpn], ["TLSv1.3", "echo"]);
+  await conn.write("from the edge\n");
+  assert.equal(new TextDecoder().decode(await conn.read()), "from the edge\n");
+  await conn.close();
 });

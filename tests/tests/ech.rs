@@ -100,7 +100,8 @@ fn ech_offered_to_a_server_without_ech_fails_typed() {
     // whose public name here is localhost (the certificate's name): a rejection, with no retry
     // configurations, after the certificate was checked for the public name.
     let peer = openssl_server("server-ecdsa", &["-tls1_3"]);
-    let list = test_config_list("localhost");
+    // Lists made by the Go ECH server (for its key, unused here), with the public names wanted.
+    let list = EchServer::start(&["-public", "localhost"]).config_list.clone();
     let ctx = client(|c| {
         c.ech_config_list(&list).unwrap();
     });
@@ -111,27 +112,12 @@ fn ech_offered_to_a_server_without_ech_fails_typed() {
 
     // A public name the server's certificate does not cover: its certificate is refused as for
     // any other name, before ECH is judged.
-    let list = test_config_list("public.test");
+    let list = EchServer::start(&[]).config_list.clone();
     let ctx = client(|c| {
         c.ech_config_list(&list).unwrap();
     });
     let err = connect(&ctx, "localhost", peer.port).err().unwrap();
     assert_eq!(err.code(), "CERT_HOSTNAME_MISMATCH", "{err}");
-}
-
-/// An ECHConfigList (X25519, HKDF-SHA256, AES-128-GCM) for a key nobody holds.
-fn test_config_list(public_name: &str) -> Vec<u8> {
-    let mut c = vec![7u8, 0x00, 0x20, 0x00, 0x20];
-    c.extend([9u8; 32]);
-    c.extend([0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, public_name.len() as u8]);
-    c.extend(public_name.as_bytes());
-    c.extend([0x00, 0x00]);
-    let mut config = vec![0xfe, 0x0d];
-    config.extend((c.len() as u16).to_be_bytes());
-    config.extend(c);
-    let mut list = (config.len() as u16).to_be_bytes().to_vec();
-    list.extend(config);
-    list
 }
 
 #[test]

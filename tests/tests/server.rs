@@ -3,15 +3,20 @@
 use tlswire_interop::*;
 
 fn tlswire_server(extra: &[&str]) -> Peer {
+    tlswire_server_as("server-ecdsa", extra)
+}
+
+/// `tlswire s_server` with the certificate and key of `identity` (a PKI file stem).
+fn tlswire_server_as(identity: &str, extra: &[&str]) -> Peer {
     let port = free_port();
     let mut args = strings(&[
         "s_server",
         "-accept",
         &format!("127.0.0.1:{port}"),
         "-cert",
-        &file("server-ecdsa.pem"),
+        &file(&format!("{identity}.pem")),
         "-key",
-        &file("server-ecdsa.key"),
+        &file(&format!("{identity}.key")),
     ]);
     args.extend(extra.iter().map(|s| s.to_string()));
     Peer::start(tlswire_bin().to_str().unwrap(), &args, port)
@@ -266,20 +271,7 @@ fn early_data_from_openssl_s_client_is_accepted_and_echoed() {
 fn the_server_honours_the_clients_record_size_limit() {
     for (priority, most) in [("NORMAL:-VERS-ALL:+VERS-TLS1.3", 513 + 16), ("NORMAL:-VERS-ALL:+VERS-TLS1.2", 512 + 24)] {
         let trace = target_dir().join(format!("rsl-{}-{}.txt", std::process::id(), most));
-        let port = free_port();
-        let args = strings(&[
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            &file("server-rsa.pem"),
-            "-key",
-            &file("server-rsa.key"),
-            "-msg",
-            "-msgfile",
-            trace.to_str().unwrap(),
-        ]);
-        let server = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+        let server = tlswire_server_as("server-rsa", &["-msg", "-msgfile", trace.to_str().unwrap()]);
         let args = strings(&[
             "-p",
             &server.port.to_string(),

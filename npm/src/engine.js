@@ -59,7 +59,7 @@ export async function instantiate(init, initSync, where, source) {
  */
 export function addEngine(setPlatform, memory) {
   engines.push({ setPlatformCrypto: setPlatform, memory });
-  if (nodePlatform !== undefined && nodePlatform && platformEnabled) setPlatform(nodePlatform);
+  if (nodePlatform && platformEnabled) setPlatform(nodePlatform);
 }
 
 /**

@@ -7,7 +7,7 @@
 #   client.{pem,key}         a client-auth certificate issued by ca.pem
 #   bad-*.{pem,key}          leaves each certificate-error class rejects (intermediates: bad-*.chain),
 #                            and ca.crl / other.crl (ca.crl revokes bad-revoked and client-revoked;
-#                            other.crl is other-ca's)
+#                            other.crl is other-ca's; expired.crl is ca's, past its nextUpdate)
 #   server-ecdsa.ocsp        the CA's DER OCSP response: server-ecdsa.pem is good (for stapling)
 set -euo pipefail
 # DAYS: leaf validity (default 825); committed unit-test fixtures use a long one.
@@ -103,18 +103,21 @@ keyUsage=critical,digitalSignature,keyCertSign"
 mkchild bad-ee-as-ca ee-issuer "/CN=localhost" "$leaf_ext"
 cp ee-issuer.pem bad-ee-as-ca.chain
 # CRLs: ca.crl revokes bad-revoked; other.crl is other-ca's (covers nothing here).
-crl() { # ca-name out [certs to revoke...]
+crl() { # ca-name out [-crl_lastupdate T -crl_nextupdate T] [certs to revoke...]
   : > index.txt
   printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\ndefault_crl_days=3650\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n' > crl.cnf
-  local ca=$1 out=$2; shift 2
+  local ca=$1 out=$2 dates=(); shift 2
+  [ "${1:-}" = -crl_lastupdate ] && { dates=("$1" "$2" "$3" "$4"); shift 4; }
   for cert in "$@"; do
     openssl ca -batch -config crl.cnf -cert "$ca.pem" -keyfile "$ca.key" -revoke "$cert" 2>/dev/null
   done
-  openssl ca -batch -config crl.cnf -cert "$ca.pem" -keyfile "$ca.key" -gencrl -out "$out" 2>/dev/null
+  openssl ca -batch -config crl.cnf -cert "$ca.pem" -keyfile "$ca.key" -gencrl "${dates[@]}" -out "$out" 2>/dev/null
   rm -f crl.cnf index.txt*
 }
 crl ca ca.crl bad-revoked.pem client-revoked.pem
 crl other-ca other.crl
+# expired.crl: the CA's, revoking nothing, whose nextUpdate has passed.
+crl ca expired.crl -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z
 # OCSP: server-ecdsa.ocsp, the CA's DER OCSP response saying server-ecdsa.pem is good (for stapling).
 : > index.txt
 printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\n' > ocsp.cnf

@@ -223,7 +223,7 @@ fn a_certificate_chain_over_64_kib_is_cert_too_large() {
 
 /// Caller-supplied CRLs (OpenSSL's `-crl_check`): a revoked server certificate is CERT_REVOKED
 /// with certificate_revoked; an unrevoked one passes; a certificate no given CRL covers is
-/// CERT_REVOCATION_UNKNOWN.
+/// CERT_REVOCATION_UNKNOWN, and so is one whose CRL is past its nextUpdate.
 #[test]
 fn crls_revoke_and_an_uncovered_certificate_is_refused() {
     let with_crl = |crl: &str| {
@@ -241,6 +241,10 @@ fn crls_revoke_and_an_uncovered_certificate_is_refused() {
     ping(&good, &with_crl("ca.crl"));
     let err = connect(&with_crl("other.crl"), "localhost", good.port).err().expect("no CRL covers it, yet accepted");
     assert_eq!(err.code(), "CERT_REVOCATION_UNKNOWN", "{err}");
+    // A CRL past its nextUpdate vouches for nothing (OpenSSL: X509_V_ERR_CRL_HAS_EXPIRED).
+    let err = connect(&with_crl("expired.crl"), "localhost", good.port).err().expect("an expired CRL was trusted");
+    assert_eq!(err.code(), "CERT_REVOCATION_UNKNOWN", "{err}");
+    assert!(err.to_string().contains("expired"), "{err}");
 
     // A CRL that does not parse is a configuration error, not a failed handshake.
     let mut c = tlswire::ClientConfig::new();

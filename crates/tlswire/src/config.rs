@@ -235,6 +235,19 @@ impl Common {
         self.verify_schemes.clone().unwrap_or_else(|| provider.signature_verification_algorithms.supported_schemes())
     }
 
+    /// The CRLs as webpki reads them (each parsed when it was added, so this does not fail on
+    /// CRLs [`crls_from`] gave).
+    fn parsed_crls(&self) -> Result<Vec<webpki::CertRevocationList<'static>>, ConfigError> {
+        self.crls
+            .iter()
+            .map(|crl| {
+                webpki::OwnedCertRevocationList::from_der(crl)
+                    .map(webpki::CertRevocationList::from)
+                    .map_err(|e| ConfigError::BadCrl(format!("{e:?}")))
+            })
+            .collect()
+    }
+
     /// rustls's `max_fragment_size`: the record's plaintext plus its 5-byte header.
     fn record_size(&self) -> Option<usize> {
         self.max_send_fragment.map(|bytes| bytes + 5)
@@ -293,7 +306,9 @@ macro_rules! common_setters {
         /// Checks the peer's certificate against the CRLs in `pem_or_der` (`X509 CRL` PEM blocks,
         /// or one DER CRL); call again to add more. As OpenSSL's `-crl_check`: the end-entity
         /// certificate is checked, and one whose issuer has no CRL here is refused
-        /// (`CERT_REVOCATION_UNKNOWN`); a revoked one is `CERT_REVOKED`.
+        /// (`CERT_REVOCATION_UNKNOWN`); a revoked one is `CERT_REVOKED`; a CRL past its
+        /// nextUpdate no longer vouches for anything (`CERT_REVOCATION_UNKNOWN`), as OpenSSL refuses
+        /// it too (`X509_V_ERR_CRL_HAS_EXPIRED`).
         pub fn add_crl(&mut self, pem_or_der: &[u8]) -> Result<&mut Self, ConfigError> {
             self.common.crls.extend(crls_from(pem_or_der)?);
             Ok(self)
@@ -491,8 +506,11 @@ impl ClientConfig {
         self
     }
 
-    /// Requires a presented certificate's SPKI SHA-256 to equal `pin` (in addition to normal
-    /// verification). Several pins: any may match.
+    /// Requires a key on the verified certificate path to have `pin` as its SPKI SHA-256 (in
+    /// addition to normal verification): the leaf's, an intermediate's that the verified path
+    /// uses, or the trust anchor's. With verification dangerously disabled only the leaf's key
+    /// can match. Certificates the peer sent that are on no verified path never match. Several
+    /// pins: any may match.
     pub fn pin_spki_sha256(&mut self, pin: [u8; 32]) -> &mut Self {
         self.pins.push(pin);
         self
@@ -627,10 +645,10 @@ impl ClientConfig {
         .map_err(|e| ConfigError::Rejected(e.to_string()))?;
 
         let bundled = !self.no_verify && self.bundled_roots.unwrap_or(self.roots.is_empty() && self.anchors.is_empty());
+        let mut roots = RootCertStore::empty();
         let inner: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>> = if self.no_verify {
             None
         } else {
-            let mut roots = RootCertStore::empty();
             for ca in &self.roots {
                 roots.add(ca.clone()).map_err(|e| ConfigError::BadCertificate(e.to_string()))?;
             }
@@ -643,15 +661,20 @@ impl ClientConfig {
                     "no trusted roots: add a CA, enable bundled roots, or disable verification".into(),
                 ));
             }
-            let mut verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let mut verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots.clone()), provider.clone());
             if !self.common.crls.is_empty() {
-                verifier = verifier.with_crls(self.common.crls.clone()).only_check_end_entity_revocation();
+                verifier = verifier
+                    .with_crls(self.common.crls.clone())
+                    .only_check_end_entity_revocation()
+                    .enforce_revocation_expiration();
             }
             Some(verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?)
         };
         let verifier = Verifier {
             inner,
             pins: self.pins.clone(),
+            roots: Arc::new(roots),
+            crls: self.common.parsed_crls()?,
             algorithms: provider.signature_verification_algorithms,
             groups: provider.kx_groups.iter().map(|g| g.name()).collect(),
             schemes: self.common.verify_schemes(&provider),
@@ -864,7 +887,10 @@ impl ServerConfig {
                 }
                 let mut verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
                 if !self.common.crls.is_empty() {
-                    verifier = verifier.with_crls(self.common.crls.clone()).only_check_end_entity_revocation();
+                    verifier = verifier
+                        .with_crls(self.common.crls.clone())
+                        .only_check_end_entity_revocation()
+                        .enforce_revocation_expiration();
                 }
                 let verifier = if mode == ClientAuth::Optional { verifier.allow_unauthenticated() } else { verifier };
                 let inner = verifier.build().map_err(|e| ConfigError::Rejected(e.to_string()))?;

@@ -339,7 +339,9 @@ impl Connection {
     /// client CAs) — or instead of them when the context was built with
     /// `dangerously_disable_verification` (a client) or
     /// `dangerously_accept_any_client_certificate` (a server). It gets the server name (a
-    /// client's; empty on a server) and the chain as sent (DER, leaf first); `Err(reason)` fails
+    /// client's; empty on a server) and the chain as sent (DER, leaf first: the leaf's key signs
+    /// the handshake; the certificates after it are as the peer sent them, unverified: judge the
+    /// leaf, or verify the rest yourself); `Err(reason)` fails
     /// the handshake with [`CertificateError::Rejected`] (`CERT_REJECTED`) and the alert
     /// certificate_unknown. Not run on a resumed session (no certificate is sent), nor on a
     /// server for a client that sends no certificate. Must be set before the connection starts.

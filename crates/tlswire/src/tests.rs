@@ -372,6 +372,59 @@ fn pins_match_and_mismatch() {
     assert_eq!(err.code(), "CERT_PIN_MISMATCH");
 }
 
+/// A server that presents its own certificate (its key signs the handshake) and appends the
+/// pinned server's public certificate as if it were an intermediate: the pinned key vouches for
+/// nothing on that chain (the class of OkHttp's CVE-2016-2402).
+#[test]
+fn a_pinned_certificate_appended_to_another_chain_does_not_satisfy_the_pin() {
+    let pinned = spki_sha256(&certificates_from(ECDSA.0).unwrap()[0]).unwrap();
+    let appended = |leaf: (&[u8], &[u8])| {
+        let chain = [leaf.0, ECDSA.0].concat();
+        let mut s = ServerConfig::new(&chain, leaf.1).unwrap();
+        s.clock(test_clock());
+        s
+    };
+    // Verification on: a certificate from a trusted CA (a mis-issued one, say) plus the pinned one.
+    let mut verified = client_config();
+    verified.pin_spki_sha256(pinned);
+    let (err, _) = handshake_error(&verified, &appended(RSA));
+    assert_eq!(err.code(), "CERT_PIN_MISMATCH", "{err}");
+    assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateUnknown));
+    // Verification off: only the leaf's key proves anything.
+    let mut unverified = ClientConfig::new();
+    unverified.clock(test_clock());
+    unverified.dangerously_disable_verification().pin_spki_sha256(pinned);
+    let (err, _) = handshake_error(&unverified, &appended(EXPIRED));
+    assert_eq!(err.code(), "CERT_PIN_MISMATCH", "{err}");
+    // The pinned server itself still passes, with verification on and off.
+    Pair::new(&verified, &server_config(ECDSA)).handshake().unwrap();
+    Pair::new(&unverified, &server_config(ECDSA)).handshake().unwrap();
+}
+
+/// With verification on, a pin may name any key on the verified path: the leaf's, or the trust
+/// anchor's (a CA pin), but not a key the path does not use.
+#[test]
+fn pins_match_keys_on_the_verified_path_including_the_anchor() {
+    let ca_pin = spki_sha256(&certificates_from(CA).unwrap()[0]).unwrap();
+    let mut anchored = client_config();
+    anchored.pin_spki_sha256(ca_pin);
+    Pair::new(&anchored, &server_config(ECDSA)).handshake().unwrap();
+    Pair::new(&anchored, &server_config(RSA)).handshake().unwrap();
+    // The same CA given as a trust anchor (no certificate) pins the same.
+    let mut by_anchor = ClientConfig::new();
+    by_anchor.clock(test_clock());
+    let ca = certificates_from(CA).unwrap().remove(0);
+    let anchor = webpki::anchor_from_trusted_cert(&ca).unwrap();
+    by_anchor.add_trust_anchor(&anchor.subject, &anchor.subject_public_key_info, None).pin_spki_sha256(ca_pin);
+    Pair::new(&by_anchor, &server_config(ECDSA)).handshake().unwrap();
+    // With verification off, a CA pin proves nothing: only the leaf is pinned then.
+    let mut unverified = ClientConfig::new();
+    unverified.clock(test_clock());
+    unverified.dangerously_disable_verification().pin_spki_sha256(ca_pin);
+    let (err, _) = handshake_error(&unverified, &server_config(ECDSA));
+    assert_eq!(err.code(), "CERT_PIN_MISMATCH", "{err}");
+}
+
 #[test]
 fn dangerous_no_verify_accepts_unknown_ca() {
     let mut c = ClientConfig::new();

@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
-use pki_types::{CertificateDer, ServerName, UnixTime};
+use pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, NamedGroup, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, NamedGroup, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
 
 /// Why tlswire's own checks refused a certificate (carried to [`crate::CertificateError`] inside
 /// rustls's `CertificateError::Other`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// No presented certificate matched a configured pin.
+    /// No pinned key on a verified path (or on the leaf, with verification off).
     PinMismatch,
     /// The caller's verification hook refused the chain, saying why.
     Hook(String),
@@ -32,7 +32,7 @@ pub(crate) enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::PinMismatch => f.write_str("no certificate matches the configured SPKI pins"),
+            Self::PinMismatch => f.write_str("no pinned key on a verified certificate path (SPKI pins)"),
             Self::Hook(why) => write!(f, "refused by the verification hook: {why}"),
             Self::KeyUsage => f.write_str("its keyUsage does not allow digital signatures"),
             Self::WeakKey { bits } => write!(f, "its {bits}-bit RSA key is below the 2048 bits accepted"),
@@ -253,17 +253,83 @@ fn write_attribute(out: &mut String, oid: ObjectIdentifier, value: AnyRef<'_>) {
     }
 }
 
-/// Runs the inner verifier (unless it is `None`: verification disabled), then requires one of
-/// the presented certificates to match a pin (when pins are configured).
+/// Runs the inner verifier (unless it is `None`: verification disabled), then, when pins are
+/// configured, requires a pinned key on the certificates that vouch for the handshake key:
+///
+/// - verification on: a certificate path webpki verifies (leaf, the intermediates it uses, the
+///   trust anchor) on which a key is pinned. Certificates the peer sent that are on no verified
+///   path prove nothing: anyone can append the pinned server's public certificate to a chain of
+///   its own (the class of OkHttp's CVE-2016-2402);
+/// - verification off: the leaf's key, the only one that proves anything (it signs the handshake).
 #[derive(Debug)]
 pub(crate) struct Verifier {
     pub(crate) inner: Option<Arc<dyn ServerCertVerifier>>,
     pub(crate) pins: Vec<[u8; 32]>,
+    /// What the inner verifier trusts and checks revocation against: the pinned path is built
+    /// from the same anchors under the same revocation rules.
+    pub(crate) roots: Arc<RootCertStore>,
+    pub(crate) crls: Vec<webpki::CertRevocationList<'static>>,
     pub(crate) algorithms: WebPkiSupportedAlgorithms,
     /// The groups this client offers: in TLS 1.2 they bound the server's ECDSA curve too.
     pub(crate) groups: Vec<NamedGroup>,
     /// The signature schemes this client accepts (and advertises), in preference order.
     pub(crate) schemes: Vec<SignatureScheme>,
+}
+
+impl Verifier {
+    /// Whether a pinned key vouches for `end_entity` (see [`Verifier`]). Called after the inner
+    /// verifier accepted the chain.
+    fn pinned(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>], now: UnixTime) -> bool {
+        if self.inner.is_none() {
+            return spki_sha256(end_entity).is_some_and(|spki| self.pins.contains(&spki));
+        }
+        let Ok(leaf) = webpki::EndEntityCert::try_from(end_entity) else { return false };
+        let crls: Vec<&webpki::CertRevocationList<'_>> = self.crls.iter().collect();
+        let revocation = webpki::RevocationOptionsBuilder::new(&crls).ok().map(|options| {
+            options
+                .with_depth(webpki::RevocationCheckDepth::EndEntity)
+                .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                .build()
+        });
+        let pinned_path = |path: &webpki::VerifiedPath<'_>| {
+            let leaf = Sha256::digest(path.end_entity().subject_public_key_info().as_ref());
+            let intermediates =
+                path.intermediate_certificates().map(|c| Sha256::digest(c.subject_public_key_info().as_ref()));
+            let anchor = anchor_spki_sha256(path.anchor());
+            let on_path = std::iter::once(leaf).chain(intermediates).map(<[u8; 32]>::from).chain(Some(anchor));
+            if on_path.into_iter().any(|spki| self.pins.contains(&spki)) {
+                Ok(())
+            } else {
+                Err(webpki::Error::UnknownIssuer) // try the next path
+            }
+        };
+        leaf.verify_for_usage(
+            self.algorithms.all,
+            &self.roots.roots,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            revocation,
+            Some(&pinned_path),
+        )
+        .is_ok()
+    }
+}
+
+/// SHA-256 of a trust anchor's SubjectPublicKeyInfo as a certificate carries it (webpki keeps
+/// the anchor's without its outer SEQUENCE header).
+fn anchor_spki_sha256(anchor: &TrustAnchor<'_>) -> [u8; 32] {
+    let content = anchor.subject_public_key_info.as_ref();
+    let mut h = Sha256::new();
+    h.update([0x30]);
+    match content.len() {
+        len @ 0..=0x7f => h.update([len as u8]),
+        len @ 0x80..=0xff => h.update([0x81, len as u8]),
+        len @ 0x100..=0xffff => h.update([0x82, (len >> 8) as u8, len as u8]),
+        len => h.update([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]),
+    }
+    h.update(content);
+    h.finalize().into()
 }
 
 /// The peer's handshake signature must use a scheme this side advertised (RFC 8446 4.4.3,
@@ -293,14 +359,8 @@ impl ServerCertVerifier for Verifier {
                 intermediates,
             )?;
         }
-        if !self.pins.is_empty() {
-            let pinned = std::iter::once(end_entity)
-                .chain(intermediates)
-                .filter_map(spki_sha256)
-                .any(|spki| self.pins.contains(&spki));
-            if !pinned {
-                return Err(Refusal::PinMismatch.into_rustls());
-            }
+        if !self.pins.is_empty() && !self.pinned(end_entity, intermediates, now) {
+            return Err(Refusal::PinMismatch.into_rustls());
         }
         hook::run(&server_name.to_str(), end_entity, intermediates)?;
         Ok(ServerCertVerified::assertion())

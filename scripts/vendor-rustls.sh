@@ -5,6 +5,7 @@
 #   scripts/vendor-rustls.sh           check: vendor/rustls is exactly crate + patch (exit 1 if not)
 #   scripts/vendor-rustls.sh --update  rewrite vendor/rustls from crate + patch (after a version
 #                                      or checksum change below, or an edit of the patch)
+#   scripts/vendor-rustls.sh --regenerate  rewrite vendor/rustls.patch from an edited vendor/rustls
 # When rustls 0.24 (which has the API) is adopted, vendor/ and the [patch] sections go.
 set -euo pipefail
 version=0.23.46
@@ -23,6 +24,16 @@ echo "$sha256  $crate" | sha256sum -c --quiet -
 tar -xzf "$crate" -C "$work"
 tree=$work/rustls-$version
 rm -f "$tree/.cargo-ok" "$tree/Cargo.lock"
+if [[ "${1:-}" == "--regenerate" ]]; then
+  # git's diff of the published tree (a/) against the edited one (b/), as the patch is kept.
+  cp -r "$tree" "$work/a"
+  cp -r "$root/vendor/rustls" "$work/b"
+  (cd "$work" && git diff --no-index --no-prefix --src-prefix=a/ --dst-prefix=b/ --full-index a b) \
+    | sed -E 's#^(diff --git |--- |\+\+\+ )a/a/#\1a/#; s#^(diff --git .* )b/b/#\1b/#; s#^\+\+\+ b/b/#+++ b/#' \
+    | sed -E 's#^index ([0-9a-f]{7})[0-9a-f]*\.\.([0-9a-f]{7})[0-9a-f]*#index \1..\2#' >"$root/vendor/rustls.patch" || true
+  echo "vendor/rustls.patch: regenerated from vendor/rustls against rustls $version"
+  exit 0
+fi
 (cd "$tree" && patch -s -p1 <"$root/vendor/rustls.patch")
 if [[ "${1:-}" == "--update" ]]; then
   rm -rf "$root/vendor/rustls"

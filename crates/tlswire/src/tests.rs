@@ -1405,6 +1405,54 @@ fn session_round(
     (resumed, pair.client.take_sessions())
 }
 
+/// `session` (tlswire's envelope) with its secret (TLS 1.2: the master secret; TLS 1.3: the
+/// resumption secret) cut or padded (with 0x5a) to `len` bytes, as someone who can write session storage
+/// could store it.
+fn with_secret_of_length(session: &[u8], len: usize) -> Vec<u8> {
+    let name_len = u16::from_be_bytes([session[5], session[6]]) as usize;
+    let group_at = 7 + name_len + 32;
+    let value = group_at + 1 + session[group_at] as usize;
+    let tls13 = session[4] == 0x13;
+    // TLS 1.3: suite, age_add, max_early_data_size; TLS 1.2: suite, session ID, extended_ms.
+    let mut at = value + 2;
+    if tls13 {
+        at += 8;
+    } else {
+        at += 1 + session[at] as usize + 1;
+    }
+    at += 2 + u16::from_be_bytes([session[at], session[at + 1]]) as usize; // ticket
+    let old_len = session[at] as usize;
+    let mut out = session[..at].to_vec();
+    out.push(len as u8);
+    out.extend(session[at + 1..at + 1 + old_len].iter().copied().chain(std::iter::repeat(0x5a)).take(len));
+    out.extend_from_slice(&session[at + 1 + old_len..]);
+    out
+}
+
+/// Session bytes come back from storage a page or a worker can write: a secret of the wrong
+/// length is a session tlswire does not offer (a full handshake), never a panic. A 47-byte TLS
+/// 1.2 master secret used to be accepted, then panicked rustls when the server (or anyone in
+/// the middle) echoed the session ID.
+#[test]
+fn a_stored_session_with_a_secret_of_the_wrong_length_is_not_offered() {
+    for (version, bad_lengths) in [(Version::Tls12, [0, 47, 49, 255]), (Version::Tls13, [0, 31, 33, 48])] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let server = server_config(ECDSA).build().unwrap();
+        let (_, sessions) = session_round(&client, &server, "localhost", None);
+        let session = sessions.last().unwrap();
+        let right = if version == Version::Tls12 { 48 } else { 32 };
+        // The edit itself is sound: at the right length it gives the same bytes, which resume.
+        assert_eq!(&with_secret_of_length(session, right), session);
+        assert!(session_round(&client, &server, "localhost", Some(session)).0);
+        for len in bad_lengths {
+            let edited = with_secret_of_length(session, len);
+            let (resumed, _) = session_round(&client, &server, "localhost", Some(&edited));
+            assert!(!resumed, "{version:?}: a {len}-byte secret was offered");
+        }
+    }
+}
+
 #[test]
 fn sessions_taken_as_bytes_resume_from_another_context_and_only_where_they_belong() {
     for version in [Version::Tls13, Version::Tls12] {

@@ -149,6 +149,10 @@ impl Tls13ClientSessionValue {
             quic_params: PayloadU16::read(r)?,
         };
         r.expect_empty("Tls13ClientSessionValue")?;
+        // The resumption secret feeds the key schedule as a hash-length PSK.
+        if value.common.secret().len() != suite.common.hash_provider.output_len() {
+            return Err(InvalidMessage::UnexpectedMessage("a resumption secret of the wrong length"));
+        }
         Ok(value)
     }
 
@@ -289,6 +293,11 @@ impl Tls12ClientSessionValue {
             common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds)?,
         };
         r.expect_empty("Tls12ClientSessionValue")?;
+        // The master secret is copied into a [u8; 48] when the session resumes (as rustls main
+        // reads it: exactly 48 bytes).
+        if value.common.secret().len() != 48 {
+            return Err(InvalidMessage::UnexpectedMessage("a master secret that is not 48 bytes"));
+        }
         Ok(value)
     }
 

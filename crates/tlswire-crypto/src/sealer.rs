@@ -11,6 +11,12 @@
 //! A TLS 1.3 encrypter is in use from the moment rustls makes it (rustls installs it at once); a
 //! TLS 1.2 one is made ahead of the ChangeCipherSpec that starts it, so it counts only once it
 //! protected a record.
+//!
+//! Invariant: no (key, sequence number) protects two records. rustls's record layer counts its
+//! own sequence numbers and does not see the core's alert, so the shared encrypter keeps the
+//! next unused number and refuses any record below it ([`rustls::Error::EncryptError`]): a
+//! record rustls would seal after one of ours fails instead of reusing the nonce. The only way
+//! back is [`Sealer::rewind`], for records withdrawn before they reached the wire.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -73,8 +79,11 @@ struct Shared(Sealer);
 impl MessageEncrypter for Shared {
     fn encrypt(&mut self, msg: OutboundPlainMessage<'_>, seq: u64) -> Result<OutboundOpaqueMessage, rustls::Error> {
         let mut state = self.0.lock();
+        if seq < state.next_seq {
+            return Err(rustls::Error::EncryptError); // that nonce protected a record already
+        }
         let sealed = state.encrypter.encrypt(msg, seq)?;
-        state.next_seq = seq.wrapping_add(1);
+        state.next_seq = seq.checked_add(1).ok_or(rustls::Error::EncryptError)?;
         state.used = true;
         Ok(sealed)
     }
@@ -122,4 +131,54 @@ pub(crate) fn announce(encrypter: Box<dyn MessageEncrypter>, tls13: bool) -> Box
         }
         None => encrypter,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::crypto::cipher::{MessageEncrypter, OutboundChunks, OutboundPlainMessage};
+    use rustls::{ContentType, ProtocolVersion};
+
+    /// An encrypter whose output is the sequence number: enough to see what was sealed.
+    struct Counting;
+
+    impl MessageEncrypter for Counting {
+        fn encrypt(
+            &mut self,
+            msg: OutboundPlainMessage<'_>,
+            seq: u64,
+        ) -> Result<rustls::crypto::cipher::OutboundOpaqueMessage, rustls::Error> {
+            let mut payload = rustls::crypto::cipher::PrefixedPayload::with_capacity(8);
+            payload.extend_from_slice(&seq.to_be_bytes());
+            Ok(rustls::crypto::cipher::OutboundOpaqueMessage::new(msg.typ, msg.version, payload))
+        }
+
+        fn encrypted_payload_len(&self, _: usize) -> usize {
+            8
+        }
+    }
+
+    fn message() -> OutboundPlainMessage<'static> {
+        OutboundPlainMessage {
+            typ: ContentType::Handshake,
+            version: ProtocolVersion::TLSv1_2,
+            payload: OutboundChunks::Single(b"finished"),
+        }
+    }
+
+    #[test]
+    fn a_sequence_number_the_core_sealed_is_refused_to_rustls_until_rewound() {
+        let listener = super::listen();
+        let mut shared = super::announce(Box::new(Counting), true);
+        let sealer = super::take().remove(0);
+        drop(listener);
+        assert!(shared.encrypt(message(), 0).is_ok());
+        // The core seals an alert at 1; rustls, which counts alone, comes with 1 next.
+        assert!(sealer.seal_alert(1, 90).is_some());
+        assert_eq!(shared.encrypt(message(), 1).err(), Some(rustls::Error::EncryptError));
+        assert!(shared.encrypt(message(), 2).is_ok());
+        // Withdrawn before reaching the wire: the number may protect another record.
+        sealer.rewind(1);
+        assert!(shared.encrypt(message(), 2).is_ok());
+        assert_eq!(shared.encrypt(message(), 0).err(), Some(rustls::Error::EncryptError));
+    }
 }

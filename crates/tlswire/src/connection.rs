@@ -394,6 +394,7 @@ impl Connection {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        self.check_not_abandoned()?;
         let Tls::Client(client) = &mut self.tls else { return Ok(0) };
         if self.handshake_done || data.is_empty() {
             return Ok(0);
@@ -699,7 +700,9 @@ impl Connection {
 
     /// Queues close_notify (`SSL_shutdown`). Reading goes on until the peer's close_notify.
     /// Before the handshake completes, a warning user_canceled goes first (RFC 8446 §6.1) and
-    /// the connection ends: later handshake steps are [`Misuse::HandshakeAfterClose`]. After a
+    /// the connection ends for good: every later call that could move the handshake on
+    /// (`do_handshake`, `read`, `key_update`, `write_early_data`) is
+    /// [`Misuse::HandshakeAfterClose`] and writes nothing. After a
     /// failure, returns that failure (errors are sticky).
     pub fn close(&mut self) -> Result<(), Error> {
         if let Some(e) = &self.failed {
@@ -881,7 +884,10 @@ impl Connection {
     }
 
     /// Runs rustls until it is idle (needs input), doing `want` once traffic keys are available.
+    /// Never after `close` ended the handshake: the alerts it sealed took sequence numbers that
+    /// rustls's record layer does not know were used, so nothing rustls seals may follow them.
     fn pump(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
+        self.check_not_abandoned()?;
         let _sealers = sealer::listen();
         let mut secrets = keylog::open(self.key_log.is_some());
         let mut stored = self.sessions.is_some().then(|| session::open(true, None));

@@ -1073,6 +1073,48 @@ fn close_before_the_handshake_completes_sends_user_canceled_then_close_notify() 
     assert_eq!(pair.client.read(&mut [0u8; 4]), Ok(Status::Done(0)), "close_notify: a clean end");
 }
 
+/// A client whose handshake keys are in use (it read the ServerHello) and that closes: its
+/// user_canceled and close_notify take the first two sequence numbers under its handshake key.
+/// Nothing may seal another record under that key afterwards: rustls's Finished would take
+/// sequence number 0 again (the same key and nonce: AEAD nonce reuse). Every call that could
+/// move the handshake on is refused, and none writes a byte.
+#[test]
+fn after_close_mid_handshake_no_call_seals_another_record() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version).early_data(true);
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.client.do_handshake().unwrap();
+        pair.transfer();
+        pair.server.do_handshake().unwrap();
+        let flight = pair.server.take_output();
+        let first = 5 + u16::from_be_bytes([flight[3], flight[4]]) as usize;
+        pair.client.feed(&flight[..first]).unwrap(); // the ServerHello alone
+        assert!(pair.client.do_handshake().is_ok(), "{version:?}");
+        pair.client.take_output(); // TLS 1.3: the middlebox ChangeCipherSpec
+        assert_eq!(pair.client.do_handshake(), Ok(Status::WantRead), "{version:?}");
+        pair.client.close().unwrap();
+        let alerts = pair.client.take_output();
+        assert!(!alerts.is_empty());
+        // The rest of the server's flight arrives; the app goes on calling.
+        pair.client.feed(&flight[first..]).unwrap();
+        let misuse = Error::Misuse(Misuse::HandshakeAfterClose);
+        assert!(pair.client.key_update(true).is_err(), "{version:?}");
+        assert_eq!(pair.client.output(), b"", "{version:?}: key_update moved the handshake on");
+        assert!(matches!(pair.client.write_early_data(b"x"), Ok(0) | Err(_)));
+        assert_eq!(pair.client.output(), b"", "{version:?}: write_early_data moved the handshake on");
+        assert_eq!(pair.client.do_handshake(), Err(misuse.clone()), "{version:?}");
+        assert_eq!(pair.client.read(&mut [0u8; 4]), Err(misuse), "{version:?}");
+        assert!(pair.client.write(b"x").is_err(), "{version:?}");
+        assert!(pair.client.close().is_ok(), "{version:?}: close again is a no-op");
+        assert_eq!(pair.client.output(), b"", "{version:?}");
+        assert!(!pair.client.is_handshake_done(), "{version:?}");
+        // The server reads the client's alerts as its end.
+        pair.server.feed(&alerts).unwrap();
+        assert!(pair.server.do_handshake().is_err(), "{version:?}");
+    }
+}
+
 #[test]
 fn resumption_is_reported() {
     let (client, server) = (client_config().build().unwrap(), server_config(ECDSA).build().unwrap());

@@ -157,8 +157,9 @@ pub struct Connection {
     partial_writes: bool,
     output_limit: usize,
     max_version: Version,
-    /// A server's check of the client's first ClientHello ([`crate::hello`]) is done.
-    hello_checked: bool,
+    /// A server's: the client's first ClientHello being gathered for its check
+    /// ([`crate::hello`]); `None` once checked (and always on a client).
+    hello: Option<hello::Gatherer>,
     /// Set by [`Connection::set_key_log`].
     key_log: Option<KeyLogCallback>,
     /// Set by [`Connection::set_verify_hook`].
@@ -266,7 +267,7 @@ impl Connection {
 
     fn new(tls: Tls, max_version: Version) -> Self {
         Self {
-            hello_checked: matches!(tls, Tls::Client(_)),
+            hello: matches!(tls, Tls::Server(_)).then(hello::Gatherer::default),
             key_log: None,
             exporter: exporter::Secrets::default(),
             sessions: None,
@@ -967,11 +968,12 @@ impl Connection {
             return Err(e.clone());
         }
         self.started = true;
-        if !self.hello_checked {
-            match hello::check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
-                hello::Verdict::Incomplete => {}
+        if let Some(gatherer) = self.hello.as_mut() {
+            match gatherer.check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
+                // rustls gets none of it before the whole hello is checked (see crate::hello).
+                hello::Verdict::Incomplete => return Ok(()),
                 hello::Verdict::Pass(tls13) => {
-                    self.hello_checked = true;
+                    self.hello = None;
                     self.client_tls13 = tls13;
                     crate::verify::facts::set_tls13(tls13);
                 }

@@ -100,10 +100,22 @@ impl ServerCertificates {
                     (Some(curve), Some(groups)) => groups.contains(&curve),
                     _ => true,
                 };
-            suite_fits && curve_fits && key.key.choose_scheme(hello.signature_schemes()).is_some()
+            // TLS 1.3 signs only with the schemes it allows (RFC 8446 section 4.2.3: no
+            // PKCS#1 v1.5, no SHA-1): a client that offers none of them gets handshake_failure
+            // here, before the ServerHello, not after it from rustls.
+            let schemes: Vec<SignatureScheme> =
+                hello.signature_schemes().iter().copied().filter(|s| !tls13 || allowed_in_tls13(*s)).collect();
+            suite_fits && curve_fits && key.key.choose_scheme(&schemes).is_some()
         };
         candidates.iter().copied().find(usable)
     }
+}
+
+/// Whether TLS 1.3 allows a signature scheme (rustls's own rule, which it keeps private): not
+/// with MD5, SHA-1 or SHA-224, nor RSASSA-PKCS1-v1_5, DSA or anonymous.
+fn allowed_in_tls13(scheme: SignatureScheme) -> bool {
+    let [hash, signature] = u16::from(scheme).to_be_bytes();
+    !matches!(hash, 0..=3) && !matches!(signature, 0..=2)
 }
 
 /// Whether `key`'s certificate is valid for `name` (its subjectAltNames).

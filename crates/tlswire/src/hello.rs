@@ -1,6 +1,6 @@
-//! Two checks of a client's first ClientHello that RFCs require of every server and rustls 0.23
-//! does not make, made by the core before rustls reads the hello (they decide nothing rustls
-//! decides; they only refuse):
+//! Checks of a client's first ClientHello that RFCs require of every server and rustls 0.23
+//! does not make, made by the core before rustls reads any of the hello (they decide nothing
+//! rustls decides; they only refuse):
 //!
 //! - RFC 8446 appendix D.5: a ClientHello whose legacy_version is 0x0300 (SSL 3.0) or less ends
 //!   the handshake with protocol_version.
@@ -9,6 +9,14 @@
 //! - RFC 8446 section 9.2: a TLS 1.3 ClientHello with supported_groups and no key_share gets
 //!   missing_extension (rustls answers handshake_failure). The reverse, key_share without
 //!   supported_groups, is left to rustls: no group in common, as BoringSSL answers it too.
+//!
+//! Record framing is not part of the transcript: an attacker may split a ClientHello over any
+//! number of records at any byte, so the checks run on the hello reassembled from every record
+//! that carries it, never on one record. rustls joins handshake fragments in place in the input
+//! (its unbuffered deframer moves bytes over the record headers), so the server's input is held
+//! back from rustls until the whole hello is here and checked ([`Verdict::Incomplete`]). Only
+//! supported_versions makes a hello TLS 1.3 (RFC 8446 section 4.2.1); a legacy_version above
+//! TLS 1.2 without it is a TLS 1.2 hello (RFC 5246 appendix E).
 
 use crate::error::{AlertDescription, Error, ProtocolError};
 
@@ -16,29 +24,96 @@ const FALLBACK_SCSV: u16 = 0x5600;
 const SUPPORTED_VERSIONS: u16 = 43;
 const SUPPORTED_GROUPS: u16 = 10;
 const KEY_SHARE: u16 = 51;
+const TLS13: u16 = 0x0304;
+const HANDSHAKE: u8 = 22;
+const CLIENT_HELLO: u8 = 1;
+/// The largest handshake message rustls takes (its deframer's limit): a longer hello is left to
+/// rustls to refuse (decode_error) without being gathered here.
+const MAX_HELLO: usize = 0xffff;
+/// The largest plaintext record (RFC 8446 section 5.1).
+const MAX_RECORD: usize = 16384;
 
-/// What to do about the first record a server received.
+/// What to do with a server's first input.
 pub(crate) enum Verdict {
-    /// Not a whole ClientHello in one record yet (or not a ClientHello): look again later.
+    /// Not the whole ClientHello yet: give rustls nothing, wait for more input.
     Incomplete,
     /// rustls may read it; `Some(true)` if the handshake will be TLS 1.3 (the client offers it
-    /// and so do we), `None` if the hello could not be read here.
+    /// and so do we), `None` if the input is not a ClientHello in handshake records (rustls
+    /// refuses it).
     Pass(Option<bool>),
     /// Refuse with this alert and error.
     Refuse(AlertDescription, Error),
 }
 
-/// Checks the record at the front of `input` (a server's first input) against `our_max`
-/// (the wire value of our highest enabled version).
-pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
-    let Some(header) = input.get(..5) else { return Verdict::Incomplete };
-    let len = u16::from_be_bytes([header[3], header[4]]) as usize;
-    let Some(body) = input.get(5..5 + len) else { return Verdict::Incomplete };
-    // Anything else (another record type, a hello spread over several records) is left to rustls.
-    if header[0] != 22 || body.first() != Some(&1) {
-        return Verdict::Pass(None);
+/// Gathers a server's first ClientHello from the records as they arrive, then checks it.
+/// While it answers [`Verdict::Incomplete`] nothing of the input reaches rustls, so the records
+/// already read stay as received and are not read again.
+#[derive(Default)]
+pub(crate) struct Gatherer {
+    /// Input bytes read so far: whole records.
+    read: usize,
+    /// Their handshake payloads, joined.
+    message: Vec<u8>,
+    /// Empty handshake records among them.
+    empty: usize,
+}
+
+/// Empty records tolerated before the hello (rustls refuses more than 32 in a row).
+const MAX_EMPTY_RECORDS: usize = 32;
+
+impl Gatherer {
+    /// Reads the records of `input` (the server's input from its first byte) not read before
+    /// and, once they hold the whole ClientHello, checks it against `our_max` (the wire value
+    /// of our highest enabled version).
+    pub(crate) fn check(&mut self, input: &[u8], our_max: u16) -> Verdict {
+        let message = match self.gather(input) {
+            Gathered::Incomplete => return Verdict::Incomplete,
+            Gathered::NotAHello => return Verdict::Pass(None),
+            Gathered::Hello(message) => message,
+        };
+        check_hello(message, our_max)
     }
-    let Some(hello) = parse(body) else { return Verdict::Pass(None) };
+
+    /// Joins handshake payloads until they hold the first handshake message. Bounded: the
+    /// message is at most [`MAX_HELLO`] bytes, and so the input held back is at most one
+    /// 6-byte record per byte of it, plus [`MAX_EMPTY_RECORDS`] empty ones.
+    fn gather(&mut self, input: &[u8]) -> Gathered<'_> {
+        let mut unread = input.get(self.read..).unwrap_or_default();
+        let whole = loop {
+            if let Some(&[typ, a, b, c]) = self.message.get(..4) {
+                let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+                if typ != CLIENT_HELLO || len > MAX_HELLO {
+                    return Gathered::NotAHello;
+                }
+                if self.message.len() >= 4 + len {
+                    break 4 + len;
+                }
+            }
+            // A header is judged as soon as it is here: what is not a handshake record of a
+            // length TLS allows (an HTTP request, say) goes to rustls at once.
+            let Some(header) = unread.get(..5) else { return Gathered::Incomplete };
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if header[0] != HANDSHAKE || len > MAX_RECORD {
+                return Gathered::NotAHello;
+            }
+            let Some(payload) = unread.get(5..5 + len) else { return Gathered::Incomplete };
+            unread = &unread[5 + len..];
+            self.read += 5 + len;
+            if payload.is_empty() {
+                self.empty += 1;
+                if self.empty > MAX_EMPTY_RECORDS {
+                    return Gathered::NotAHello;
+                }
+            }
+            self.message.extend_from_slice(payload);
+        };
+        Gathered::Hello(&self.message[..whole])
+    }
+}
+
+/// The checks of the module documentation, on a whole ClientHello message.
+fn check_hello(message: &[u8], our_max: u16) -> Verdict {
+    let Some(hello) = parse(message) else { return Verdict::Pass(None) };
     if hello.legacy_version <= 0x0300 {
         let error = Error::Protocol {
             error: ProtocolError::Incompatible("the ClientHello's version is SSL 3.0 or older".into()),
@@ -55,25 +130,43 @@ pub(crate) fn check(input: &[u8], our_max: u16) -> Verdict {
         };
         return Verdict::Refuse(AlertDescription::InappropriateFallback, error);
     }
-    if our_max >= 0x0304 && hello.max_version >= 0x0304 && hello.supported_groups && !hello.key_share {
+    let tls13 = our_max >= TLS13 && hello.offers_tls13;
+    if tls13 && hello.supported_groups && !hello.key_share {
         let error = Error::Protocol {
             error: ProtocolError::Misbehaved("a TLS 1.3 ClientHello with supported_groups and no key_share".into()),
             alert_sent: Some(AlertDescription::MissingExtension),
         };
         return Verdict::Refuse(AlertDescription::MissingExtension, error);
     }
-    Verdict::Pass(Some(our_max >= 0x0304 && hello.max_version >= 0x0304))
+    Verdict::Pass(Some(tls13))
+}
+
+/// The first handshake message gathered from the records at the front of the input.
+enum Gathered<'a> {
+    /// More records are needed.
+    Incomplete,
+    /// The input does not start with a ClientHello of at most [`MAX_HELLO`] bytes carried in
+    /// handshake records (another record type first, another message, one too long, too many
+    /// empty records): rustls refuses it.
+    NotAHello,
+    /// The whole ClientHello message (type, length and body).
+    Hello(&'a [u8]),
 }
 
 struct Hello {
     legacy_version: u16,
+    /// The client's highest version: supported_versions' highest (GREASE aside), or without
+    /// that extension legacy_version.
     max_version: u16,
+    /// supported_versions lists TLS 1.3: only that makes a hello TLS 1.3.
+    offers_tls13: bool,
     fallback_scsv: bool,
     supported_groups: bool,
     key_share: bool,
 }
 
-/// The facts above from a handshake message holding a whole ClientHello; `None` if it is not.
+/// The facts above from a whole ClientHello message; `None` if it does not parse (rustls
+/// refuses it).
 fn parse(message: &[u8]) -> Option<Hello> {
     let mut r = Reader(message);
     r.take(1)?; // msg_type
@@ -89,7 +182,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
     let compression = r.number(1)?;
     r.take(compression)?;
     let mut max_version = legacy_version;
-    let (mut supported_groups, mut key_share) = (false, false);
+    let (mut supported_groups, mut key_share, mut offers_tls13) = (false, false, false);
     if !r.0.is_empty() {
         let extensions_len = r.number(2)?;
         let mut extensions = Reader(r.take(extensions_len)?);
@@ -103,16 +196,16 @@ fn parse(message: &[u8]) -> Option<Hello> {
                 let mut list = Reader(data);
                 let n = list.number(1)?;
                 let versions = list.take(n)?;
-                max_version = versions
-                    .chunks_exact(2)
-                    .map(|v| u16::from_be_bytes([v[0], v[1]]))
+                let versions = || versions.chunks_exact(2).map(|v| u16::from_be_bytes([v[0], v[1]]));
+                offers_tls13 = versions().any(|v| v == TLS13);
+                max_version = versions()
                     .filter(|v| v & 0x0f0f != 0x0a0a) // GREASE
                     .max()
                     .unwrap_or(legacy_version);
             }
         }
     }
-    Some(Hello { legacy_version, max_version, fallback_scsv, supported_groups, key_share })
+    Some(Hello { legacy_version, max_version, offers_tls13, fallback_scsv, supported_groups, key_share })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -133,6 +226,10 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    fn check(input: &[u8], our_max: u16) -> Verdict {
+        Gatherer::default().check(input, our_max)
+    }
+
     /// A ClientHello record: `version`, `suites`, and a supported_versions extension if given.
     fn hello(version: u16, suites: &[u16], supported: Option<&[u16]>) -> Vec<u8> {
         hello_with(version, suites, supported, &[SUPPORTED_GROUPS, KEY_SHARE])
@@ -140,35 +237,60 @@ mod tests {
 
     /// The same, with empty extensions of the types `extra` after supported_versions.
     fn hello_with(version: u16, suites: &[u16], supported: Option<&[u16]>, extra: &[u16]) -> Vec<u8> {
+        records(&message(version, suites, supported, extra), &[])
+    }
+
+    /// A ClientHello handshake message (type, length, body).
+    fn message(version: u16, suites: &[u16], supported: Option<&[u16]>, extra: &[u16]) -> Vec<u8> {
         let mut body = version.to_be_bytes().to_vec();
         body.extend([7; 32]);
         body.push(0);
         body.extend(((suites.len() * 2) as u16).to_be_bytes());
         suites.iter().for_each(|s| body.extend(s.to_be_bytes()));
         body.extend([1, 0]);
+        let mut exts = Vec::new();
         if let Some(versions) = supported {
             let mut ext = vec![(versions.len() * 2) as u8];
             versions.iter().for_each(|v| ext.extend(v.to_be_bytes()));
-            let mut exts = SUPPORTED_VERSIONS.to_be_bytes().to_vec();
+            exts.extend(SUPPORTED_VERSIONS.to_be_bytes());
             exts.extend((ext.len() as u16).to_be_bytes());
             exts.extend(ext);
-            for typ in extra {
-                exts.extend(typ.to_be_bytes());
-                exts.extend([0, 0]);
-            }
-            body.extend((exts.len() as u16).to_be_bytes());
-            body.extend(exts);
         }
-        let mut message = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+        for typ in extra {
+            exts.extend(typ.to_be_bytes());
+            exts.extend([0, 0]);
+        }
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend(exts);
+        let mut message = vec![1, (body.len() >> 16) as u8, (body.len() >> 8) as u8, body.len() as u8];
         message.extend(body);
-        let mut record = vec![22, 3, 1, (message.len() >> 8) as u8, message.len() as u8];
-        record.extend(message);
-        record
+        message
+    }
+
+    /// `message` in handshake records, split at the offsets `cuts` (ascending).
+    fn records(message: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        for &to in cuts.iter().chain([message.len()].iter()) {
+            let piece = &message[from..to];
+            out.extend([HANDSHAKE, 3, 1]);
+            out.extend((piece.len() as u16).to_be_bytes());
+            out.extend(piece);
+            from = to;
+        }
+        out
     }
 
     fn alert(v: Verdict) -> Option<AlertDescription> {
         match v {
             Verdict::Refuse(alert, _) => Some(alert),
+            _ => None,
+        }
+    }
+
+    fn tls13(v: Verdict) -> Option<bool> {
+        match v {
+            Verdict::Pass(tls13) => tls13,
             _ => None,
         }
     }
@@ -205,11 +327,82 @@ mod tests {
         assert_eq!(alert(check(&hello_with(0x0303, &[0x1301], tls13, &[SUPPORTED_GROUPS, KEY_SHARE]), 0x0304)), None);
     }
 
+    /// Only supported_versions makes a hello TLS 1.3 (RFC 8446 section 4.2.1; RFC 5246 appendix
+    /// E: a higher legacy_version is a TLS 1.2 hello): tlsfuzzer's test-version-numbers.
     #[test]
-    fn partial_or_other_input_is_left_to_rustls() {
+    fn a_high_legacy_version_without_supported_versions_is_tls12() {
+        for version in [0x0304, 0x0401, 0x0603, 0xfefe] {
+            let record = hello_with(version, &[0xc02f], None, &[SUPPORTED_GROUPS]);
+            assert!(matches!(check(&record, 0x0304), Verdict::Pass(Some(false))), "{version:#06x}");
+        }
+        // TLS 1.8 and 1.2 offered: TLS 1.2 (tlsfuzzer's "fallback from TLS 1.8 to 1.2").
+        let record = hello_with(0x0303, &[0xc02f], Some(&[0x0309, 0x0303]), &[SUPPORTED_GROUPS]);
+        assert_eq!(tls13(check(&record, 0x0304)), Some(false));
+        assert_eq!(alert(check(&record, 0x0304)), None);
+    }
+
+    /// Record framing is not in the transcript: every split of the hello over records, at every
+    /// byte, gets the verdict of the hello in one record; and so do one-byte records.
+    #[test]
+    fn every_framing_of_a_hello_gets_the_same_verdict() {
+        let cases: [(Vec<u8>, Option<AlertDescription>); 4] = [
+            (message(0x0303, &[0xc02b, FALLBACK_SCSV], None, &[]), Some(AlertDescription::InappropriateFallback)),
+            (message(0x0300, &[0x1301], Some(&[0x0304]), &[KEY_SHARE]), Some(AlertDescription::ProtocolVersion)),
+            (
+                message(0x0303, &[0x1301], Some(&[0x0304]), &[SUPPORTED_GROUPS]),
+                Some(AlertDescription::MissingExtension),
+            ),
+            (message(0x0303, &[0x1301], Some(&[0x0304]), &[SUPPORTED_GROUPS, KEY_SHARE]), None),
+        ];
+        for (message, expected) in &cases {
+            for cut in 1..message.len() {
+                let input = records(message, &[cut]);
+                assert_eq!(alert(check(&input, 0x0304)), *expected, "split at {cut}");
+            }
+            let bytes: Vec<usize> = (1..message.len()).collect();
+            let input = records(message, &bytes);
+            assert_eq!(alert(check(&input, 0x0304)), *expected, "one byte per record");
+            // Fed a byte at a time, the same gatherer answers Incomplete until the last byte.
+            let mut gatherer = Gatherer::default();
+            for end in 1..input.len() {
+                assert!(matches!(gatherer.check(&input[..end], 0x0304), Verdict::Incomplete), "at {end}");
+            }
+            assert_eq!(alert(gatherer.check(&input, 0x0304)), *expected);
+        }
+    }
+
+    /// A hello of many extensions is larger than a record: it is checked whole, after its last
+    /// record (tlsfuzzer's test-tls13-large-number-of-extensions).
+    #[test]
+    fn a_hello_larger_than_a_record_is_checked_whole() {
+        let extra: Vec<u16> = (0x1000..0x1000 + 4100).collect();
+        let offered = Some(&[0x0304u16, 0x0303][..]);
+        let message = message(0x0303, &[0x1301], offered, &[&extra[..], &[SUPPORTED_GROUPS, KEY_SHARE]].concat());
+        assert!(message.len() > 16384);
+        let input = records(&message, &[16384]);
+        assert!(matches!(check(&input[..16389], 0x0304), Verdict::Incomplete));
+        assert_eq!(tls13(check(&input, 0x0304)), Some(true));
+        // Without key_share, in the last record: missing_extension all the same.
+        let message = self::message(0x0303, &[0x1301], offered, &[&extra[..], &[SUPPORTED_GROUPS]].concat());
+        assert_eq!(alert(check(&records(&message, &[16384]), 0x0304)), Some(AlertDescription::MissingExtension));
+    }
+
+    #[test]
+    fn what_is_not_a_hello_in_handshake_records_is_left_to_rustls() {
         let record = hello(0x0300, &[0x1301], None);
         assert!(matches!(check(&record[..record.len() - 1], 0x0304), Verdict::Incomplete));
-        assert!(matches!(check(&[21, 3, 3, 0, 2, 2, 40], 0x0304), Verdict::Pass(_)));
-        assert!(matches!(check(&[22, 3, 1, 0, 3, 1, 0, 9], 0x0304), Verdict::Pass(_)));
+        assert!(matches!(check(&[21, 3, 3, 0, 2, 2, 40], 0x0304), Verdict::Pass(None)));
+        assert!(matches!(check(&[22, 3, 1, 0, 4, 2, 0, 0, 0], 0x0304), Verdict::Pass(None)), "not a ClientHello");
+        assert!(matches!(check(&[22, 3, 1, 0, 4, 1, 1, 0, 0], 0x0304), Verdict::Pass(None)), "over 64 KiB");
+        assert!(matches!(check(b"GET / HTTP/1.1\r\n", 0x0304), Verdict::Pass(None)));
+        // A record of another type inside the hello.
+        let mut input = records(&message(0x0300, &[0x1301], None, &[]), &[10]);
+        input.splice(15..15, [20, 3, 3, 0, 1, 1]);
+        assert!(matches!(check(&input, 0x0304), Verdict::Pass(None)));
+        // Empty records: a few are gathered over, many are rustls's to refuse.
+        let message = message(0x0300, &[0x1301], None, &[]);
+        let empties = |n: usize| [vec![22, 3, 1, 0, 0].repeat(n), records(&message, &[])].concat();
+        assert_eq!(alert(check(&empties(MAX_EMPTY_RECORDS), 0x0304)), Some(AlertDescription::ProtocolVersion));
+        assert!(matches!(check(&empties(MAX_EMPTY_RECORDS + 1), 0x0304), Verdict::Pass(None)));
     }
 }

@@ -1115,6 +1115,181 @@ fn after_close_mid_handshake_no_call_seals_another_record() {
     }
 }
 
+/// The ClientHello message (type, length, body) in a client's first flight of one record.
+fn client_hello_of(client: &ClientConfig) -> Vec<u8> {
+    let mut conn = Connection::client(&client.build().unwrap(), "localhost").unwrap();
+    conn.do_handshake().unwrap();
+    let record = conn.take_output();
+    assert_eq!(5 + u16::from_be_bytes([record[3], record[4]]) as usize, record.len(), "one record");
+    record[5..].to_vec()
+}
+
+/// `message` with `suite` appended to its cipher suites.
+fn with_cipher_suite(message: &[u8], suite: u16) -> Vec<u8> {
+    let suites_at = 4 + 2 + 32 + 1 + message[4 + 2 + 32] as usize;
+    let len = u16::from_be_bytes([message[suites_at], message[suites_at + 1]]);
+    let mut out = message.to_vec();
+    out[suites_at..suites_at + 2].copy_from_slice(&(len + 2).to_be_bytes());
+    out.splice(suites_at + 2..suites_at + 2, suite.to_be_bytes());
+    let body = (out.len() - 4) as u32;
+    out[1..4].copy_from_slice(&body.to_be_bytes()[1..]);
+    out
+}
+
+/// `message` without its extension of type `typ`.
+fn without_extension(message: &[u8], typ: u16) -> Vec<u8> {
+    let mut at = 4 + 2 + 32;
+    at += 1 + message[at] as usize; // session id
+    at += 2 + u16::from_be_bytes([message[at], message[at + 1]]) as usize; // suites
+    at += 1 + message[at] as usize; // compression
+    let exts_at = at;
+    let mut out = message[..exts_at + 2].to_vec();
+    at += 2;
+    while at < message.len() {
+        let len = u16::from_be_bytes([message[at + 2], message[at + 3]]) as usize;
+        if u16::from_be_bytes([message[at], message[at + 1]]) != typ {
+            out.extend_from_slice(&message[at..at + 4 + len]);
+        }
+        at += 4 + len;
+    }
+    let exts_len = (out.len() - exts_at - 2) as u16;
+    out[exts_at..exts_at + 2].copy_from_slice(&exts_len.to_be_bytes());
+    let body = (out.len() - 4) as u32;
+    out[1..4].copy_from_slice(&body.to_be_bytes()[1..]);
+    out
+}
+
+/// `message` in handshake records split at `cuts`.
+fn framed(message: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &to in cuts.iter().chain(std::iter::once(&message.len())) {
+        out.extend([22, 3, 1]);
+        out.extend(((to - from) as u16).to_be_bytes());
+        out.extend(&message[from..to]);
+        from = to;
+    }
+    out
+}
+
+/// The first record a server sends in answer to `input`: (content type, first payload byte).
+fn server_answer(server: &ServerConfig, input: &[u8]) -> (u8, u8, Option<Error>) {
+    let mut conn = Connection::server(&server.build().unwrap()).unwrap();
+    conn.feed(input).unwrap();
+    let err = conn.do_handshake().err();
+    let out = conn.take_output();
+    assert!(out.len() > 5, "no answer");
+    (out[0], out[5], err)
+}
+
+/// TLS_FALLBACK_SCSV (RFC 7507) from a TLS 1.2 client to a TLS 1.3 server is refused however
+/// the hello is framed: record boundaries are not in the transcript, so an attacker who re-frames
+/// the hello must not get past the check (it ran only on a hello in one record).
+#[test]
+fn a_reframed_fallback_hello_is_refused_at_every_split() {
+    let mut tls12 = client_config();
+    tls12.versions(Version::Tls12, Version::Tls12);
+    let message = with_cipher_suite(&client_hello_of(&tls12), 0x5600);
+    let server = server_config(ECDSA);
+    let inappropriate_fallback = u8::from(AlertDescription::InappropriateFallback);
+    for cut in (1..message.len()).step_by(7).chain([1, 3, 4, 5, message.len() - 1]) {
+        let (typ, _, err) = server_answer(&server, &framed(&message, &[cut]));
+        assert_eq!(typ, 21, "split at {cut}: answered with a record of type {typ}, not an alert");
+        assert_eq!(err.unwrap().alert_sent(), Some(AlertDescription::InappropriateFallback), "split at {cut}");
+    }
+    let bytes: Vec<usize> = (1..message.len()).collect();
+    let (typ, _, _) = server_answer(&server, &framed(&message, &bytes));
+    assert_eq!(typ, 21, "one byte per record");
+    // Fed a byte at a time, too.
+    let input = framed(&message, &[message.len() / 2]);
+    let mut conn = Connection::server(&server.build().unwrap()).unwrap();
+    for byte in &input[..input.len() - 1] {
+        conn.feed(&[*byte]).unwrap();
+        assert_eq!(conn.do_handshake(), Ok(Status::WantRead));
+        assert_eq!(conn.output(), b"");
+    }
+    conn.feed(&input[input.len() - 1..]).unwrap();
+    assert!(conn.do_handshake().is_err());
+    assert_eq!(&conn.take_output()[..], &[21, 3, 3, 0, 2, 2, inappropriate_fallback]);
+    // Without the SCSV, the same splits get a ServerHello.
+    let plain = client_hello_of(&tls12);
+    let (typ, msg, err) = server_answer(&server, &framed(&plain, &[plain.len() / 2]));
+    assert_eq!((typ, msg, err), (22, 2, None));
+}
+
+/// A TLS 1.3 ClientHello larger than a record (here with 4,100 unassigned extensions), in two
+/// records, gets a ServerHello (tlsfuzzer's test-tls13-large-number-of-extensions).
+#[test]
+fn a_hello_in_several_records_gets_a_server_hello() {
+    let message = client_hello_of(&client_config());
+    // Unassigned extensions appended to the extension block, which ends the message.
+    let mut extra = Vec::new();
+    for typ in 0x2000u16..0x2000 + 4100 {
+        extra.extend(typ.to_be_bytes());
+        extra.extend([0, 0]);
+    }
+    let exts_at = {
+        let mut at = 4 + 2 + 32;
+        at += 1 + message[at] as usize; // session id
+        at += 2 + u16::from_be_bytes([message[at], message[at + 1]]) as usize; // suites
+        at + 1 + message[at] as usize // compression
+    };
+    let mut big = message.clone();
+    let exts_len = u16::from_be_bytes([big[exts_at], big[exts_at + 1]]) as usize + extra.len();
+    big[exts_at..exts_at + 2].copy_from_slice(&(exts_len as u16).to_be_bytes());
+    big.extend(extra);
+    let body = (big.len() - 4) as u32;
+    big[1..4].copy_from_slice(&body.to_be_bytes()[1..]);
+    assert!(big.len() > 16384);
+    for cuts in [vec![16384], vec![100, 16000], vec![8000, 16000]] {
+        let input = framed(&big, &cuts);
+        let (typ, msg, err) = server_answer(&server_config(ECDSA), &input);
+        assert_eq!((typ, msg, err), (22, 2, None), "split at {cuts:?}");
+        // As a socket delivers it: in pieces, the server driven after each.
+        for piece in [1000, 16389, 7] {
+            let mut conn = Connection::server(&server_config(ECDSA).build().unwrap()).unwrap();
+            for chunk in input.chunks(piece) {
+                conn.feed(chunk).unwrap();
+                conn.do_handshake().unwrap();
+            }
+            let out = conn.take_output();
+            assert_eq!((out[0], out[5]), (22, 2), "split at {cuts:?}, fed {piece} bytes at a time");
+        }
+    }
+}
+
+/// A TLS 1.2-style hello (no supported_versions) whose legacy_version is above TLS 1.2 is a
+/// TLS 1.2 hello (RFC 5246 appendix E, RFC 8446 section 4.2.1), never missing_extension.
+#[test]
+fn a_tls12_hello_with_a_higher_legacy_version_gets_a_tls12_server_hello() {
+    let mut tls12 = client_config();
+    tls12.versions(Version::Tls12, Version::Tls12);
+    // rustls's hello says supported_versions [TLS 1.2] even then: a hello without it, as
+    // tlsfuzzer sends, has only legacy_version to go by.
+    let message = without_extension(&client_hello_of(&tls12), 43);
+    for version in [0x0303u16, 0x0304, 0x0401, 0x0603, 0xfefe] {
+        let mut hello = message.clone();
+        hello[4..6].copy_from_slice(&version.to_be_bytes());
+        let (typ, msg, err) = server_answer(&server_config(ECDSA), &framed(&hello, &[]));
+        assert_eq!((typ, msg, err), (22, 2, None), "{version:#06x}");
+    }
+}
+
+/// A TLS 1.3 client whose signature schemes are all legacy ones (PKCS#1 v1.5, SHA-1) gets
+/// handshake_failure before any ServerHello (tlsfuzzer's "only legacy sigalgs").
+#[test]
+fn a_tls13_client_with_only_legacy_signature_schemes_gets_handshake_failure_first() {
+    let mut client = client_config();
+    client
+        .versions(Version::Tls13, Version::Tls13)
+        .signature_schemes(&["rsa_pkcs1_sha256", "rsa_pkcs1_sha512"])
+        .unwrap();
+    let message = client_hello_of(&client);
+    let (typ, msg, err) = server_answer(&server_config(RSA), &framed(&message, &[]));
+    assert_eq!((typ, msg), (21, 2), "a fatal alert, not a ServerHello");
+    assert_eq!(err.unwrap().alert_sent(), Some(AlertDescription::HandshakeFailure));
+}
+
 #[test]
 fn resumption_is_reported() {
     let (client, server) = (client_config().build().unwrap(), server_config(ECDSA).build().unwrap());

@@ -401,7 +401,7 @@ mod tests {
         assert!(matches!(check(&input, 0x0304), Verdict::Pass(None)));
         // Empty records: a few are gathered over, many are rustls's to refuse.
         let message = message(0x0300, &[0x1301], None, &[]);
-        let empties = |n: usize| [vec![22, 3, 1, 0, 0].repeat(n), records(&message, &[])].concat();
+        let empties = |n: usize| [[22, 3, 1, 0, 0].repeat(n), records(&message, &[])].concat();
         assert_eq!(alert(check(&empties(MAX_EMPTY_RECORDS), 0x0304)), Some(AlertDescription::ProtocolVersion));
         assert!(matches!(check(&empties(MAX_EMPTY_RECORDS + 1), 0x0304), Verdict::Pass(None)));
     }

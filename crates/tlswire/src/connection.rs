@@ -164,6 +164,8 @@ pub struct Connection {
     key_log: Option<KeyLogCallback>,
     /// Set by [`Connection::set_verify_hook`].
     verify_hook: Option<VerifyHook>,
+    /// The verify hook has judged the chain of a resumed session (see [`Connection::pump`]).
+    resumption_judged: bool,
     /// The schemes of the peer's and this side's handshake signatures.
     peer_scheme: Option<rustls::SignatureScheme>,
     own_scheme: Option<rustls::SignatureScheme>,
@@ -275,6 +277,7 @@ impl Connection {
             ech: crate::EchStatus::NotOffered,
             ocsp: None,
             verify_hook: None,
+            resumption_judged: false,
             peer_scheme: None,
             own_scheme: None,
             certificate: None,
@@ -344,8 +347,11 @@ impl Connection {
     /// the handshake; the certificates after it are as the peer sent them, unverified: judge the
     /// leaf, or verify the rest yourself); `Err(reason)` fails
     /// the handshake with [`CertificateError::Rejected`] (`CERT_REJECTED`) and the alert
-    /// certificate_unknown. Not run on a resumed session (no certificate is sent), nor on a
-    /// server for a client that sends no certificate. Must be set before the connection starts.
+    /// certificate_unknown. On a resumed session (where no certificate is sent) it judges the
+    /// chain stored with the session, as soon as rustls accepts the session and before any data
+    /// of the connection, early data included, is handed out: a certificate the hook refuses
+    /// now cannot come back through a ticket issued before. Not run on a server for a client
+    /// that sends no certificate. Must be set before the connection starts.
     pub fn set_verify_hook(&mut self, hook: VerifyHook) -> Result<(), Error> {
         if self.started {
             return Err(Misuse::HookTooLate.into());
@@ -366,6 +372,12 @@ impl Connection {
         if !self.handshake_done {
             return Misuse::HandshakeNotDone.into();
         }
+        self.refuse_certificate(reason)
+    }
+
+    /// Fails the connection with [`CertificateError::Rejected`] and the alert
+    /// certificate_unknown, protected as rustls protects its records now.
+    fn refuse_certificate(&mut self, reason: &str) -> Error {
         let mut capture = tap::open(tap::Scope::All);
         let start = self.outgoing.len();
         let sent = self.seal_alert(2, u8::from(AlertDescription::CertificateUnknown));
@@ -922,10 +934,46 @@ impl Connection {
         drop(secrets);
         self.note_sealers();
         self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
+        if result.is_ok() {
+            self.judge_resumed_chain()?;
+        }
         if result.is_ok() && self.handshake_done {
             self.settle_early_data()?;
         }
         result
+    }
+
+    /// A resumed session sends no certificate, so the verifier, and the hook in it, never runs:
+    /// the hook judges the chain stored with the session instead, once rustls has taken the
+    /// session. Data decrypted in the same call (a server's early data) is not handed out if it
+    /// refuses.
+    fn judge_resumed_chain(&mut self) -> Result<(), Error> {
+        if self.resumption_judged || self.common().handshake_kind() != Some(HandshakeKind::Resumed) {
+            return Ok(());
+        }
+        self.resumption_judged = true;
+        let Some(mut hook) = self.verify_hook.take() else { return Ok(()) };
+        let chain: Vec<Vec<u8>> =
+            self.common().peer_certificates().unwrap_or_default().iter().map(|c| c.as_ref().to_vec()).collect();
+        let name = match (&self.tls, &self.session_groups) {
+            (Tls::Client(_), Some((_, name))) => name.clone(),
+            _ => String::new(),
+        };
+        let verdict = if chain.is_empty() {
+            Ok(()) // no certificate was judged when the session was made either
+        } else {
+            hook(&name, &chain.iter().map(Vec::as_slice).collect::<Vec<_>>())
+        };
+        self.verify_hook = Some(hook);
+        match verdict {
+            Ok(()) => Ok(()),
+            Err(why) => {
+                self.plaintext.clear();
+                self.plaintext_read = 0;
+                self.early_data = 0;
+                Err(self.refuse_certificate(&why))
+            }
+        }
     }
 
     /// Once a client's handshake is done: its early data was accepted, or is sent again now.

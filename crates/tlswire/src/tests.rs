@@ -1835,7 +1835,7 @@ fn the_verify_hook_sees_name_and_chain_after_the_checks_and_can_refuse() {
         pair.client.set_verify_hook(hook(Ok(()))).unwrap();
         pair.handshake().unwrap();
         assert_eq!(seen.lock().unwrap().drain(..).collect::<Vec<_>>(), [("localhost".to_string(), 1)]);
-        // A resumed session sends no certificate: nothing to check.
+        // A resumed session sends no certificate: the hook judges the chain stored with it.
         pair.server.write(b"x").unwrap();
         pair.transfer();
         pair.read_all(false);
@@ -1844,9 +1844,10 @@ fn the_verify_hook_sees_name_and_chain_after_the_checks_and_can_refuse() {
             server: Connection::server(&server).unwrap(),
             chunk: usize::MAX,
         };
-        again.client.set_verify_hook(hook(Err("never".into()))).unwrap();
-        again.handshake().unwrap();
-        assert!(again.client.info().unwrap().resumed && seen.lock().unwrap().is_empty(), "{version:?}");
+        again.client.set_verify_hook(hook(Err("no longer".into()))).unwrap();
+        let err = again.handshake().unwrap_err();
+        assert_eq!(err.code(), "CERT_REJECTED", "{version:?}: {err:?}");
+        assert_eq!(seen.lock().unwrap().drain(..).collect::<Vec<_>>(), [("localhost".to_string(), 1)], "{version:?}");
 
         // Refuses: a typed error with its reason, certificate_unknown sent, before our Finished.
         let mut pair = Pair::new(&client, &server_config(ECDSA));
@@ -1882,6 +1883,80 @@ fn the_verify_hook_sees_name_and_chain_after_the_checks_and_can_refuse() {
     let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
     pair.client.do_handshake().unwrap();
     assert_eq!(pair.client.set_verify_hook(Box::new(|_, _| Ok(()))), Err(Error::Misuse(Misuse::HookTooLate)));
+}
+
+/// A verify hook judges resumed sessions too: a device revoked after its first connection is
+/// refused when it comes back with a ticket (on by default), before any of its data is read;
+/// and a client's hook judges the server chain stored with the session.
+#[test]
+fn the_verify_hook_judges_resumed_sessions_by_their_stored_chain() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut server = server_config(ECDSA);
+        server.client_auth(ClientAuth::Required, CA).unwrap();
+        let server = server.build().unwrap();
+        let mut client = client_config();
+        client.versions(version, version).client_auth(CLIENT.0, CLIENT.1).unwrap().early_data(true);
+        let client = client.build().unwrap();
+        let revoked = Arc::new(Mutex::new(false));
+        let seen: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+        let judged = || {
+            let mut calls = std::mem::take(&mut *seen.lock().unwrap());
+            calls.sort();
+            calls
+        };
+        let both = [("localhost".to_string(), 1), ("server".to_string(), 1)];
+        let connect = |early: &[u8]| {
+            let mut pair = Pair {
+                client: Connection::client(&client, "localhost").unwrap(),
+                server: Connection::server(&server).unwrap(),
+                chunk: usize::MAX,
+            };
+            let (revoked, sink) = (revoked.clone(), seen.clone());
+            pair.server
+                .set_verify_hook(Box::new(move |_, chain| {
+                    sink.lock().unwrap().push(("server".into(), chain.len()));
+                    if *revoked.lock().unwrap() {
+                        Err("revoked device".into())
+                    } else {
+                        Ok(())
+                    }
+                }))
+                .unwrap();
+            let sink = seen.clone();
+            pair.client
+                .set_verify_hook(Box::new(move |name, chain| {
+                    sink.lock().unwrap().push((name.to_string(), chain.len()));
+                    Ok(())
+                }))
+                .unwrap();
+            pair.client.write_early_data(early).unwrap();
+            let result = pair.handshake();
+            pair.client.write(b"after").ok();
+            pair.transfer();
+            (result, pair)
+        };
+        let (result, mut pair) = connect(b"");
+        result.unwrap();
+        // The client reads its tickets (TLS 1.3) with the server's data.
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        pair.read_all(false);
+        assert_eq!(judged(), both, "{version:?}");
+
+        let (result, pair) = connect(b"");
+        result.unwrap();
+        assert!(pair.server.info().unwrap().resumed, "{version:?}");
+        assert_eq!(judged(), both, "{version:?}: the resumed session's stored chains");
+
+        // Revoked since: the ticket no longer lets it in, and nothing it sent is read.
+        *revoked.lock().unwrap() = true;
+        let (result, mut pair) = connect(b"early secret");
+        let err = pair.server.read(&mut [0u8; 64]).unwrap_err();
+        assert_eq!(err.code(), "CERT_REJECTED", "{version:?}: {err}");
+        assert_eq!(err.alert_sent(), Some(AlertDescription::CertificateUnknown));
+        assert!(result.is_err() || pair.client.read(&mut [0u8; 8]).is_err(), "{version:?}: the client was told");
+        assert!(judged().contains(&("server".to_string(), 1)), "{version:?}");
+    }
 }
 
 #[test]

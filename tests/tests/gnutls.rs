@@ -166,3 +166,18 @@ fn record_size_limit_from_gnutls_is_honoured() {
         assert!(sent.iter().all(|&len| len <= most), "{version:?}: {sent:?} (limit {limit})");
     }
 }
+
+/// RFC 7627 section 5.4: a TLS 1.2 connection without the extended master secret exports no
+/// keying material (its master secret can be the same as another connection's: the triple
+/// handshake). GnuTLS's `%NO_SESSION_HASH` turns the extension off; with it on, export works.
+#[test]
+fn tls12_without_extended_master_secret_exports_nothing() {
+    let mut out = [0u8; 32];
+    let peer = gnutls_server("server-ecdsa", &priority("NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH"));
+    let session = connect(&client(|_| {}), "localhost", peer.port).unwrap();
+    let err = session.conn.export_keying_material(&mut out, b"EXPERIMENTAL x", None).unwrap_err();
+    assert!(err.to_string().contains("extended master secret"), "{err}");
+    let peer = gnutls_server("server-ecdsa", &priority("NORMAL:-VERS-ALL:+VERS-TLS1.2"));
+    let session = connect(&client(|_| {}), "localhost", peer.port).unwrap();
+    session.conn.export_keying_material(&mut out, b"EXPERIMENTAL x", None).unwrap();
+}

@@ -173,6 +173,9 @@ pub struct Connection {
     certificate: Option<usize>,
     /// A server's: whether the handshake will be TLS 1.3, from the ClientHello ([`crate::hello`]).
     client_tls13: Option<bool>,
+    /// Whether TLS 1.2 uses the extended master secret (RFC 7627), read from the hello that
+    /// decides it (a server's: the ClientHello; a client's: the ServerHello); `None`: unknown.
+    ems: Option<bool>,
     /// Bytes of early data (0-RTT) accepted: a server's received, a client's sent.
     early_data: usize,
     /// A client's early data, kept until the server says whether it accepted it.
@@ -282,6 +285,7 @@ impl Connection {
             own_scheme: None,
             certificate: None,
             client_tls13: None,
+            ems: None,
             early_data: 0,
             early_sent: None,
             early_rejected: 0,
@@ -781,6 +785,8 @@ impl Connection {
     /// `context`, by RFC 8446 section 7.5 (TLS 1.3) or RFC 5705 (TLS 1.2), once the handshake
     /// is done. In TLS 1.2 no context (`None`) and an empty one differ; in TLS 1.3 they are the
     /// same. Both ends get the same bytes for the same label and context, and nobody else can.
+    /// A TLS 1.2 connection without the extended master secret (RFC 7627) exports nothing
+    /// ([`Misuse::BadExport`]): its master secret could be shared with another connection.
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -789,6 +795,12 @@ impl Connection {
             return Err(Misuse::BadExport("the handshake is not complete").into());
         }
         let suite = self.common().negotiated_cipher_suite().ok_or(Misuse::BadExport("no cipher suite"))?;
+        // RFC 7627 section 5.4: without the extended master secret a TLS 1.2 master secret can
+        // be the same on two connections with different peers (the triple handshake), so
+        // material exported from it binds nothing.
+        if matches!(suite, rustls::SupportedCipherSuite::Tls12(_)) && self.ems != Some(true) {
+            return Err(Misuse::BadExport("TLS 1.2 without the extended master secret (RFC 7627)").into());
+        }
         self.exporter.export(suite, out, label, context)
     }
 
@@ -1020,13 +1032,18 @@ impl Connection {
             match gatherer.check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
                 // rustls gets none of it before the whole hello is checked (see crate::hello).
                 hello::Verdict::Incomplete => return Ok(()),
-                hello::Verdict::Pass(tls13) => {
+                hello::Verdict::Pass(offered) => {
+                    let tls13 = offered.map(|o| o.tls13);
+                    self.ems = offered.map(|o| o.ems);
                     self.hello = None;
                     self.client_tls13 = tls13;
                     crate::verify::facts::set_tls13(tls13);
                 }
                 hello::Verdict::Refuse(alert, error) => return Err(self.refuse_hello(alert, error)),
             }
+        }
+        if let (Tls::Client(_), None, false) = (&self.tls, self.ems, self.handshake_done) {
+            self.ems = hello::server_hello_ems(&self.incoming[self.incoming_start..]);
         }
         self.check_record_lengths();
         let scope = if self.observer.is_some() { tap::Scope::All } else { tap::Scope::Alerts };

@@ -24,6 +24,7 @@ const FALLBACK_SCSV: u16 = 0x5600;
 const SUPPORTED_VERSIONS: u16 = 43;
 const SUPPORTED_GROUPS: u16 = 10;
 const KEY_SHARE: u16 = 51;
+const EXTENDED_MASTER_SECRET: u16 = 23;
 const TLS13: u16 = 0x0304;
 const HANDSHAKE: u8 = 22;
 const CLIENT_HELLO: u8 = 1;
@@ -37,12 +38,21 @@ const MAX_RECORD: usize = 16384;
 pub(crate) enum Verdict {
     /// Not the whole ClientHello yet: give rustls nothing, wait for more input.
     Incomplete,
-    /// rustls may read it; `Some(true)` if the handshake will be TLS 1.3 (the client offers it
-    /// and so do we), `None` if the input is not a ClientHello in handshake records (rustls
-    /// refuses it).
-    Pass(Option<bool>),
+    /// rustls may read it; what the hello offers, `None` if the input is not a ClientHello in
+    /// handshake records (rustls refuses it).
+    Pass(Option<Offered>),
     /// Refuse with this alert and error.
     Refuse(AlertDescription, Error),
+}
+
+/// What a client's hello decides of the handshake, before rustls reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Offered {
+    /// The handshake will be TLS 1.3: the client offers it, and so do we.
+    pub tls13: bool,
+    /// The client asked for the extended master secret (RFC 7627), which rustls then uses in
+    /// TLS 1.2.
+    pub ems: bool,
 }
 
 /// Gathers a server's first ClientHello from the records as they arrive, then checks it.
@@ -138,7 +148,40 @@ fn check_hello(message: &[u8], our_max: u16) -> Verdict {
         };
         return Verdict::Refuse(AlertDescription::MissingExtension, error);
     }
-    Verdict::Pass(Some(tls13))
+    Verdict::Pass(Some(Offered { tls13, ems: hello.ems }))
+}
+
+/// A client's read of the ServerHello at the front of `input` (the server's first record): whether
+/// it acknowledges the extended master secret (RFC 7627), which rustls then uses in TLS 1.2.
+/// `None` if the first record is not a whole ServerHello (then nothing is known, and TLS 1.2
+/// exporters stay refused).
+pub(crate) fn server_hello_ems(input: &[u8]) -> Option<bool> {
+    let header = input.get(..5)?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let payload = input.get(5..5 + len).filter(|_| header[0] == HANDSHAKE)?;
+    let mut r = Reader(payload);
+    if r.number(1)? != 2 {
+        return None; // not a ServerHello
+    }
+    let len = r.number(3)?;
+    let mut r = Reader(r.take(len)?);
+    r.take(2 + 32)?; // legacy_version, random
+    let session_id = r.number(1)?;
+    r.take(session_id)?;
+    r.take(2 + 1)?; // cipher_suite, legacy_compression_method
+    if r.0.is_empty() {
+        return Some(false);
+    }
+    let extensions_len = r.number(2)?;
+    let mut extensions = Reader(r.take(extensions_len)?);
+    let mut ems = false;
+    while !extensions.0.is_empty() {
+        let typ = extensions.number(2)? as u16;
+        let len = extensions.number(2)?;
+        extensions.take(len)?;
+        ems |= typ == EXTENDED_MASTER_SECRET;
+    }
+    Some(ems)
 }
 
 /// The first handshake message gathered from the records at the front of the input.
@@ -163,6 +206,7 @@ struct Hello {
     fallback_scsv: bool,
     supported_groups: bool,
     key_share: bool,
+    ems: bool,
 }
 
 /// The facts above from a whole ClientHello message; `None` if it does not parse (rustls
@@ -182,7 +226,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
     let compression = r.number(1)?;
     r.take(compression)?;
     let mut max_version = legacy_version;
-    let (mut supported_groups, mut key_share, mut offers_tls13) = (false, false, false);
+    let (mut supported_groups, mut key_share, mut offers_tls13, mut ems) = (false, false, false, false);
     if !r.0.is_empty() {
         let extensions_len = r.number(2)?;
         let mut extensions = Reader(r.take(extensions_len)?);
@@ -192,6 +236,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
             let data = extensions.take(len)?;
             supported_groups |= typ == SUPPORTED_GROUPS;
             key_share |= typ == KEY_SHARE;
+            ems |= typ == EXTENDED_MASTER_SECRET;
             if typ == SUPPORTED_VERSIONS {
                 let mut list = Reader(data);
                 let n = list.number(1)?;
@@ -205,7 +250,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
             }
         }
     }
-    Some(Hello { legacy_version, max_version, offers_tls13, fallback_scsv, supported_groups, key_share })
+    Some(Hello { legacy_version, max_version, offers_tls13, fallback_scsv, supported_groups, key_share, ems })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -290,7 +335,7 @@ mod tests {
 
     fn tls13(v: Verdict) -> Option<bool> {
         match v {
-            Verdict::Pass(tls13) => tls13,
+            Verdict::Pass(offered) => offered.map(|o| o.tls13),
             _ => None,
         }
     }
@@ -333,12 +378,40 @@ mod tests {
     fn a_high_legacy_version_without_supported_versions_is_tls12() {
         for version in [0x0304, 0x0401, 0x0603, 0xfefe] {
             let record = hello_with(version, &[0xc02f], None, &[SUPPORTED_GROUPS]);
-            assert!(matches!(check(&record, 0x0304), Verdict::Pass(Some(false))), "{version:#06x}");
+            assert_eq!(tls13(check(&record, 0x0304)), Some(false), "{version:#06x}");
         }
         // TLS 1.8 and 1.2 offered: TLS 1.2 (tlsfuzzer's "fallback from TLS 1.8 to 1.2").
         let record = hello_with(0x0303, &[0xc02f], Some(&[0x0309, 0x0303]), &[SUPPORTED_GROUPS]);
         assert_eq!(tls13(check(&record, 0x0304)), Some(false));
         assert_eq!(alert(check(&record, 0x0304)), None);
+    }
+
+    /// The extended master secret (RFC 7627) as each side reads it: a server from the
+    /// ClientHello's request (rustls's server then always uses it), a client from the
+    /// ServerHello's acknowledgement; TLS 1.2 exporters need it.
+    #[test]
+    fn the_extended_master_secret_is_read_from_the_hello_that_decides_it() {
+        let ems = |extra: &[u16]| match check(&hello_with(0x0303, &[0xc02b], None, extra), 0x0304) {
+            Verdict::Pass(Some(offered)) => offered.ems,
+            _ => panic!("not passed"),
+        };
+        assert!(ems(&[EXTENDED_MASTER_SECRET]));
+        assert!(!ems(&[SUPPORTED_GROUPS]));
+        let server_hello = |extensions: &[u8]| {
+            let mut body = vec![3, 3];
+            body.extend([9; 32]);
+            body.extend([0, 0xc0, 0x2b, 0]);
+            body.extend(extensions);
+            let mut message = vec![2, 0, (body.len() >> 8) as u8, body.len() as u8];
+            message.extend(body);
+            records(&message, &[])
+        };
+        assert_eq!(server_hello_ems(&server_hello(&[0, 4, 0, 23, 0, 0])), Some(true));
+        assert_eq!(server_hello_ems(&server_hello(&[0, 4, 0xff, 1, 0, 0])), Some(false));
+        assert_eq!(server_hello_ems(&server_hello(&[])), Some(false));
+        let whole = server_hello(&[0, 4, 0, 23, 0, 0]);
+        assert_eq!(server_hello_ems(&whole[..whole.len() - 1]), None, "not whole: unknown");
+        assert_eq!(server_hello_ems(&[21, 3, 3, 0, 2, 2, 40]), None);
     }
 
     /// Record framing is not in the transcript: every split of the hello over records, at every

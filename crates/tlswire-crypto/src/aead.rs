@@ -2,7 +2,9 @@
 //!
 //! Every encrypt/decrypt reports the record's plaintext to [`crate::tap`] while a capture is open.
 
-use aead::{AeadInOut, KeyInit, Nonce as AeadNonce, Tag};
+#[cfg(not(fuzzing))]
+use aead::Tag;
+use aead::{AeadInOut, KeyInit, Nonce as AeadNonce};
 use rustls::crypto::cipher::{
     make_tls12_aad, make_tls13_aad, AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, KeyBlockShape,
     MessageDecrypter, MessageEncrypter, Nonce, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload,
@@ -10,6 +12,8 @@ use rustls::crypto::cipher::{
 };
 use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion};
 
+#[cfg(fuzzing)]
+use crate::fuzzing::{open, seal};
 use crate::offload::{self, RxKey};
 use crate::platform;
 use crate::sealer;
@@ -87,7 +91,7 @@ where
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
         let encrypter =
             Tls13Cipher { cipher: cipher::<A>(&key), platform_key: self.kind.platform_key(&key), iv, rx: None };
-        sealer::announce(Box::new(encrypter), true)
+        announce(Box::new(encrypter), true)
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
@@ -120,7 +124,7 @@ where
         }
         let platform_key = self.kind.platform_key(&key);
         let gcm = self.kind != Kind::ChaCha20Poly1305;
-        sealer::announce(Box::new(Tls12Cipher { cipher, platform_key, iv: Iv::new(full_iv), gcm, rx: None }), false)
+        announce(Box::new(Tls12Cipher { cipher, platform_key, iv: Iv::new(full_iv), gcm, rx: None }), false)
     }
 
     fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
@@ -160,6 +164,13 @@ where
         }
         Ok(self.kind.secrets(key, Iv::new(full_iv)))
     }
+}
+
+/// Hands a new encrypter to [`sealer`]; under fuzzing, tracked first (`crate::fuzzing::take_seals`).
+fn announce(encrypter: Box<dyn MessageEncrypter>, tls13: bool) -> Box<dyn MessageEncrypter> {
+    #[cfg(fuzzing)]
+    let encrypter = crate::fuzzing::tracked(encrypter);
+    sealer::announce(encrypter, tls13)
 }
 
 struct Tls13Cipher<A> {
@@ -354,7 +365,8 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
 type PlatformKey = (platform::Algorithm, Zeroizing<Vec<u8>>);
 
 /// Encrypts `data` in place and returns the tag: with the platform's AEAD if one is installed,
-/// else (or if the platform declines) with `cipher`.
+/// else (or if the platform declines) with `cipher`. (Under fuzzing: `crate::fuzzing::seal`.)
+#[cfg(not(fuzzing))]
 fn seal<A: AeadInOut>(
     cipher: &A,
     (algorithm, key): &PlatformKey,
@@ -374,7 +386,8 @@ fn seal<A: AeadInOut>(
     tag.as_slice().try_into().map_err(|_| rustls::Error::EncryptError)
 }
 
-/// Decrypts `data` in place if `tag` authenticates it, like [`seal`].
+/// Decrypts `data` in place if `tag` authenticates it, like `seal`.
+#[cfg(not(fuzzing))]
 fn open<A: AeadInOut>(
     cipher: &A,
     (algorithm, key): &PlatformKey,
@@ -397,6 +410,7 @@ fn open<A: AeadInOut>(
         .map_err(|_| rustls::Error::DecryptError)
 }
 
+#[cfg_attr(fuzzing, allow(dead_code))]
 fn nonce_of<A: AeadInOut>(nonce: &Nonce) -> AeadNonce<A> {
     // All three AEADs here take 96-bit nonces, as TLS does.
     match AeadNonce::<A>::try_from(&nonce.0[..]) {

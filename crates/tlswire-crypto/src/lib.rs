@@ -14,17 +14,27 @@
 //!
 //! [`provider`] returns the full provider: TLS 1.3 suites first, then TLS 1.2 ECDHE suites;
 //! X25519MLKEM768 first among key exchange groups. Randomness comes from `getrandom`.
+//!
+//! Built with `--cfg fuzzing` (cargo-fuzz sets it; never a feature, so no dependency can switch
+//! it on), the provider is deterministic and insecure, for fuzzing: see `fuzzing.rs`.
 
 mod aead;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod hash;
 mod hmac;
 pub mod hpke;
+// Under fuzzing the groups below are `fuzzing`'s.
+#[cfg_attr(fuzzing, allow(dead_code, unused_imports))]
 mod kx;
 pub mod offload;
+// Under fuzzing no record goes to the platform's AEADs.
+#[cfg_attr(fuzzing, allow(dead_code))]
 pub mod platform;
 pub mod sealer;
 mod sign;
 pub mod tap;
+#[cfg_attr(fuzzing, allow(dead_code, unused_imports))]
 pub mod ticketer;
 mod verify;
 
@@ -37,10 +47,17 @@ use rustls::{
     CipherSuite, CipherSuiteCommon, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite,
 };
 
-#[cfg(feature = "mlkem1024")]
+#[cfg(all(feature = "mlkem1024", fuzzing))]
+pub use fuzzing::MLKEM1024;
+#[cfg(all(feature = "p521", fuzzing))]
+pub use fuzzing::SECP521R1;
+#[cfg(fuzzing)]
+pub use fuzzing::{MLKEM768, SECP256R1, SECP384R1, X25519, X25519MLKEM768};
+#[cfg(all(feature = "mlkem1024", not(fuzzing)))]
 pub use kx::MLKEM1024;
-#[cfg(feature = "p521")]
+#[cfg(all(feature = "p521", not(fuzzing)))]
 pub use kx::SECP521R1;
+#[cfg(not(fuzzing))]
 pub use kx::{MLKEM768, SECP256R1, SECP384R1, X25519, X25519MLKEM768};
 
 /// The complete provider: every suite and group below, our verifiers, key loader and RNG.
@@ -242,12 +259,24 @@ struct Rng;
 
 impl SecureRandom for Rng {
     fn fill(&self, buf: &mut [u8]) -> Result<(), GetRandomFailed> {
+        #[cfg(fuzzing)]
+        {
+            fuzzing::fill(buf);
+            return Ok(());
+        }
+        #[cfg(not(fuzzing))]
         getrandom::fill(buf).map_err(|_| GetRandomFailed)
     }
 }
 
 /// Fills `buf` with OS randomness; the shared source for key generation in this crate.
 pub(crate) fn random(buf: &mut [u8]) -> Result<(), rustls::Error> {
+    #[cfg(fuzzing)]
+    {
+        fuzzing::fill(buf);
+        return Ok(());
+    }
+    #[cfg(not(fuzzing))]
     getrandom::fill(buf).map_err(|_| rustls::Error::FailedToGetRandomBytes)
 }
 

@@ -171,6 +171,10 @@ impl Accepted {
 impl<A: SignatureVerificationAlgorithm> SignatureVerificationAlgorithm for Remembered<A> {
     fn verify_signature(&self, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
         use sha2::Digest;
+        // The deterministic provider (`crate::fuzzing`): every signature verifies.
+        if cfg!(fuzzing) {
+            return Ok(());
+        }
         let mut id = sha2::Sha256::new();
         for part in [&*self.alg.signature_alg_id(), &*self.alg.public_key_alg_id(), key, message, sig] {
             id.update((part.len() as u64).to_be_bytes());

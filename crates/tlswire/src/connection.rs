@@ -85,7 +85,9 @@ pub struct Info {
     /// in the stream; a client's, sent with [`Connection::write_early_data`]. 0 if none.
     pub early_data: usize,
     /// A client's: bytes of early data the server refused, which tlswire then sent again as
-    /// ordinary data right after the handshake (nothing is lost). 0 if none.
+    /// ordinary data right after the handshake (nothing is lost; when the application protocol
+    /// may have changed the connection fails instead: [`Connection::write_early_data`]). 0 if
+    /// none.
     pub early_data_rejected: usize,
     /// A client's: whether its ClientHello was encrypted (ECH) or carried GREASE ECH.
     pub ech: crate::EchStatus,
@@ -182,6 +184,8 @@ pub struct Connection {
     early_sent: Option<Vec<u8>>,
     /// A client's early data the server refused (sent again after the handshake).
     early_rejected: usize,
+    /// A client's ALPN protocols as offered, to judge refused early data by.
+    offered_alpn: Vec<Vec<u8>>,
     /// The OCSP response the server stapled (a client's, [`Info::ocsp_response`]).
     ocsp: Option<Vec<u8>>,
     /// Sessions to hand out, oldest first (`Some` once [`Connection::record_sessions`] asked).
@@ -260,6 +264,7 @@ impl Connection {
         connection.session_groups = Some((ctx.tls12_groups.clone(), server_name.to_string()));
         connection.policy = Some(ctx.policy);
         connection.ech = ctx.ech;
+        connection.offered_alpn = ctx.config.alpn_protocols.clone();
         Ok(connection)
     }
 
@@ -289,6 +294,7 @@ impl Connection {
             early_data: 0,
             early_sent: None,
             early_rejected: 0,
+            offered_alpn: Vec::new(),
             session_groups: None,
             header_check: 0,
             overflow_at: None,
@@ -404,8 +410,12 @@ impl Connection {
     /// session allows it, with `early_data` on in the config, encrypts as much of `data` as the
     /// server's limit allows, to go out with the ClientHello, and returns how much (0 when early
     /// data is not possible: call it before the handshake, and write the rest normally). If the
-    /// server refuses it, tlswire sends it again as ordinary data right after the handshake:
-    /// [`Info::early_data`] and [`Info::early_data_rejected`] say which. Early data can be
+    /// server refuses it, tlswire sends it again as ordinary data right after the handshake when
+    /// the application protocol cannot have changed (no ALPN offered, or a single protocol, which
+    /// the server chose); otherwise the server may now speak another protocol than the one the
+    /// data was written for (RFC 8446 section 4.2.10), and the connection fails
+    /// (`HANDSHAKE_INCOMPATIBLE`, saying how many bytes were not sent) for the caller to connect
+    /// again. [`Info::early_data`] and [`Info::early_data_rejected`] say which. Early data can be
     /// replayed by an attacker: send only what may safely arrive twice.
     pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
         if let Some(e) = &self.failed {
@@ -1000,6 +1010,31 @@ impl Connection {
             return Ok(());
         }
         self.early_rejected = sent.len();
+        // The data was written for the application protocol of the session it resumed, which
+        // this side cannot see: re-sent only when the protocol cannot have changed (no ALPN
+        // offered, or one, which the server chose). Otherwise what the server now speaks may
+        // read it otherwise (RFC 8446 section 4.2.10): the connection fails rather than sending
+        // it, and nothing is sent silently or lost silently.
+        let negotiated = self.common().alpn_protocol().map(<[u8]>::to_vec);
+        let unchanged = match &self.offered_alpn[..] {
+            [] => negotiated.is_none(),
+            [only] => negotiated.as_ref() == Some(only),
+            _ => false,
+        };
+        if !unchanged {
+            let error = Error::Protocol {
+                error: ProtocolError::Incompatible(format!(
+                    "the server refused {} bytes of early data, and with {} offered tlswire cannot tell whether the \
+                     negotiated application protocol ({}) is the one they were written for: not sent again",
+                    sent.len(),
+                    if self.offered_alpn.is_empty() { "no ALPN" } else { "several ALPN protocols" },
+                    negotiated.as_deref().map_or("none".into(), |p| String::from_utf8_lossy(p).into_owned()),
+                )),
+                alert_sent: None,
+            };
+            self.failed = Some(error.clone());
+            return Err(error);
+        }
         let mut want = Want::Encrypt(&sent);
         self.pump_offloaded(&mut want)?;
         if !matches!(want, Want::Nothing) {

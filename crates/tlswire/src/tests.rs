@@ -2153,6 +2153,60 @@ fn early_data_is_accepted_on_resumption_or_sent_again_never_lost() {
     pair.handshake().unwrap();
 }
 
+/// Refused early data was written for the session's application protocol, which the client
+/// cannot see: it is sent again only when the protocol cannot have changed (one ALPN protocol
+/// offered, and chosen); with several offered the connection fails, saying how much was not
+/// sent, rather than handing the server bytes meant for another protocol.
+#[test]
+fn refused_early_data_is_sent_again_only_when_the_protocol_cannot_have_changed() {
+    for (offered, server_alpn, resent) in [
+        (&["h2"][..], &["h2"][..], true),
+        (&["h2", "http/1.1"][..], &["http/1.1", "h2"][..], false),
+        (&["h2"][..], &[][..], false),
+    ] {
+        let mut client = client_config();
+        client.early_data(true).alpn(offered);
+        let client = client.build().unwrap();
+        let issuing = {
+            let mut s = server_config(ECDSA);
+            s.max_early_data(16384).alpn(offered);
+            s.build().unwrap()
+        };
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&issuing).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.client.record_sessions();
+        pair.handshake().unwrap();
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        pair.read_all(false);
+        let session = pair.client.take_sessions().pop().unwrap();
+        // Another server (it cannot resume the session, so it refuses the early data).
+        let mut refusing = server_config(ECDSA);
+        refusing.alpn(server_alpn);
+        let mut pair = Pair {
+            client: Connection::client_resuming(&client, "localhost", &session).unwrap(),
+            server: Connection::server(&refusing.build().unwrap()).unwrap(),
+            chunk: usize::MAX,
+        };
+        assert_eq!(pair.client.write_early_data(b"PRI * HTTP/2.0").unwrap(), 14);
+        let result = pair.handshake();
+        if resent {
+            result.unwrap();
+            pair.transfer();
+            assert_eq!(pair.read_all(true), b"PRI * HTTP/2.0", "{offered:?}");
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.code(), "HANDSHAKE_INCOMPATIBLE", "{offered:?}: {err}");
+            assert!(err.to_string().contains("14 bytes of early data"), "{err}");
+            pair.transfer();
+            assert_eq!(pair.read_all(true), b"", "{offered:?}: nothing sent again");
+        }
+    }
+}
+
 /// An ECHConfigList (X25519, HKDF-SHA256, AES-128-GCM) for `public_name` and a key nobody holds.
 fn ech_config_list(public_name: &str) -> Vec<u8> {
     let mut c = vec![7u8, 0x00, 0x20, 0x00, 0x20];

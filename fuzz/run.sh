@@ -3,23 +3,31 @@
 #   fuzz/run.sh [SECONDS per target, default 60] [TARGET ...]
 # Targets (fuzz/targets.rs): client, client_observed (message observer on), server, observer
 # (message formatting, certificate subjects), parse (PEM/DER certificates, keys, CRLs, packed
-# trust anchors). Seeds are real handshakes, written by tests/tests/fuzz_smoke.rs; corpora grow
-# in fuzz/corpus/TARGET (not committed). A crash lands in fuzz/artifacts/TARGET/: copy the input
-# to fuzz/regressions/TARGET/ (the test command replays every file there) and fix it.
+# trust anchors), session (arbitrary bytes as a stored session, then a handshake), ech
+# (ECHConfigLists; HPKE open), api_sequence (a client and a server driven by an arbitrary
+# sequence of API calls and re-cut deliveries, invariants checked after every step).
+# cargo-fuzz builds with --cfg fuzzing: tlswire-crypto's deterministic provider (fixed
+# randomness, identity AEAD, constant HMAC; tlswire_crypto::fuzzing), so fuzzed peers get past
+# ServerHello. The seeds are handshakes recorded with that provider (they replay exactly), written
+# by fuzz/replay (TLSWIRE_FUZZ_SEEDS) into fuzz/seeds/TARGET. Corpora grow in fuzz/corpus/TARGET;
+# the committed ones are kept small with `cargo fuzz cmin` and replay in the test command. A
+# crash lands in fuzz/artifacts/TARGET/: minimize it (`cargo fuzz tmin`), copy it to
+# fuzz/regressions/TARGET/ (the test command replays every file there) and fix it.
 # Needs the nightly toolchain and cargo-fuzz; both are installed here if missing (pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(client client_observed server observer parse)
+[ ${#targets[@]} -gt 0 ] || targets=(client client_observed server observer parse session ech api_sequence)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.1
 
 seeds=fuzz/seeds
 rm -rf "$seeds"
-TLSWIRE_FUZZ_SEEDS=$PWD/$seeds cargo test -q -p tlswire-interop --test fuzz_smoke >/dev/null
+TLSWIRE_FUZZ_SEEDS=$PWD/$seeds RUSTFLAGS="--cfg fuzzing" \
+  cargo test -q --locked --manifest-path fuzz/Cargo.toml -p tlswire-fuzz-replay >/dev/null
 cd fuzz
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"

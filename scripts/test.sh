@@ -31,6 +31,10 @@ CARGO_TARGET_DIR="$package_target" cargo package --locked -q -p tlswire-crypto -
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
+echo "== fuzz targets under the deterministic provider: seeds, committed corpora and regressions"
+# fuzz/ is a workspace of its own with its own target directory: --cfg fuzzing never reaches
+# the builds above.
+RUSTFLAGS="--cfg fuzzing" cargo test --locked --manifest-path fuzz/Cargo.toml -p tlswire-fuzz-replay --test replay 2>&1 | tee -a "$log"
 echo "== npm package: build (wasm-bindgen, wasm-opt) and Node tests"
 # `npm ci`: exactly the lockfiles' packages, and the lockfiles are left as they are.
 (cd npm && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test) 2>&1 | tee -a "$log"

@@ -413,14 +413,29 @@ export class TlsError extends Error {
   readonly wispReason?: number;
 }
 
+/** Options of {@link webSocket} and {@link wisp}. */
+export interface ReceiveOptions {
+  /**
+   * Bytes received and not read yet past which the channel fails with `CHANNEL_ERROR` (and is
+   * closed); what came before is read first. Default 16 MiB; `Infinity`: no cap. A WebSocket
+   * has no backpressure of its own: where it can pause (Node's `ws` package) `webSocket()` stops
+   * reading while 64 KiB wait unread, and the cap is not reached; the platform's WebSocket
+   * (browsers, Deno, Bun, Workers) cannot. Wisp v1 streams share one WebSocket and have no flow
+   * control toward the client: each stream has this cap.
+   */
+  maxQueuedBytes?: number;
+}
+
 /**
  * A websockify-style WebSocket→TCP bridge as a transport (one WebSocket = one TCP connection).
+ * What the peer sends waits for the application to read it, within `options.maxQueuedBytes`.
  *
  * ```ts
  * const tls = await connect({ transport: webSocket("wss://bridge.example/?target=db:5432"), serverName: "db", ca: caPem });
  * ```
  */
-export function webSocket(target: string | URL | WebSocket, protocols?: string | string[]): Transport & { opened: Promise<void> };
+export function webSocket(target: string | URL | WebSocket, protocols?: string | string[], options?: ReceiveOptions): Transport & { opened: Promise<void> };
+export function webSocket(target: string | URL | WebSocket, options?: ReceiveOptions): Transport & { opened: Promise<void> };
 
 /**
  * A bidirectional stream of a WebTransport session as a transport.
@@ -445,7 +460,7 @@ export function wisp(
   url: string | URL,
   host: string,
   port: number,
-  options?: { WebSocket?: typeof WebSocket },
+  options?: { WebSocket?: typeof WebSocket } & ReceiveOptions,
 ): Promise<Transport>;
 
 /** A server's settings: given per connection to {@link accept}, or once to {@link createServerContext}. */

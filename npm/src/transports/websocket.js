@@ -4,12 +4,40 @@ import { TlsError } from "../errors.js";
 
 // Bytes a WebSocket may hold unsent before a write waits (see `write` below).
 const BUFFERED_MAX = 256 * 1024;
+// Bytes received and not read yet at which a WebSocket that can pause (the `ws` package's) stops
+// reading its TCP socket; it reads again once the application has read them.
+const RECEIVE_HIGH_WATER = 64 * 1024;
+/** Bytes received and not read yet past which a WebSocket that cannot pause fails (default). */
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * `options.maxQueuedBytes` checked: a positive number of bytes (`Infinity`: no cap), else the
+ * default. @internal
+ */
+export function maxQueuedBytes(options, who) {
+  const max = options?.maxQueuedBytes ?? MAX_QUEUED_BYTES;
+  if (typeof max !== "number" || !(max > 0)) throw new TlsError("CONFIG", `${who}: options.maxQueuedBytes must be a positive number of bytes`);
+  return max;
+}
 
 /**
  * A websockify-style bridge (one WebSocket = one TCP connection) as a {readable, writable} pair.
+ *
+ * Received messages wait for the application to read them. A WebSocket has no backpressure of
+ * its own: where it can pause (Node's `ws` package: `pause()`/`resume()`) it stops reading its
+ * socket while 64 KiB wait unread, so the bridge and the server wait too; where it cannot (the
+ * platform's WebSocket), more than `options.maxQueuedBytes` unread (default 16 MiB) fails the
+ * channel with `CHANNEL_ERROR` and closes the WebSocket. What arrived before is read first.
  * @param {string | URL | WebSocket} target
+ * @param {string | string[] | {maxQueuedBytes?: number}} [protocols]
+ * @param {{maxQueuedBytes?: number}} [options]
  */
-export function webSocket(target, protocols) {
+export function webSocket(target, protocols, options = {}) {
+  if (protocols !== null && typeof protocols === "object" && !Array.isArray(protocols)) {
+    options = protocols;
+    protocols = undefined;
+  }
+  const maxQueued = maxQueuedBytes(options, "webSocket()");
   const ws = typeof target === "string" || target instanceof URL ? new WebSocket(target, protocols) : target;
   ws.binaryType = "arraybuffer";
   const opened = new Promise((resolve, reject) => {
@@ -19,25 +47,57 @@ export function webSocket(target, protocols) {
   });
   opened.catch(() => {}); // reported through the streams; never an unhandled rejection
   let cancelled = false;
-  const readable = new ReadableStream({
-    start(controller) {
-      ws.addEventListener("message", (e) => cancelled || controller.enqueue(new Uint8Array(e.data)));
-      ws.addEventListener("close", () => {
-        try {
-          controller.close();
-        } catch {}
-      });
-      ws.addEventListener("error", () => {
-        try {
-          controller.error(new TlsError("CHANNEL_ERROR", "WebSocket error"));
-        } catch {}
-      });
-    },
-    cancel() {
-      cancelled = true;
+  const canPause = typeof ws.pause === "function" && typeof ws.resume === "function";
+  let paused = false;
+  const queue = []; // received, not read yet
+  let queued = 0; // their bytes
+  let ended = false; // the WebSocket closed (nothing more arrives)
+  let failure = null; // reported once what came before it has been read
+  let wake = null;
+  const notify = () => (wake?.(), (wake = null));
+  ws.addEventListener("message", (e) => {
+    if (cancelled || failure) return;
+    const bytes = new Uint8Array(e.data);
+    if (queued + bytes.byteLength > maxQueued) {
+      failure = new TlsError("CHANNEL_ERROR", `WebSocket: the peer sent more than ${maxQueued} bytes that were not read (maxQueuedBytes; this WebSocket cannot pause): closed`);
       ws.close();
-    },
+      return notify();
+    }
+    queue.push(bytes);
+    queued += bytes.byteLength;
+    if (canPause && !paused && queued >= RECEIVE_HIGH_WATER && ws.readyState === 1) {
+      paused = true;
+      ws.pause();
+    }
+    notify();
   });
+  ws.addEventListener("close", () => ((ended = true), notify()));
+  ws.addEventListener("error", () => ((failure ??= new TlsError("CHANNEL_ERROR", "WebSocket error")), (ended = true), notify()));
+  const readable = new ReadableStream(
+    {
+      async pull(controller) {
+        while (!queue.length && !ended && !failure) await new Promise((resolve) => (wake = resolve));
+        if (queue.length) {
+          const bytes = queue.shift();
+          queued -= bytes.byteLength;
+          if (paused && queued < RECEIVE_HIGH_WATER) {
+            paused = false;
+            ws.resume();
+          }
+          return controller.enqueue(bytes);
+        }
+        if (failure) controller.error(failure);
+        else controller.close();
+      },
+      cancel() {
+        cancelled = true;
+        queue.length = 0;
+        queued = 0;
+        ws.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
   const writable = new WritableStream({
     async write(chunk) {
       await opened;

@@ -1,13 +1,18 @@
 import { TlsError } from "../errors.js";
+import { maxQueuedBytes } from "./websocket.js";
 
 // Wisp (https://github.com/MercuryWorkshop/wisp-protocol): many TCP streams over one WebSocket.
 // Packets are [type u8][stream id u32 LE][payload]. This is a small v1 client with the protocol's
-// flow control (a server-granted budget of DATA packets per stream, refilled by CONTINUE).
+// flow control (a server-granted budget of DATA packets per stream, refilled by CONTINUE). That
+// flow control is one way only: a Wisp v1 server sends a stream's data as fast as it comes, and
+// pausing the shared WebSocket would stall every stream on it for one that is not read. So each
+// stream holds at most `maxQueuedBytes` unread; past that it fails (CHANNEL_ERROR) and is closed.
 const WISP_CONNECT = 1;
 const WISP_DATA = 2;
 const WISP_CONTINUE = 3;
 const WISP_CLOSE = 4;
 const WISP_CLOSE_VOLUNTARY = 2;
+const WISP_CLOSE_CLIENT_ERROR = 0x81; // "unable to receive any more data"
 const WISP_REASONS = {
   0x01: "unspecified", 0x02: "voluntary", 0x03: "network error", 0x41: "invalid info", 0x42: "unreachable",
   0x43: "timeout", 0x44: "connection refused", 0x47: "data transfer timeout", 0x48: "blocked", 0x49: "throttled",
@@ -76,7 +81,7 @@ class WispSession {
     }
   }
 
-  async open(host, port) {
+  async open(host, port, maxQueued) {
     const budget = await this.#budget;
     const id = this.#nextId++;
     const name = new TextEncoder().encode(host);
@@ -86,28 +91,67 @@ class WispSession {
     connect.set(name, 3);
     let credit = budget;
     let refilled = null;
-    let controller;
     let finished = false;
+    const queue = []; // received, not read yet
+    let queued = 0; // their bytes
+    let ended = false; // nothing more arrives
+    let failure = null; // reported once what came before it has been read
+    let wake = null;
+    const notify = () => (wake?.(), (wake = null));
+    // Wisp has no half-close: CLOSE ends both directions, so reading ends here too.
+    const close = (reason = WISP_CLOSE_VOLUNTARY) => {
+      ended = true;
+      notify();
+      if (finished) return;
+      finished = true;
+      if (this.#ws.readyState === 1) this.#ws.send(wispPacket(WISP_CLOSE, id, [reason]));
+      this.#forget(id);
+    };
     const stream = {
-      data: (bytes) => finished || controller.enqueue(bytes),
+      data: (bytes) => {
+        if (finished) return;
+        if (queued + bytes.byteLength > maxQueued) {
+          failure = new TlsError("CHANNEL_ERROR", `Wisp stream: the server sent more than ${maxQueued} bytes that were not read (maxQueuedBytes): closed`);
+          ended = true;
+          close(WISP_CLOSE_CLIENT_ERROR);
+          refilled?.();
+          return notify();
+        }
+        queue.push(bytes);
+        queued += bytes.byteLength;
+        notify();
+      },
       refill: (n) => ((credit = n), refilled?.(), (refilled = null)),
       ended: (error) => {
         finished = true;
+        ended = true;
+        failure ??= error;
         refilled?.();
-        try {
-          error ? controller.error(error) : controller.close();
-        } catch {}
+        notify();
       },
     };
     this.#streams.set(id, stream);
     this.#ws.send(wispPacket(WISP_CONNECT, id, connect));
-    const close = () => {
-      if (finished) return;
-      finished = true;
-      this.#ws.send(wispPacket(WISP_CLOSE, id, [WISP_CLOSE_VOLUNTARY]));
-      this.#forget(id);
-    };
-    const readable = new ReadableStream({ start: (c) => void (controller = c), cancel: close });
+    const readable = new ReadableStream(
+      {
+        async pull(controller) {
+          while (!queue.length && !ended) await new Promise((resolve) => (wake = resolve));
+          if (queue.length) {
+            const bytes = queue.shift();
+            queued -= bytes.byteLength;
+            return controller.enqueue(bytes);
+          }
+          if (failure) controller.error(failure);
+          else controller.close();
+        },
+        cancel: () => {
+          queue.length = 0;
+          queued = 0;
+          close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
     const writable = new WritableStream({
       write: async (chunk) => {
         for (let at = 0; at < chunk.length; at += WISP_MAX_DATA) {
@@ -117,8 +161,8 @@ class WispSession {
           credit--;
         }
       },
-      close,
-      abort: close,
+      close: () => close(),
+      abort: () => close(),
     });
     return { readable, writable };
   }
@@ -126,14 +170,22 @@ class WispSession {
 
 /**
  * A TCP stream to `host:port` through a Wisp server, as a {readable, writable} pair. Streams to
- * the same server URL share one WebSocket.
+ * the same server URL share one WebSocket. A stream holds at most `options.maxQueuedBytes`
+ * received and not read (default 16 MiB); past that it fails with `CHANNEL_ERROR` and is closed.
  * @param {string | URL} url the Wisp server's WebSocket URL (ws:// or wss://, usually ending in `/`)
- * @param {{WebSocket?: typeof WebSocket}} [options] a WebSocket class where there is no global one
+ * @param {{WebSocket?: typeof WebSocket, maxQueuedBytes?: number}} [options] a WebSocket class
+ *   where there is no global one; the cap on unread bytes
  * @returns {Promise<{readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>}>}
  */
 export function wisp(url, host, port, options = {}) {
   url = String(url);
+  let maxQueued;
+  try {
+    maxQueued = maxQueuedBytes(options, "wisp()");
+  } catch (e) {
+    return Promise.reject(e);
+  }
   let session = wispSessions.get(url);
   if (!session) wispSessions.set(url, (session = new WispSession(url, options.WebSocket ?? globalThis.WebSocket)));
-  return session.open(host, port);
+  return session.open(host, port, maxQueued);
 }

@@ -1,0 +1,173 @@
+// Security review findings on the JS surface, each with the test that failed before its fix:
+// memory bounded whatever the peer sends (webSocket, wisp), deadlines and AbortSignals
+// (slowloris), no unhandled rejection when a peer fails writes in flight, a fresh engine after a
+// wasm trap, and exportKeyingMaterial's bound. Real peers on 127.0.0.1 (peers.mjs).
+
+import assert from "node:assert/strict";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+import { after, test } from "node:test";
+
+import WebSocket from "ws";
+
+import { accept, connect, createContext, createServerContext, memoryUsage, TlsError, webSocket, wisp } from "../src/index.js";
+import { bridge, opensslServer, pem, tcp, wispServer } from "./peers.mjs";
+
+const stops = [];
+const track = (p) => (stops.push(() => p.stop()), p);
+after(() => stops.forEach((stop) => stop()));
+
+/** The flood's byte at offset `i`: any lost, doubled or reordered byte shows. */
+const pattern = (i) => (i * 7 + (i >> 12)) & 0xff;
+
+/**
+ * A Node TLS server (OpenSSL) that, on its connection's first bytes from the client, writes
+ * `size` bytes of `pattern` as fast as TCP takes them. `finished` resolves once all are written,
+ * `closed` when the connection closes.
+ */
+async function floodServer(size) {
+  let resolveFinished;
+  let resolveClosed;
+  const finished = new Promise((r) => (resolveFinished = r));
+  const closed = new Promise((r) => (resolveClosed = r));
+  const sockets = new Set();
+  const server = tls.createServer({ cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key") }, (socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => resolveClosed());
+    socket.once("data", async () => {
+      const chunk = 64 * 1024;
+      for (let at = 0; at < size && !socket.destroyed; at += chunk) {
+        const bytes = Buffer.alloc(Math.min(chunk, size - at));
+        for (let i = 0; i < bytes.length; i++) bytes[i] = pattern(at + i);
+        if (!socket.write(bytes)) await new Promise((r) => (socket.once("drain", r), socket.once("close", r)));
+      }
+      if (!socket.destroyed) socket.end(() => resolveFinished());
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { port: server.address().port, finished, closed, stop: () => (server.close(), sockets.forEach((s) => s.destroy())) };
+}
+
+/** Reads plaintext until the end or an error; checks it against `pattern`; {length, error}. */
+async function drain(conn) {
+  let length = 0;
+  try {
+    for (let chunk; (chunk = await conn.read()) !== null; length += chunk.length) {
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== pattern(length + i)) throw new Error(`byte ${length + i} differs`);
+    }
+    return { length, error: null };
+  } catch (error) {
+    if (!(error instanceof TlsError)) throw error;
+    return { length, error };
+  }
+}
+
+/** A transport's readable as one that counts what the connection has taken from it. */
+function counting(transport, count) {
+  const reader = transport.readable.getReader();
+  const readable = new ReadableStream({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) return controller.close();
+      count(value.byteLength);
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return { ...transport, readable };
+}
+
+test("finding 1: webSocket() over a WebSocket that can pause (ws): a 64 MiB flood the app does not read pauses the socket at 64 KiB; then every byte arrives", async () => {
+  const size = 64 << 20;
+  const server = track(await floodServer(size));
+  const b = track(await bridge(server.port));
+  const socket = new WebSocket(`ws://127.0.0.1:${b.port}/`);
+  let received = 0; // by the WebSocket
+  let taken = 0; // from the transport, by the connection
+  let most = 0; // the most held between the two
+  let paused;
+  let allIn;
+  const pausing = new Promise((r) => (paused = r));
+  const arrived = new Promise((r) => (allIn = r));
+  socket.addEventListener("message", (e) => {
+    received += e.data.byteLength;
+    most = Math.max(most, received - taken);
+    if (socket.isPaused) paused("paused");
+    if (received >= size) allIn("all received");
+  });
+  const transport = counting(webSocket(socket), (n) => (taken += n));
+  const conn = await connect({ transport, serverName: "localhost", ca: pem("ca.pem") });
+  await conn.write("go\n");
+  // Nothing is read: before the fix the WebSocket took in the whole flood.
+  assert.equal(await Promise.race([pausing, arrived]), "paused");
+  const { length, error } = await drain(conn);
+  assert.equal(error, null);
+  assert.equal(length, size);
+  assert.ok(most < 1 << 20, `the transport held ${most} bytes unread`);
+});
+
+test("finding 1: webSocket() over a WebSocket that cannot pause (the platform's): past maxQueuedBytes unread it fails with CHANNEL_ERROR and closes; what came before is read first", async () => {
+  const size = 64 << 20;
+  const server = track(await floodServer(size));
+  const b = track(await bridge(server.port));
+  const socket = new WebSocket(`ws://127.0.0.1:${b.port}/`);
+  socket.pause = undefined; // as a browser's, Deno's or workerd's WebSocket: no way to pause
+  let received = 0;
+  socket.addEventListener("message", (e) => (received += e.data.byteLength));
+  const closed = new Promise((r) => socket.addEventListener("close", r));
+  const max = 1 << 20;
+  const conn = await connect({ transport: webSocket(socket, { maxQueuedBytes: max }), serverName: "localhost", ca: pem("ca.pem") });
+  await conn.write("go\n");
+  await closed; // the transport closed it (before the fix: the bridge, after the whole flood)
+  assert.ok(received < size, `received ${received} of ${size} bytes before the WebSocket closed`);
+  const { length, error } = await drain(conn);
+  assert.ok(length > 0 && length <= max, `${length} bytes read`);
+  assert.equal(error?.code, "CHANNEL_ERROR");
+  assert.match(error.message, /maxQueuedBytes/);
+  await assert.rejects(conn.closed, { code: "CHANNEL_ERROR" });
+  assert.throws(() => webSocket(socket, { maxQueuedBytes: 0 }), { code: "CONFIG" });
+});
+
+test("finding 1: wisp(): a stream's flood the app does not read fails that stream past maxQueuedBytes (CLOSE 0x81 to the server); other streams go on", async () => {
+  const size = 16 << 20;
+  const flood = track(await floodServer(size));
+  const echo = track(await opensslServer([]));
+  const server = track(await wispServer());
+  let closedByUs;
+  let allIn;
+  const refused = new Promise((r) => (closedByUs = r));
+  const arrived = new Promise((r) => (allIn = r));
+  let received = 0;
+  // The session's WebSocket, watched: the DATA it receives, the CLOSE it sends.
+  class Watched extends WebSocket {
+    constructor(url) {
+      super(url);
+      this.addEventListener("message", (e) => {
+        received += e.data.byteLength;
+        if (received >= size) allIn("all received");
+      });
+    }
+
+    send(data) {
+      if (data[0] === 4 && data[5] === 0x81) closedByUs("closed by the client");
+      return super.send(data);
+    }
+  }
+  const max = 1 << 20;
+  const options = { WebSocket: Watched, maxQueuedBytes: max };
+  const conn = await connect({ transport: wisp(server.url, "127.0.0.1", flood.port, options), serverName: "localhost", ca: pem("ca.pem") });
+  const other = await connect({ transport: wisp(server.url, "127.0.0.1", echo.port, options), serverName: "localhost", ca: pem("ca.pem") });
+  await conn.write("go\n");
+  assert.equal(await Promise.race([refused, arrived]), "closed by the client");
+  const { length, error } = await drain(conn);
+  assert.ok(length > 0 && length <= max, `${length} bytes read`);
+  assert.equal(error?.code, "CHANNEL_ERROR");
+  assert.match(error.message, /maxQueuedBytes/);
+  // The other stream on the same WebSocket is untouched.
+  await other.write("still here\n");
+  assert.equal(new TextDecoder().decode(await other.read()), "ereh llits\n");
+  await other.close();
+  await assert.rejects(wisp(server.url, "127.0.0.1", echo.port, { WebSocket, maxQueuedBytes: -1 }), { code: "CONFIG" });
+});

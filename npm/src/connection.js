@@ -13,6 +13,8 @@ const WRITE_SLICE = 4 * 16384;
 // Received records out for decryption by the platform's AES-GCM at once, at most: the channel is
 // read ahead while they decrypt, up to this many (16 KiB each).
 const OPENING_MAX = 64;
+/** The most keying material one exportKeyingMaterial() call gives (TLS 1.3 allows 255 hash lengths). */
+export const EXPORT_MAX = 16384;
 
 /** Reports an exception thrown by a caller's callback, as the platform does for event listeners. */
 const reportLater = (e) => (typeof globalThis.reportError === "function" ? globalThis.reportError(e) : queueMicrotask(() => {
@@ -88,6 +90,12 @@ export async function openConnection(options, role, settings) {
     if (!transport.writable.locked) transport.writable.abort().catch(() => {});
     throw TlsError.from(e);
   }
+}
+
+/** `exportKeyingMaterial`'s length: a whole number from 1 to {@link EXPORT_MAX}. @internal */
+export function checkExportLength(length) {
+  if (!Number.isInteger(length) || length < 1) throw new RangeError("length must be a positive integer");
+  if (length > EXPORT_MAX) throw new TlsError("MISUSE", `exportKeyingMaterial: length ${length} is more than ${EXPORT_MAX} bytes`);
 }
 
 /**
@@ -185,7 +193,7 @@ export class TlsConnection extends EventTarget {
    * ends derive alike and nobody else can. After the handshake, until the connection closes.
    */
   exportKeyingMaterial(length, label, context) {
-    if (!Number.isInteger(length) || length < 1) throw new RangeError("length must be a positive integer");
+    checkExportLength(length);
     if (typeof label !== "string") throw new TypeError("label must be a string");
     const ctx = context === undefined ? undefined : asBytes(context);
     return this.#call(() => this.#engine.exportKeyingMaterial(length, asBytes(label), ctx));

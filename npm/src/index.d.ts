@@ -318,7 +318,8 @@ export class TlsConnection extends EventTarget {
    * Keying material for `label` and, if given, `context` (RFC 5705 / RFC 8446 section 7.5; what
    * `SSL_export_keying_material` and Node's `exportKeyingMaterial` compute): `length` bytes both
    * ends derive alike. After the handshake, until the connection closes; otherwise throws a
-   * `TlsError` with code `MISUSE`. In TLS 1.2 no context and an empty one differ.
+   * `TlsError` with code `MISUSE`, as it does for more than 16384 bytes (TLS 1.3 gives at most
+   * 255 hash lengths: 8160 or 12240). In TLS 1.2 no context and an empty one differ.
    */
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array | string): Uint8Array;
   /**

@@ -114,7 +114,10 @@ export class TLSSocket extends Duplex {
   getEphemeralKeyInfo(): { type?: "ECDH"; name?: string };
   getPeerCertificate(detailed: true): DetailedPeerCertificate | Record<string, never>;
   getPeerCertificate(detailed?: false): PeerCertificate | Record<string, never>;
-  /** Keying material for `label` (and `context`, if given): RFC 5705 / RFC 8446 section 7.5, as Node's. */
+  /**
+   * Keying material for `label` (and `context`, if given): RFC 5705 / RFC 8446 section 7.5, as
+   * Node's; at most 16384 bytes (more throws a `TlsError` with code `MISUSE`).
+   */
   exportKeyingMaterial(length: number, label: string, context?: Buffer | Uint8Array): Buffer;
   isSessionReused(): boolean;
   /** The newest session the server gave, or `undefined`. */

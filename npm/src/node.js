@@ -15,6 +15,9 @@ const kSession = Symbol("session");
 const DEFAULT_MIN_VERSION = "TLSv1.2";
 const DEFAULT_MAX_VERSION = "TLSv1.3";
 const VERSIONS = ["TLSv1.2", "TLSv1.3"];
+// The most keying material exportKeyingMaterial() gives: TlsConnection's bound (connection.js),
+// checked here too so that a bad length is refused the same before the handshake as after.
+const EXPORT_MAX = 16384;
 let warnedNoVerify = false;
 
 /**
@@ -141,7 +144,9 @@ export class TLSSocket extends Duplex {
   /** Node's `exportKeyingMaterial(length, label[, context])`: a `Buffer` (RFC 5705 / RFC 8446 7.5). */
   exportKeyingMaterial(length, label, context) {
     let bytes;
+    if (!Number.isInteger(length) || length < 1) throw new RangeError("length must be a positive integer");
     try {
+      if (length > EXPORT_MAX) throw new TlsError("MISUSE", `exportKeyingMaterial: length ${length} is more than ${EXPORT_MAX} bytes`);
       if (!this.#conn) throw new TlsError("MISUSE", "the handshake is not complete");
       bytes = this.#conn.exportKeyingMaterial(length, label, context);
     } catch (e) {

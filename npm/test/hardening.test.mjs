@@ -171,3 +171,28 @@ test("finding 1: wisp(): a stream's flood the app does not read fails that strea
   await other.close();
   await assert.rejects(wisp(server.url, "127.0.0.1", echo.port, { WebSocket, maxQueuedBytes: -1 }), { code: "CONFIG" });
 });
+
+test("finding 5: exportKeyingMaterial is bounded (16 KiB) in connect()'s connection and tlswire/node, before the engine allocates", async () => {
+  const { connect: nodeConnect } = await import("../src/node.js");
+  const server = track(await opensslServer([]));
+  for (const version of ["TLSv1.2", "TLSv1.3"]) {
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version });
+    const before = memoryUsage().wasmBytes;
+    // 2^32 + 16 is not 16 (the engine takes a u32); 2^30 is not a gigabyte of wasm memory.
+    for (const length of [16385, 2 ** 30, 2 ** 32 + 16]) {
+      assert.throws(() => conn.exportKeyingMaterial(length, "EXPERIMENTAL x"), (e) => e instanceof TlsError && e.code === "MISUSE" && /16384/.test(e.message), `${version} ${length}`);
+    }
+    assert.equal(memoryUsage().wasmBytes, before, "no memory grew");
+    if (version === "TLSv1.2") assert.equal(conn.exportKeyingMaterial(16384, "EXPERIMENTAL x").length, 16384);
+    await conn.close();
+
+    const socket = nodeConnect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: pem("ca.pem"), minVersion: version, maxVersion: version });
+    assert.throws(() => socket.exportKeyingMaterial(2 ** 32 + 16, "EXPERIMENTAL x"), (e) => e.code === "MISUSE" && /16384/.test(e.message));
+    await new Promise((resolve, reject) => (socket.once("secureConnect", resolve), socket.once("error", reject)));
+    for (const length of [16385, 2 ** 30, 2 ** 32 + 16]) {
+      assert.throws(() => socket.exportKeyingMaterial(length, "EXPERIMENTAL x"), (e) => e.code === "MISUSE" && /16384/.test(e.message));
+    }
+    assert.equal(memoryUsage().wasmBytes, before, "no memory grew");
+    socket.destroy();
+  }
+});

@@ -223,8 +223,11 @@ export class TlsConnection extends EventTarget {
         at += slice.length;
         if (at >= bytes.length) return flushed;
         await flushed;
-      } else if (n === -1) await this.#fill();
-      else await flushed;
+      } else if (n === -1) {
+        // What the engine had to send goes first (and its failure is this write's).
+        await flushed;
+        await this.#fill();
+      } else await flushed;
     }
   }
 

@@ -45,7 +45,8 @@ export function connect(address, options = {}) {
   const tcp = transport
     ? Promise.resolve().then(() => transport(hostname, parseAddress(address).port)).then(asSocket)
     : loadPlatform().then((sockets) => sockets.connect(address, { ...options, secureTransport: "off" }));
-  const socket = new Socket(tcp, hostname, secureTransport === "starttls", options.allowHalfOpen === true);
+  // "on" is "starttls" with startTls() called at once.
+  const socket = new Socket(tcp, hostname, secureTransport === "starttls" || secureTransport === "on", options.allowHalfOpen === true);
   return secureTransport === "on" ? socket.startTls() : socket;
 }
 
@@ -89,8 +90,10 @@ class Socket {
             if (done) controller.close();
             else controller.enqueue(value);
           });
-          this.#pendingPull = pull.finally(() => this.#pendingPull === tracked && (this.#pendingPull = null));
-          const tracked = this.#pendingPull;
+          // Only startTls() waits on it, for its end, not its outcome (which `pull` returns to
+          // the stream): a failed read must not also be an unhandled rejection here.
+          const tracked = pull.catch(() => {}).finally(() => this.#pendingPull === tracked && (this.#pendingPull = null));
+          this.#pendingPull = tracked;
           return pull;
         },
         cancel: async (reason) => (await this.#readerOf()).cancel(reason),
@@ -141,7 +144,7 @@ class Socket {
     const channel = (async () => {
       const inner = await this.#inner;
       // A read in flight (its caller gave up the reader) puts its bytes first in line for TLS.
-      await this.#pendingPull?.catch(() => {});
+      await this.#pendingPull;
       const reader = this.#reader ?? inner.readable.getReader();
       const writer = this.#writer ?? inner.writable.getWriter();
       const leftover = this.#leftover;

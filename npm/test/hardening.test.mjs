@@ -172,6 +172,88 @@ test("finding 1: wisp(): a stream's flood the app does not read fails that strea
   await assert.rejects(wisp(server.url, "127.0.0.1", echo.port, { WebSocket, maxQueuedBytes: -1 }), { code: "CONFIG" });
 });
 
+/** A TCP server whose connections go to `onSocket`; closes them all at the end. */
+async function tcpServer(onSocket) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    onSocket(socket);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  stops.push(() => (server.close(), sockets.forEach((s) => s.destroy())));
+  return server.address().port;
+}
+
+/** A TCP client to `port` that sends `bytes`, then nothing; `closed` resolves when it is dropped. */
+async function slowClient(port, bytes) {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  const closed = new Promise((r) => socket.once("close", r));
+  await new Promise((r) => socket.once("connect", r));
+  if (bytes.length) socket.write(bytes);
+  stops.push(() => socket.destroy());
+  return { socket, closed };
+}
+
+/** Rejects after `ms` (a bound on a wait that the code under test should end much sooner). */
+const deadline = (ms, what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms).unref());
+
+// The first 100 bytes of a ClientHello record that announces 512: half a ClientHello.
+const halfHello = Uint8Array.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, ...new Array(89).fill(7)]);
+
+test("finding 3: a peer that fails the connection while writes and reads are in flight leaves no unhandled rejection (connect(), tlswire/sockets, tlswire/node)", async () => {
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    // The server (Node's TLS) resets the TCP connection on the client's first bytes.
+    const port = await tcpServer((raw) => {
+      const secure = new tls.TLSSocket(raw, { isServer: true, cert: pem("server-ecdsa.pem"), key: pem("server-ecdsa.key") });
+      secure.on("error", () => {});
+      secure.once("data", () => raw.resetAndDestroy());
+    });
+    const chunk = new Uint8Array(256 * 1024).fill(0x61);
+
+    // connect(): writes in flight, through write() and the writable, and a read.
+    const conn = await connect({ transport: await tcp(port), serverName: "localhost", ca: pem("ca.pem") });
+    const writer = conn.writable.getWriter();
+    const settled = await Promise.allSettled([conn.read(), ...Array.from({ length: 8 }, () => conn.write(chunk)), writer.write(chunk), writer.write(chunk)]);
+    assert.ok(settled.some((s) => s.status === "rejected"));
+    await assert.rejects(conn.closed);
+
+    // tlswire/sockets (secureTransport "on"): a read and writes in flight.
+    const { connect: socketsConnect, setTransport, setTlsDefaults } = await import("../src/sockets.js");
+    setTransport(async (hostname, p) => tcp(p));
+    setTlsDefaults({ ca: pem("ca.pem"), serverName: "localhost" });
+    try {
+      const socket = socketsConnect({ hostname: "127.0.0.1", port }, { secureTransport: "on" });
+      const reader = socket.readable.getReader();
+      const socketWriter = socket.writable.getWriter();
+      await socket.opened;
+      await Promise.allSettled([reader.read(), ...Array.from({ length: 8 }, () => socketWriter.write(chunk))]);
+      await socket.closed.catch(() => {});
+    } finally {
+      setTransport(null);
+      setTlsDefaults({});
+    }
+
+    // tlswire/node: writes in flight, the error reported as an event.
+    const { connect: nodeConnect } = await import("../src/node.js");
+    const nodeSocket = nodeConnect({ host: "127.0.0.1", port, servername: "localhost", ca: pem("ca.pem") });
+    const failed = new Promise((r) => nodeSocket.once("error", r));
+    await new Promise((r) => nodeSocket.once("secureConnect", r));
+    for (let i = 0; i < 8; i++) nodeSocket.write(chunk);
+    await failed;
+
+    // Unhandled rejections are reported after the turn that made them.
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled.map(String), []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});
+
 test("finding 5: exportKeyingMaterial is bounded (16 KiB) in connect()'s connection and tlswire/node, before the engine allocates", async () => {
   const { connect: nodeConnect } = await import("../src/node.js");
   const server = track(await opensslServer([]));

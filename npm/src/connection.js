@@ -46,18 +46,68 @@ export async function connect(options) {
  * @internal
  */
 export async function openConnection(options, role, settings) {
-  await initWasm();
-  usePlatform();
-  const transport = await options.transport;
-  if (!transport?.readable || !transport?.writable) {
-    throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");
+  const signal = options.signal ?? undefined;
+  let timeout;
+  try {
+    if (signal !== undefined && (typeof signal?.aborted !== "boolean" || typeof signal.addEventListener !== "function")) {
+      throw new TlsError("MISUSE", "options.signal must be an AbortSignal");
+    }
+    timeout = role === "server" ? handshakeTimeout(options) : 0;
+  } catch (e) {
+    Promise.resolve(options.transport).then(release, () => {});
+    throw e;
+  }
+  // An abort (options.signal) or the server's handshake deadline ends the connection wherever
+  // it is: waiting for the channel, for its settings, or in the handshake.
+  let stopped = null;
+  let conn = null;
+  let wake;
+  const stopping = new Promise((resolve) => (wake = resolve));
+  const stop = (error) => {
+    stopped ??= error;
+    conn?._abort(stopped);
+    wake();
+  };
+  const until = async (promise) => {
+    const result = await Promise.race([promise, stopping]);
+    if (stopped) throw stopped;
+    return result;
+  };
+  const onAbort = () => stop(aborted(signal));
+  let timer;
+  let transport;
+  try {
+    if (signal?.aborted) throw aborted(signal);
+    signal?.addEventListener("abort", onAbort);
+    if (timeout) timer = setTimeout(() => stop(new TlsError("CHANNEL_ERROR", `the handshake did not complete within ${timeout} ms (handshakeTimeout): the connection is closed`)), timeout);
+    await until(initWasm());
+    usePlatform();
+    const arriving = Promise.resolve(options.transport);
+    transport = await until(arriving).catch((e) => {
+      // Stopped first: the channel, when it comes, is released at once.
+      if (e === stopped) arriving.then(release, () => {});
+      throw e;
+    });
+    if (!transport?.readable || !transport?.writable) {
+      throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");
+    }
+  } catch (e) {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    release(transport);
+    throw TlsError.from(e);
   }
   // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
   Promise.resolve(transport.opened).catch(() => {});
   try {
-    const { context, owned, open } = await settings();
+    const pending = settings();
+    const { context, owned, open } = await until(pending).catch((e) => {
+      if (e === stopped) pending.then((made) => made.owned && made.context.free(), () => {});
+      throw e;
+    });
     let engine;
     try {
+      if (stopped) throw stopped;
       const offload = platformCrypto() === "webcrypto";
       const observe = typeof options.onMessage === "function";
       const keylog = typeof options.onKeylog === "function";
@@ -75,7 +125,9 @@ export async function openConnection(options, role, settings) {
     } finally {
       if (owned) context.free(); // the engine holds its own reference
     }
-    const conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
+    conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
+    // The signal ends the connection whenever it aborts, as Node's `signal` does a socket's.
+    if (signal) conn._abortOn(signal);
     // Early data: what the session allows goes with the ClientHello, the rest right after the
     // handshake (and what the server refuses the engine sends again itself).
     const early = role === "client" && options.earlyData !== undefined ? asBytes(options.earlyData) : null;
@@ -86,10 +138,34 @@ export async function openConnection(options, role, settings) {
   } catch (e) {
     // A connection that failed its handshake has released the channel; a bad configuration
     // fails before one exists, so release the channel here.
-    if (!transport.readable.locked) transport.readable.cancel().catch(() => {});
-    if (!transport.writable.locked) transport.writable.abort().catch(() => {});
-    throw TlsError.from(e);
+    release(transport);
+    throw TlsError.from(stopped ?? e);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** Cancels and aborts a channel's streams, unless a connection holds them. */
+function release(transport) {
+  if (!transport?.readable || !transport?.writable) return;
+  if (!transport.readable.locked) transport.readable.cancel().catch(() => {});
+  if (!transport.writable.locked) transport.writable.abort().catch(() => {});
+}
+
+/** The server's handshake deadline: Node's default (120 s), or `options.handshakeTimeout` (0: none). */
+export const HANDSHAKE_TIMEOUT = 120000;
+
+function handshakeTimeout(options) {
+  const ms = options.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
+  if (typeof ms !== "number" || !(ms >= 0)) throw new TlsError("MISUSE", "options.handshakeTimeout must be a number of milliseconds (0: none)");
+  return ms === Infinity ? 0 : ms;
+}
+
+/** The error of a connection ended by its AbortSignal (the signal's reason as its cause). */
+function aborted(signal) {
+  const reason = signal.reason;
+  return new TlsError("CHANNEL_ERROR", `aborted by options.signal${reason?.message ? `: ${reason.message}` : ""}: the connection is closed`, { cause: reason });
 }
 
 /** `exportKeyingMaterial`'s length: a whole number from 1 to {@link EXPORT_MAX}. @internal */
@@ -145,6 +221,8 @@ export class TlsConnection extends EventTarget {
   #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
   #peerClosed = false; // the peer's close_notify has been read
   #early = []; // plaintext read by #peerReason, for #pull to hand out first
+  #rejectOpened;
+  #unwatch = null; // removes the AbortSignal's listener (_abortOn)
 
   constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined, onSession = undefined) {
     super();
@@ -157,7 +235,11 @@ export class TlsConnection extends EventTarget {
     this.#onKeylog = typeof onKeylog === "function" ? onKeylog : undefined;
     this.#onSession = typeof onSession === "function" ? onSession : undefined;
     const socketInfo = Promise.resolve(transport.opened).then((i) => (i && typeof i === "object" ? i : {}), () => ({}));
-    this.#opened = new Promise((resolve) => (this.#resolveOpened = () => resolve(socketInfo)));
+    this.#opened = new Promise((resolve, reject) => {
+      this.#resolveOpened = () => resolve(socketInfo);
+      this.#rejectOpened = reject;
+    });
+    this.#opened.catch(() => {});
     this.#closed = new Promise((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
@@ -172,7 +254,8 @@ export class TlsConnection extends EventTarget {
   }
 
   /** Resolves once the handshake is done, with the channel's own `opened` value if it has one
-   * (a Cloudflare Socket's `{remoteAddress, localAddress}`), else `{}`. */
+   * (a Cloudflare Socket's `{remoteAddress, localAddress}`), else `{}`; rejects if the connection
+   * fails before that. */
   get opened() {
     return this.#opened;
   }
@@ -260,6 +343,23 @@ export class TlsConnection extends EventTarget {
 
   async [Symbol.asyncDispose]() {
     await this.close();
+  }
+
+  /**
+   * @internal Fails the connection with `error` (an abort, a handshake deadline): no alert, the
+   * channel aborted and closed; a handshake or read in progress rejects with it.
+   */
+  _abort(error) {
+    if (this.#failure || !this.#engine) return;
+    this.#fail(error, true);
+  }
+
+  /** @internal `signal` aborting fails the connection (until it ends). */
+  _abortOn(signal) {
+    const onAbort = () => this._abort(aborted(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#unwatch = () => signal.removeEventListener("abort", onAbort);
   }
 
   /** @internal Early data before the handshake: bytes taken (0 if not possible). */
@@ -358,14 +458,18 @@ export class TlsConnection extends EventTarget {
     return result;
   }
 
-  /** After a fatal error: send the alert the engine queued, release the channel and the engine. */
-  #fail(error) {
+  /**
+   * After a fatal error: send the alert the engine queued, release the channel and the engine.
+   * `abort`: ours, not the engine's (an abort, a deadline): nothing more is sent.
+   */
+  #fail(error, abort = false) {
     if (this.#failure) return;
     this.#failure = error;
     this.#rejectClosed(error);
-    const alert = this.#engine?.takeOutput() ?? new Uint8Array(0);
+    this.#rejectOpened(error);
+    const alert = (!abort && this.#engine?.takeOutput()) || new Uint8Array(0);
     const writer = this.#writer;
-    (alert.length ? writer.write(alert) : Promise.resolve())
+    (abort ? Promise.reject(error) : alert.length ? writer.write(alert) : Promise.resolve())
       .then(() => writer.close())
       .catch(() => writer.abort().catch(() => {}))
       .then(this.#closeTransport);
@@ -376,6 +480,8 @@ export class TlsConnection extends EventTarget {
   #release() {
     this.#engine?.free();
     this.#engine = null;
+    this.#unwatch?.();
+    this.#unwatch = null;
   }
 
   #dispatch() {

@@ -98,6 +98,17 @@ export interface ConnectOptions extends ContextOptions {
    * and closes the channel).
    */
   allowHalfOpen?: boolean;
+  /**
+   * Ends the connection when it aborts, during the handshake or after it (as Node's `signal`): the
+   * handshake (`connect()`) or the connection (`closed`, reads, writes) fails with `CHANNEL_ERROR`
+   * (the signal's reason as `cause`), nothing more is sent and the channel is closed. A signal
+   * aborted already refuses at once.
+   *
+   * ```ts
+   * const tls = await connect({ ..., signal: AbortSignal.timeout(10_000) }); // a handshake deadline
+   * ```
+   */
+  signal?: AbortSignal;
 }
 
 /** The client settings: given per connection to {@link connect}, or once to {@link createContext}. */
@@ -412,6 +423,8 @@ export class TlsError extends Error {
   readonly retryConfigs?: Uint8Array;
   /** For CHANNEL_ERROR from {@link wisp}: the Wisp CLOSE reason (e.g. 0x42 unreachable, 0x44 refused). */
   readonly wispReason?: number;
+  /** What caused it: the AbortSignal's reason, a socket's error. */
+  readonly cause?: unknown;
 }
 
 /** Options of {@link webSocket} and {@link wisp}. */
@@ -525,6 +538,19 @@ export interface AcceptOptions extends Partial<ServerContextOptions> {
   onMessage?: (event: TlsMessageEvent) => void;
   onKeylog?: (event: TlsKeylogEvent) => void;
   allowHalfOpen?: boolean;
+  /**
+   * Milliseconds the client has to complete its handshake, from `accept()`'s call (default
+   * 120000, Node's `handshakeTimeout`; `0`: none). A client that sends nothing, or part of a
+   * ClientHello, is dropped then: `accept()` rejects with `CHANNEL_ERROR` and the channel is
+   * closed.
+   *
+   * ```ts
+   * const tls = await accept({ transport, context, handshakeTimeout: 10_000 });
+   * ```
+   */
+  handshakeTimeout?: number;
+  /** As {@link ConnectOptions.signal}: aborting ends the handshake or the connection. */
+  signal?: AbortSignal;
 }
 
 /** Built server settings, from {@link createServerContext}: shared session cache and ticket key. */

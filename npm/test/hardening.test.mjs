@@ -202,6 +202,88 @@ const deadline = (ms, what) => new Promise((_, reject) => setTimeout(() => rejec
 // The first 100 bytes of a ClientHello record that announces 512: half a ClientHello.
 const halfHello = Uint8Array.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, ...new Array(89).fill(7)]);
 
+test("finding 2: accept() drops a client that sends nothing, or half a ClientHello, at handshakeTimeout (CHANNEL_ERROR)", async () => {
+  const context = await createServerContext({ certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key") });
+  const accepted = [];
+  const port = await tcpServer((socket) => {
+    const started = Date.now();
+    accepted.push(accept({ transport: Duplex.toWeb(socket), context, handshakeTimeout: 300 }).then(
+      () => ({ error: null }),
+      (error) => ({ error, after: Date.now() - started }),
+    ));
+  });
+  for (const bytes of [new Uint8Array(0), halfHello]) {
+    const client = await slowClient(port, bytes);
+    await Promise.race([client.closed, deadline(10000, "the client was not dropped")]);
+    const { error, after } = await accepted.at(-1);
+    assert.equal(error?.code, "CHANNEL_ERROR");
+    assert.match(error.message, /handshakeTimeout/);
+    assert.ok(after >= 290, `dropped after ${after} ms`);
+  }
+  // A client that completes its handshake in time keeps its connection past the deadline.
+  const fine = await tcpServer(async (socket) => {
+    try {
+      const conn = await accept({ transport: Duplex.toWeb(socket), context, handshakeTimeout: 300 });
+      for await (const chunk of conn) await conn.write(chunk);
+    } catch {
+      // the client below that leaves at once
+    }
+  });
+  const client = await connect({ transport: await tcp(fine), serverName: "localhost", ca: pem("ca.pem") });
+  // Past its deadline: a slow client that came later, with the same timeout, has been dropped.
+  const later = await slowClient(port, new Uint8Array(0));
+  await Promise.race([later.closed, deadline(10000, "the client was not dropped")]);
+  await client.write("late\n");
+  assert.equal(new TextDecoder().decode(await client.read()), "late\n");
+  await client.close();
+  await assert.rejects(accept({ transport: await tcp(fine), context, handshakeTimeout: -1 }), { code: "MISUSE" });
+  context.free();
+});
+
+test("finding 2: options.signal: aborting fails connect() and accept() mid-handshake, and a connection after it, with CHANNEL_ERROR; the channel is closed", async () => {
+  // connect(): a server that takes the ClientHello and answers nothing.
+  let helloSeen;
+  const seen = new Promise((r) => (helloSeen = r));
+  let serverSide;
+  const silent = await tcpServer((socket) => {
+    serverSide = new Promise((r) => socket.once("close", r));
+    socket.once("data", () => helloSeen());
+  });
+  const controller = new AbortController();
+  const connecting = connect({ transport: await tcp(silent), serverName: "localhost", ca: pem("ca.pem"), signal: controller.signal });
+  await seen;
+  const reason = new Error("user gave up");
+  controller.abort(reason);
+  await assert.rejects(Promise.race([connecting, deadline(10000, "connect() went on")]), (e) => e.code === "CHANNEL_ERROR" && e.cause === reason && /aborted/.test(e.message));
+  await Promise.race([serverSide, deadline(10000, "the channel stayed open")]);
+  // Already aborted: refused at once.
+  await assert.rejects(connect({ transport: await tcp(silent), serverName: "localhost", ca: pem("ca.pem"), signal: AbortSignal.abort() }), { code: "CHANNEL_ERROR" });
+  await assert.rejects(connect({ transport: await tcp(silent), serverName: "localhost", ca: pem("ca.pem"), signal: {} }), { code: "MISUSE" });
+
+  // accept(): a client that sends half a ClientHello; the server's signal aborts.
+  const serverAbort = new AbortController();
+  let accepting;
+  const port = await tcpServer((socket) => {
+    accepting = accept({ transport: Duplex.toWeb(socket), certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key"), signal: serverAbort.signal }).then(() => null, (e) => e);
+    socket.once("data", () => serverAbort.abort());
+  });
+  const client = await slowClient(port, halfHello);
+  await Promise.race([client.closed, deadline(10000, "the client was not dropped")]);
+  const refused = await accepting;
+  assert.equal(refused?.code, "CHANNEL_ERROR");
+  assert.match(refused.message, /aborted/);
+
+  // After the handshake: the connection fails, its reads reject, its channel closes.
+  const server = track(await opensslServer([]));
+  const late = new AbortController();
+  const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem"), signal: late.signal });
+  await conn.write("up\n");
+  assert.equal(new TextDecoder().decode(await conn.read()), "pu\n");
+  late.abort();
+  await assert.rejects(conn.closed, { code: "CHANNEL_ERROR" });
+  await assert.rejects(conn.read(), { code: "CHANNEL_ERROR" });
+});
+
 test("finding 3: a peer that fails the connection while writes and reads are in flight leaves no unhandled rejection (connect(), tlswire/sockets, tlswire/node)", async () => {
   const unhandled = [];
   const onUnhandled = (e) => unhandled.push(e);

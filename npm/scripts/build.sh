@@ -23,7 +23,10 @@ engine() { # engine OUT_DIR [cargo flags]
   CARGO_PROFILE_WASM_SIZE_STRIP=false \
     cargo build -q --locked -p tlswire-wasm --target wasm32-unknown-unknown --profile wasm-size "$@"
   rm -rf "$out"
-  wasm-bindgen --target web --out-dir "$out" --out-name tlswire \
+  # --experimental-reset-state-function: after a trap (a panic, out of memory) src/engine.js puts
+  # a fresh instance in place of the one whose Rust state the trap left half-changed; the glue
+  # then refuses objects of the old instance instead of passing their pointers to the new one.
+  wasm-bindgen --target web --experimental-reset-state-function --out-dir "$out" --out-name tlswire \
     "$target/wasm32-unknown-unknown/wasm-size/tlswire_wasm.wasm"
   "$here/node_modules/.bin/wasm-opt" -Oz --detect-features --strip-debug --strip-producers \
     "$out/tlswire_bg.wasm" -o "$out/tlswire_bg.wasm"

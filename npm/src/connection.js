@@ -2,8 +2,8 @@
 // turns the engine's states into promises, streams and events. Every TLS decision is the engine's.
 
 import { Engine } from "../dist/wasm/tlswire.js";
-import { CONTEXT_OPTIONS, asBytes, buildContext, contexts } from "./context.js";
-import { initWasm, platformCrypto, usePlatform } from "./engine.js";
+import { CONTEXT_OPTIONS, asBytes, buildContext, builtContext } from "./context.js";
+import { callEngine, clientEngine, engineTrapped, initWasm, isTrap, platformCrypto, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 import { TlsKeylogEvent, TlsMessageEvent, TlsSessionEvent } from "./events.js";
 
@@ -33,8 +33,8 @@ export async function connect(options) {
     if (!shared) return { context: buildContext(options), owned: true };
     const misplaced = CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
     if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createContext() when options.context is given`);
-    const context = contexts.get(shared);
-    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, or not from createContext())");
+    const context = builtContext(shared);
+    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsContext (freed, not from createContext(), or built by an engine that has since failed)");
     return { context, owned: false };
   });
 }
@@ -42,7 +42,8 @@ export async function connect(options) {
 /**
  * A connection over `options.transport`, client or server (`role`), once its handshake is done.
  * `settings()` gives the built context, whether this call owns it (frees it after use) and, for a
- * server, `open(context, observe, offload, keylog, check)`, which makes the server engine's connection.
+ * server, `open(context, observe, offload, keylog, check)`, which makes the server engine's
+ * connection, and `engine`, the server's engine (engine.js; the client's by default).
  * @internal
  */
 export async function openConnection(options, role, settings) {
@@ -101,13 +102,15 @@ export async function openConnection(options, role, settings) {
   Promise.resolve(transport.opened).catch(() => {});
   try {
     const pending = settings();
-    const { context, owned, open } = await until(pending).catch((e) => {
+    const { context, owned, open, engine: home = clientEngine } = await until(pending).catch((e) => {
       if (e === stopped) pending.then((made) => made.owned && made.context.free(), () => {});
       throw e;
     });
     let engine;
+    let trapped = false;
     try {
       if (stopped) throw stopped;
+      if (home.broken) throw home.broken;
       const offload = platformCrypto() === "webcrypto";
       const observe = typeof options.onMessage === "function";
       const keylog = typeof options.onKeylog === "function";
@@ -115,17 +118,21 @@ export async function openConnection(options, role, settings) {
         const check = options.checkClientCertificate;
         if (check !== undefined && typeof check !== "function") throw new TlsError("MISUSE", "options.checkClientCertificate must be a function");
         // The server's engine (server.js): `open` makes its connection.
-        engine = open(context, observe, offload, keylog, check && ((_name, certificates) => check(certificates)));
+        engine = callEngine(home, () => open(context, observe, offload, keylog, check && ((_name, certificates) => check(certificates))));
       } else {
         const serverName = options.serverName ?? options.expectedServerHostname;
         const session = options.session === undefined || options.session === null ? undefined : asBytes(options.session);
         if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== "function") throw new TlsError("MISUSE", "options.checkServerIdentity must be a function");
-        engine = Engine.client(context, serverName, observe, offload, keylog, typeof options.onSession === "function", session, options.checkServerIdentity);
+        engine = callEngine(home, () => Engine.client(context, serverName, observe, offload, keylog, typeof options.onSession === "function", session, options.checkServerIdentity));
       }
+    } catch (e) {
+      trapped = e?.engineFailed === true;
+      throw e;
     } finally {
-      if (owned) context.free(); // the engine holds its own reference
+      // The engine holds its own reference. (After a trap the context went with its instance.)
+      if (owned && !trapped) context.free();
     }
-    conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession);
+    conn = new TlsConnection(engine, transport, options.onMessage, options.allowHalfOpen === true, options.onKeylog, options.onSession, home);
     // The signal ends the connection whenever it aborts, as Node's `signal` does a socket's.
     if (signal) conn._abortOn(signal);
     // Early data: what the session allows goes with the ClientHello, the rest right after the
@@ -223,10 +230,13 @@ export class TlsConnection extends EventTarget {
   #early = []; // plaintext read by #peerReason, for #pull to hand out first
   #rejectOpened;
   #unwatch = null; // removes the AbortSignal's listener (_abortOn)
+  #home; // the engine (engine.js) whose instance this connection's state lives in
 
-  constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined, onSession = undefined) {
+  constructor(engine, transport, onMessage, allowHalfOpen = false, onKeylog = undefined, onSession = undefined, home = clientEngine) {
     super();
     this.#engine = engine;
+    this.#home = home;
+    home.live.add(this);
     this.#allowHalfOpen = allowHalfOpen;
     this.#closeTransport = () => (typeof transport.close === "function" ? Promise.resolve(transport.close()).catch(() => {}) : undefined);
     this.#reader = transport.readable.getReader();
@@ -267,7 +277,7 @@ export class TlsConnection extends EventTarget {
 
   /** {version, cipherSuite, group, alpn, peerCertificates, peerSubject, helloRetryRequest} */
   get info() {
-    return this.#info ?? this.#engine?.info() ?? null;
+    return this.#info ?? (this.#engine ? this.#inEngine(() => this.#engine.info()) : null);
   }
 
   /**
@@ -354,6 +364,15 @@ export class TlsConnection extends EventTarget {
     this.#fail(error, true);
   }
 
+  /**
+   * @internal The engine instance trapped (engine.js): this connection's state went with it.
+   * Fails with `error`, sending nothing more, and never calls into that instance again.
+   */
+  _engineFailed(error) {
+    this.#engine = null; // not freed: the instance is gone
+    this.#fail(error, true);
+  }
+
   /** @internal `signal` aborting fails the connection (until it ends). */
   _abortOn(signal) {
     const onAbort = () => this._abort(aborted(signal));
@@ -370,8 +389,8 @@ export class TlsConnection extends EventTarget {
   async _handshake() {
     for (;;) {
       const status = this.#call(() => this.#engine.doHandshake());
-      if (this.#engine.handshakeDone) {
-        this.#info = this.#engine.info();
+      if (this.#inEngine(() => this.#engine.handshakeDone)) {
+        this.#info = this.#inEngine(() => this.#engine.info());
         // Our last flight (the client Finished) stays in the engine until the caller's first
         // write, in this turn, joins it in one channel write, or until the next task. Sent apart,
         // Nagle's algorithm would hold the request until the server's delayed ACK (~40 ms on
@@ -439,6 +458,19 @@ export class TlsConnection extends EventTarget {
     }
   }
 
+  /**
+   * A call into the engine that is not a TLS step (output, state, offload): a trap there fails
+   * this connection and every other of its engine (engine.js), and throws that error.
+   */
+  #inEngine(fn) {
+    try {
+      return fn();
+    } catch (e) {
+      if (isTrap(e)) throw engineTrapped(this.#home, e);
+      throw e;
+    }
+  }
+
   /** One engine call: dispatches the messages it recorded; a failure becomes a TlsError. */
   #call(fn) {
     if (!this.#engine) throw this.#failure ?? new TlsError("MISUSE", "the connection is closed");
@@ -447,6 +479,7 @@ export class TlsConnection extends EventTarget {
     try {
       result = fn();
     } catch (e) {
+      if (isTrap(e)) throw engineTrapped(this.#home, e); // fails this connection too
       error = TlsError.from(e);
     }
     this.#dispatch();
@@ -467,7 +500,16 @@ export class TlsConnection extends EventTarget {
     this.#failure = error;
     this.#rejectClosed(error);
     this.#rejectOpened(error);
-    const alert = (!abort && this.#engine?.takeOutput()) || new Uint8Array(0);
+    let alert = new Uint8Array(0);
+    let trap = null;
+    try {
+      if (!abort && this.#engine) alert = this.#engine.takeOutput();
+    } catch (e) {
+      if (!isTrap(e)) throw e;
+      trap = e; // the instance is gone: nothing of it is sent or freed; the others fail below
+      this.#engine = null;
+      abort = true;
+    }
     const writer = this.#writer;
     (abort ? Promise.reject(error) : alert.length ? writer.write(alert) : Promise.resolve())
       .then(() => writer.close())
@@ -475,16 +517,26 @@ export class TlsConnection extends EventTarget {
       .then(this.#closeTransport);
     this.#reader.cancel().catch(() => {});
     this.#release();
+    if (trap) engineTrapped(this.#home, trap);
   }
 
   #release() {
-    this.#engine?.free();
+    this.#home.live.delete(this);
+    try {
+      this.#engine?.free();
+    } catch (e) {
+      if (isTrap(e)) engineTrapped(this.#home, e);
+    }
     this.#engine = null;
     this.#unwatch?.();
     this.#unwatch = null;
   }
 
   #dispatch() {
+    if (this.#engine) this.#inEngine(() => this.#dispatchNow());
+  }
+
+  #dispatchNow() {
     if (this.#onKeylog) {
       for (const line of this.#engine.takeKeyLog()) this.#deliver(new TlsKeylogEvent(line), this.#onKeylog);
     }
@@ -507,7 +559,12 @@ export class TlsConnection extends EventTarget {
 
   /** Hands pending output to the channel (in order; the writer queues it). */
   #flush(courtesy = false) {
-    const out = this.#engine?.takeOutput();
+    let out;
+    try {
+      out = this.#engine && this.#inEngine(() => this.#engine.takeOutput());
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (!out?.length) return Promise.resolve();
     return this.#writer.write(out).catch(async (e) => {
       if (courtesy) throw e; // see #shutdownWrite
@@ -574,13 +631,13 @@ export class TlsConnection extends EventTarget {
    * engine decrypts anything without a result itself, so a failure here only costs speed.
    */
   #openElsewhere() {
-    const jobs = this.#engine?.offloadJobs();
+    const jobs = this.#engine && this.#inEngine(() => this.#engine.offloadJobs());
     if (!jobs?.length) return;
     const { subtle } = globalThis.crypto;
     const view = new DataView(jobs.buffer, jobs.byteOffset, jobs.byteLength);
     const generation = view.getUint32(0);
     if (generation !== this.#rxGeneration) {
-      const raw = this.#engine.offloadKey(generation);
+      const raw = this.#inEngine(() => this.#engine.offloadKey(generation));
       if (!raw) return;
       this.#rxGeneration = generation;
       this.#rxKey = Promise.resolve().then(() => subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"])).finally(() => raw.fill(0));
@@ -602,7 +659,7 @@ export class TlsConnection extends EventTarget {
     const done = Promise.all([this.#opening, opened])
       .then(([, results]) => {
         for (const result of results) {
-          if (result && this.#engine) this.#engine.offloadOpened(generation, result[0], new Uint8Array(result[1]));
+          if (result && this.#engine) this.#inEngine(() => this.#engine.offloadOpened(generation, result[0], new Uint8Array(result[1])));
         }
       })
       .catch(() => {}) // no platform AES-GCM after all (importKey refused): the engine decrypts

@@ -1,7 +1,7 @@
 // Client settings built once (the SSL_CTX) and shared by connections.
 
 import { Config } from "../dist/wasm/tlswire.js";
-import { initWasm, usePlatform } from "./engine.js";
+import { callEngine, clientEngine, initWasm, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -10,11 +10,16 @@ export const asBytes = (v) => (typeof v === "string" ? new TextEncoder().encode(
 
 // The options that configure the client rather than one connection (they make a TlsContext).
 export const CONTEXT_OPTIONS = ["ca", "crls", "pins", "alpn", "certificate", "privateKey", "minVersion", "maxVersion", "groups", "maxSendFragment", "sessionCache", "signatureSchemes", "allowEarlyData", "echConfigList", "echGrease", "dangerouslyDisableVerification"];
-export const contexts = new WeakMap(); // TlsContext → the engine's built Context
+export const contexts = new WeakMap(); // TlsContext → {built: the engine's Context, generation}
 
 /** Parses and builds client settings into the engine's Context (the caller frees it). */
 export function buildContext(options) {
+  return callEngine(clientEngine, () => build(options));
+}
+
+function build(options) {
   const config = new Config();
+  let trapped = false;
   try {
     for (const ca of [options.ca ?? []].flat()) {
       if (typeof ca?.trustAnchors === "string") config.addTrustAnchors(fromBase64(ca.trustAnchors));
@@ -40,10 +45,21 @@ export function buildContext(options) {
     if (options.dangerouslyDisableVerification) config.dangerouslyDisableVerification();
     return config.build();
   } catch (e) {
-    throw TlsError.from(e);
+    trapped = e instanceof WebAssembly.RuntimeError; // callEngine's to report
+    throw trapped ? e : TlsError.from(e);
   } finally {
-    config.free();
+    // Not after a trap: the object belongs to the instance the trap ended.
+    if (!trapped) config.free();
   }
+}
+
+/**
+ * The built Context of a live TlsContext, or `null` (freed, not from createContext(), or built by
+ * an engine instance a trap has since replaced). @internal
+ */
+export function builtContext(context) {
+  const entry = contexts.get(context);
+  return entry && entry.generation === clientEngine.generation ? entry.built : null;
 }
 
 /**
@@ -53,7 +69,8 @@ export function buildContext(options) {
 export class TlsContext {
   /** Frees the built settings. Connections already made with them keep working. */
   free() {
-    contexts.get(this)?.free();
+    // An engine instance a trap replaced is gone, and what it built with it.
+    builtContext(this)?.free();
     contexts.delete(this);
   }
 
@@ -72,6 +89,6 @@ export async function createContext(options = {}) {
   await initWasm();
   usePlatform();
   const context = new TlsContext();
-  contexts.set(context, buildContext(options));
+  contexts.set(context, { built: buildContext(options), generation: clientEngine.generation });
   return context;
 }

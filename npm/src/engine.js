@@ -2,15 +2,20 @@
 // they may use. The client's engine (dist/wasm) is what connect() loads; accept() loads a second
 // one with the server (dist/wasm-server, server.js), so a client's download leaves the server out.
 
-import init, { initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
+import init, { __wbg_reset_state, initSync, setPlatformCrypto } from "../dist/wasm/tlswire.js";
+import { TlsError } from "./errors.js";
 
 let ready;
 let wasmMemory;
 let nodeLoader = null; // loads node:crypto, where the runtime has it (nodeCryptoLoader)
 let nodePlatform; // node:crypto's ciphers and verifier (nodeCrypto), made on first use: usePlatform()
 let platformEnabled = true;
-// Every instantiated engine's setPlatformCrypto and memory (the client's first).
+// Every instantiated engine (the client's first): its glue's setPlatformCrypto, initSync and
+// __wbg_reset_state, its memory, its generation (how many times a trap replaced its instance) and
+// its live connections (what a trap fails).
 const engines = [];
+/** The client's engine (connect(), createContext()), once {@link initWasm} has resolved. @internal */
+export let clientEngine = null;
 
 /**
  * Instantiates the wasm engine. Called on the first connection with the engine next to this file
@@ -23,9 +28,50 @@ export function initWasm(source) {
     const exports = await instantiate(init, initSync, () => new URL("../dist/wasm/tlswire_bg.wasm", import.meta.url), source);
     nodeLoader = await nodeCryptoLoader();
     wasmMemory = exports.memory;
-    engines.push({ setPlatformCrypto, memory: exports.memory });
+    clientEngine = { setPlatformCrypto, initSync, reset: __wbg_reset_state, memory: exports.memory, generation: 0, live: new Set() };
+    engines.push(clientEngine);
   })();
   return ready;
+}
+
+/** Whether `e`, thrown by a call into an engine, is a trap (a panic, out of memory). @internal */
+export const isTrap = (e) => e instanceof WebAssembly.RuntimeError;
+
+/**
+ * After a trap in `engine` (a panic or an out-of-memory: Rust state may be left half-changed, a
+ * borrow held): its instance is replaced by a fresh one for later connections and contexts, and
+ * every connection it served fails with one error (returned). @internal
+ */
+export function engineTrapped(engine, trap) {
+  const error = new TlsError("CHANNEL_ERROR", `the TLS engine failed (wasm trap: ${trap?.message ?? trap}): its connections are closed; new connections use a fresh engine`, { cause: trap, engineFailed: true });
+  const live = [...engine.live];
+  engine.live.clear();
+  engine.generation++;
+  try {
+    engine.reset(); // a new WebAssembly.Instance of the same module; old objects are refused
+    engine.memory = engine.initSync().memory;
+    if (engine === clientEngine) wasmMemory = engine.memory;
+    if (nodePlatform && platformEnabled) engine.setPlatformCrypto(nodePlatform);
+  } catch (e) {
+    // No fresh instance: every later call into this engine fails (and says why).
+    engine.broken = new TlsError("CHANNEL_ERROR", `the TLS engine failed and could not be loaded again: ${e?.message ?? e}`, { cause: e, engineFailed: true });
+  }
+  for (const connection of live) connection._engineFailed(error);
+  return error;
+}
+
+/**
+ * Runs `fn`, a call into `engine` outside any connection (settings being built): a trap there
+ * replaces the engine as {@link engineTrapped} says. @internal
+ */
+export function callEngine(engine, fn) {
+  if (engine?.broken) throw engine.broken;
+  try {
+    return fn();
+  } catch (e) {
+    if (isTrap(e) && engine) throw engineTrapped(engine, e);
+    throw e;
+  }
 }
 
 /**
@@ -57,9 +103,11 @@ export async function instantiate(init, initSync, where, source) {
  * platform ciphers, now and when {@link platformCrypto} changes them, and counts in
  * {@link memoryUsage}. @internal
  */
-export function addEngine(setPlatform, memory) {
-  engines.push({ setPlatformCrypto: setPlatform, memory });
-  if (nodePlatform && platformEnabled) setPlatform(nodePlatform);
+export function addEngine(glue, memory) {
+  const engine = { setPlatformCrypto: glue.setPlatformCrypto, initSync: glue.initSync, reset: glue.__wbg_reset_state, memory, generation: 0, live: new Set() };
+  engines.push(engine);
+  if (nodePlatform && platformEnabled) engine.setPlatformCrypto(nodePlatform);
+  return engine;
 }
 
 /**

@@ -423,7 +423,13 @@ export class TlsError extends Error {
   readonly retryConfigs?: Uint8Array;
   /** For CHANNEL_ERROR from {@link wisp}: the Wisp CLOSE reason (e.g. 0x42 unreachable, 0x44 refused). */
   readonly wispReason?: number;
-  /** What caused it: the AbortSignal's reason, a socket's error. */
+  /**
+   * For CHANNEL_ERROR: `true` when the wasm engine trapped (a panic, out of memory). Every
+   * connection of that engine instance fails with this one error; later connections and
+   * contexts get a fresh instance (contexts made before are refused with `MISUSE`).
+   */
+  readonly engineFailed?: true;
+  /** What caused it: the AbortSignal's reason, the engine's `WebAssembly.RuntimeError`, a socket's error. */
   readonly cause?: unknown;
 }
 

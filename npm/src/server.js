@@ -3,13 +3,14 @@
 // the same TlsConnection a client gets. Every TLS decision is the engine's.
 
 import { asBytes } from "./context.js";
-import { addEngine, initWasm, instantiate, usePlatform } from "./engine.js";
+import { addEngine, callEngine, initWasm, instantiate, usePlatform } from "./engine.js";
 import { TlsError } from "./errors.js";
 import { openConnection } from "./connection.js";
 
 let serverReady;
 let glue; // the server engine's wasm-bindgen module, imported by initServerWasm: nothing of the
 // server is downloaded or compiled until accept() or createServerContext() is first called
+let serverEngine; // its record in engine.js (generation, live connections)
 
 /**
  * Instantiates the server's engine (dist/wasm-server: the client's engine plus rustls's server),
@@ -23,7 +24,7 @@ export function initServerWasm(source) {
     await initWasm();
     const module = await import("../dist/wasm-server/tlswire.js");
     const exports = await instantiate(module.default, module.initSync, () => new URL("../dist/wasm-server/tlswire_bg.wasm", import.meta.url), source);
-    addEngine(module.setPlatformCrypto, exports.memory);
+    serverEngine = addEngine(module, exports.memory);
     glue = module;
   })();
   return serverReady;
@@ -31,14 +32,25 @@ export function initServerWasm(source) {
 
 // The options that configure the server rather than one connection (they make a TlsServerContext).
 export const SERVER_CONTEXT_OPTIONS = ["certificate", "privateKey", "moreCertificates", "requestCert", "dangerouslyAcceptAnyClientCertificate", "ca", "crls", "alpn", "minVersion", "maxVersion", "groups", "signatureSchemes", "maxSendFragment", "ocspResponse", "statelessTickets", "sessionCache", "tickets", "maxEarlyData"];
-const serverContexts = new WeakMap(); // TlsServerContext → the engine's built ServerContext
+const serverContexts = new WeakMap(); // TlsServerContext → {built: the engine's ServerContext, generation}
+
+/** The built ServerContext of a live TlsServerContext (of the engine's current instance), or `null`. */
+function builtServerContext(context) {
+  const entry = serverContexts.get(context);
+  return entry && entry.generation === serverEngine.generation ? entry.built : null;
+}
 
 /** Parses and builds server settings into the engine's ServerContext (the caller frees it). */
 function buildServerContext(options) {
+  return callEngine(serverEngine, () => build(options));
+}
+
+function build(options) {
   if (options.certificate === undefined || options.privateKey === undefined) {
     throw new TlsError("CONFIG", "a server needs options.certificate and options.privateKey (PEM)");
   }
   let config;
+  let trapped = false;
   try {
     config = new glue.ServerConfig(asBytes(options.certificate), asBytes(options.privateKey));
     for (const more of options.moreCertificates ?? []) {
@@ -67,9 +79,11 @@ function buildServerContext(options) {
     if (options.maxEarlyData !== undefined) config.maxEarlyData(options.maxEarlyData);
     return config.build();
   } catch (e) {
-    throw TlsError.from(e);
+    trapped = e instanceof WebAssembly.RuntimeError; // callEngine's to report
+    throw trapped ? e : TlsError.from(e);
   } finally {
-    config?.free();
+    // Not after a trap: the object belongs to the instance the trap ended.
+    if (!trapped) config?.free();
   }
 }
 
@@ -81,7 +95,8 @@ function buildServerContext(options) {
 export class TlsServerContext {
   /** Frees the built settings. Connections already made with them keep working. */
   free() {
-    serverContexts.get(this)?.free();
+    // An engine instance a trap replaced is gone, and what it built with it.
+    builtServerContext(this)?.free();
     serverContexts.delete(this);
   }
 
@@ -95,7 +110,7 @@ export async function createServerContext(options = {}) {
   await initServerWasm();
   usePlatform();
   const context = new TlsServerContext();
-  serverContexts.set(context, buildServerContext(options));
+  serverContexts.set(context, { built: buildServerContext(options), generation: serverEngine.generation });
   return context;
 }
 
@@ -110,11 +125,11 @@ export async function accept(options) {
     await initServerWasm();
     usePlatform();
     const shared = await options.context;
-    if (!shared) return { context: buildServerContext(options), owned: true, open };
+    if (!shared) return { context: buildServerContext(options), owned: true, open, engine: serverEngine };
     const misplaced = SERVER_CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
     if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createServerContext() when options.context is given`);
-    const context = serverContexts.get(shared);
-    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsServerContext (freed, or not from createServerContext())");
-    return { context, owned: false, open };
+    const context = builtServerContext(shared);
+    if (!context) throw new TlsError("MISUSE", "options.context is not a live TlsServerContext (freed, not from createServerContext(), or built by an engine that has since failed)");
+    return { context, owned: false, open, engine: serverEngine };
   });
 }

@@ -336,6 +336,48 @@ test("finding 3: a peer that fails the connection while writes and reads are in 
   }
 });
 
+test("finding 4: a wasm trap fails every connection of that engine with CHANNEL_ERROR (engineFailed); the next connect() and accept() get a fresh engine", async () => {
+  const server = track(await opensslServer([]));
+  const live = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+  await live.write("before\n");
+  assert.equal(new TextDecoder().decode(await live.read()), "erofeb\n");
+  const shared = await createContext({ ca: pem("ca.pem") });
+  // Legitimately reachable: a session cache of 2^32-1 entries is a capacity rustls allocates up
+  // front, which panics (capacity overflow) inside the engine.
+  const trap = await createContext({ ca: pem("ca.pem"), sessionCache: 2 ** 32 - 1 }).then(() => null, (e) => e);
+  assert.ok(trap instanceof TlsError, String(trap));
+  assert.equal(trap.code, "CHANNEL_ERROR");
+  assert.equal(trap.engineFailed, true);
+  assert.match(trap.message, /engine failed/);
+  assert.ok(trap.cause instanceof WebAssembly.RuntimeError);
+  // The live connection went with the instance: failed, not left on half-borrowed state.
+  await assert.rejects(Promise.race([live.closed, deadline(10000, "the live connection went on")]), (e) => e === trap);
+  await assert.rejects(live.read(), (e) => e === trap);
+  // A context of the old instance is refused, not passed to the new one.
+  await assert.rejects(connect({ transport: await tcp(server.port), serverName: "localhost", context: shared }), { code: "MISUSE" });
+  shared.free(); // and freeing it does not touch the new instance
+  // Later connections work, on a fresh instance.
+  for (let i = 0; i < 3; i++) {
+    const conn = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+    await conn.write("after\n");
+    assert.equal(new TextDecoder().decode(await conn.read()), "retfa\n");
+    await conn.close();
+  }
+  assert.ok(memoryUsage().wasmBytes > 0);
+
+  // The server's engine likewise.
+  const serverTrap = await createServerContext({ certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key"), sessionCache: 2 ** 32 - 1 }).then(() => null, (e) => e);
+  assert.equal(serverTrap?.engineFailed, true, String(serverTrap));
+  const port = await tcpServer(async (socket) => {
+    const conn = await accept({ transport: Duplex.toWeb(socket), certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key") });
+    for await (const chunk of conn) await conn.write(chunk);
+  });
+  const client = await connect({ transport: await tcp(port), serverName: "localhost", ca: pem("ca.pem") });
+  await client.write("served\n");
+  assert.equal(new TextDecoder().decode(await client.read()), "served\n");
+  await client.close();
+});
+
 test("finding 5: exportKeyingMaterial is bounded (16 KiB) in connect()'s connection and tlswire/node, before the engine allocates", async () => {
   const { connect: nodeConnect } = await import("../src/node.js");
   const server = track(await opensslServer([]));

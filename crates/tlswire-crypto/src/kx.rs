@@ -5,7 +5,8 @@
 use ml_kem::kem::{Decapsulate, KeyExport};
 use rustls::crypto::{ActiveKeyExchange, CompletedKeyExchange, SharedSecret, SupportedKxGroup};
 use rustls::{Error, NamedGroup, PeerMisbehaved, ProtocolVersion};
-use zeroize::Zeroizing;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::random;
 
@@ -70,7 +71,8 @@ impl ActiveKeyExchange for X25519Active {
         let peer: [u8; 32] = peer.try_into().map_err(|_| bad_share())?;
         let shared = Zeroizing::new(x25519_dalek::x25519(*self.secret, peer));
         // RFC 8446 §7.4.2: an all-zero X25519 output (a low-order peer point) must be rejected.
-        if shared.iter().all(|b| *b == 0) {
+        // Compared in constant time: how many leading bytes are zero says nothing of the secret.
+        if bool::from(shared.ct_eq(&[0u8; 32])) {
             return Err(bad_share());
         }
         Ok(SharedSecret::from(&shared[..]))
@@ -204,14 +206,16 @@ macro_rules! mlkem_group {
         }
 
         /// Encapsulates to the peer's key (FIPS 203 input checks included) with message `m`.
-        fn $encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        fn $encapsulate(encaps_key: &[u8], m: &ml_kem::B32) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), Error> {
             if encaps_key.len() != $ek_len {
                 return Err(bad_share());
             }
             let key = ml_kem::kem::Key::<$ek>::try_from(encaps_key).map_err(|_| bad_share())?;
             let encaps = <$ek>::new(&key).map_err(|_| bad_share())?;
-            let (ciphertext, shared) = encaps.encapsulate_deterministic(m);
-            Ok((ciphertext.to_vec(), shared.to_vec()))
+            let (ciphertext, mut shared) = encaps.encapsulate_deterministic(m);
+            let secret = Zeroizing::new(shared.to_vec());
+            shared.as_mut_slice().zeroize();
+            Ok((ciphertext.to_vec(), secret))
         }
 
         impl ActiveKeyExchange for $active {
@@ -219,8 +223,10 @@ macro_rules! mlkem_group {
                 if ciphertext.len() != $ct_len {
                     return Err(bad_share());
                 }
-                let shared = self.decaps.decapsulate_slice(ciphertext).map_err(|_| bad_share())?;
-                Ok(SharedSecret::from(&shared[..]))
+                let mut shared = self.decaps.decapsulate_slice(ciphertext).map_err(|_| bad_share())?;
+                let secret = SharedSecret::from(&shared[..]);
+                shared.as_mut_slice().zeroize();
+                Ok(secret)
             }
 
             fn pub_key(&self) -> &[u8] {

@@ -233,8 +233,10 @@ impl Engine {
     /// The raw AES key of offload generation `generation`, or `undefined` if it is no longer
     /// current.
     #[wasm_bindgen(js_name = offloadKey)]
-    pub fn offload_key(&self, generation: u32) -> Option<Vec<u8>> {
-        self.conn.offload_key(generation).map(<[u8]>::to_vec)
+    pub fn offload_key(&self, generation: u32) -> Option<Uint8Array> {
+        // Copied straight from the key into a JavaScript array: no copy is left behind in the
+        // engine's heap (a returned `Vec` would be freed there without being cleared).
+        self.conn.offload_key(generation).map(Uint8Array::from)
     }
 
     /// The plaintext the platform's AES-GCM produced (and authenticated) for job `seq`.

@@ -1670,6 +1670,23 @@ fn a_stored_session_with_a_secret_of_the_wrong_length_is_not_offered() {
     }
 }
 
+/// A TLS 1.2 session made without a ticket carries no lifetime, which rustls reads as "never
+/// expires": one that comes back from storage lives at most 7 days, as tickets do.
+#[test]
+fn a_stored_tls12_session_without_a_ticket_expires_after_seven_days() {
+    let mut client = client_config();
+    client.versions(Version::Tls12, Version::Tls12);
+    let mut server = server_config(ECDSA);
+    server.stateless_tickets(false);
+    let server = server.build().unwrap();
+    let (_, sessions) = session_round(&client, &server, "localhost", None);
+    let session = sessions.last().unwrap();
+    assert!(session_round(&client, &server, "localhost", Some(session)).0, "resumes by session ID");
+    let mut later = client.clone();
+    later.clock(Arc::new(TestClock(1_893_456_000 + 8 * 86_400)));
+    assert!(!session_round(&later, &server, "localhost", Some(session)).0, "8 days on: expired");
+}
+
 #[test]
 fn sessions_taken_as_bytes_resume_from_another_context_and_only_where_they_belong() {
     for version in [Version::Tls13, Version::Tls12] {

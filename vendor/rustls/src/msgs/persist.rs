@@ -402,7 +402,12 @@ impl ClientSessionCommon {
             ticket: Arc::new(PayloadU16::read(r)?),
             secret: Zeroizing::new(PayloadU8::read(r)?),
             epoch: u64::read(r)?,
-            lifetime_secs: cmp::min(u32::read(r)?, MAX_TICKET_LIFETIME),
+            // 0 (a TLS 1.2 session without a ticket lifetime) would never expire: a session
+            // that comes back from storage lives at most MAX_TICKET_LIFETIME.
+            lifetime_secs: match u32::read(r)? {
+                0 => MAX_TICKET_LIFETIME,
+                secs => cmp::min(secs, MAX_TICKET_LIFETIME),
+            },
             server_cert_chain: Arc::new(CertificateChain::read(r)?.into_owned()),
             server_cert_verifier: Arc::downgrade(server_cert_verifier),
             client_creds: Arc::downgrade(client_creds),

@@ -488,6 +488,10 @@ impl Side {
     fn outcome<T: std::fmt::Debug>(&mut self, call: &str, result: Result<T, Error>) -> Option<T> {
         let name = if self.server { "server" } else { "client" };
         match (&self.failed, result) {
+            // A known finding (fuzz/regressions/api_sequence/read-after-failure-early-data):
+            // `read` hands out data decrypted before a failure that another call returned. A long
+            // run can step over it (TLSWIRE_FUZZ_KNOWN=read-after-failure); the replay does not.
+            (Some(_), Ok(v)) if call == "read" && known("read-after-failure") => Some(v),
             (Some(first), Ok(v)) => panic!("{name} {call}: Ok({v:?}) after the failure {first:?}"),
             (Some(first), Err(e)) => {
                 assert_eq!(&e, first, "{name} {call}: another error after the failure");
@@ -516,6 +520,13 @@ impl Side {
             self.sent.push_back(record);
         }
     }
+}
+
+/// Whether TLSWIRE_FUZZ_KNOWN (comma-separated) names `finding`: a reported finding a long run
+/// steps over until it is fixed.
+fn known(finding: &str) -> bool {
+    static KNOWN: OnceLock<String> = OnceLock::new();
+    KNOWN.get_or_init(|| std::env::var("TLSWIRE_FUZZ_KNOWN").unwrap_or_default()).split(',').any(|k| k == finding)
 }
 
 /// The seal invariant: no encrypter seals one sequence number twice, unless the first record

@@ -5,7 +5,7 @@
 # wasm-opt and wasm-bindgen are not applied here (the npm package build does that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -c 'import brotli' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "brotli==1.1.0"
+python3 -c 'import brotli' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check --require-hashes -r bench/requirements.txt
 printf '%-24s %-26s %10s %10s %10s\n' target variant raw gzip brotli
 for target in wasm32-unknown-unknown wasm32-wasip2; do
   for variant in "no bundled roots" "bundled roots"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tlswire's build, demo and tests need on a fresh Debian machine with Rust,
-# Python, Node and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), chromium, tlslite-ng +
-# kyber-py, websockify, aioquic, PostgreSQL, Redis, Mosquitto, aiosmtpd. (npm packages come from npm/package-lock.json via `npm ci`.)
+# Python, Node and OpenSSL: rustup targets, gnutls-bin (gnutls-serv), chromium, PostgreSQL,
+# Redis, Mosquitto, and the Python packages of scripts/requirements.txt (tlslite-ng + kyber-py,
+# websockify, aioquic, aiosmtpd), hash-pinned. (npm packages come from npm/package-lock.json via `npm ci`.)
 # Idempotent: skips what is already there.
 set -euo pipefail
 
@@ -47,26 +48,17 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
-# tlslite-ng: an independent TLS peer (pure Python); kyber-py gives it ML-KEM.
-if ! python3 -c 'import tlslite, kyber_py' 2>/dev/null || ! command -v tls.py >/dev/null; then
-  log "pip install tlslite-ng kyber-py"
-  python3 -m pip install -q --disable-pip-version-check "tlslite-ng==0.8.2" "kyber-py==1.2.0"
+# Python packages, every one pinned with its files' hashes (scripts/requirements.txt):
+# tlslite-ng (an independent TLS peer, pure Python) with kyber-py (its ML-KEM); websockify (the
+# WebSocket→TCP bridge of the npm package's tests); aioquic (the HTTP/3 WebTransport server of
+# the browser test's WebTransport bridge); aiosmtpd (the SMTP server, with STARTTLS, of the mail
+# client's tests). pip's dry run says whether anything is missing or at another version.
+requirements=$(cd "$(dirname "$0")" && pwd)/requirements.txt
+pip_install=(python3 -m pip install -q --disable-pip-version-check --require-hashes -r "$requirements")
+if ! "${pip_install[@]}" --dry-run --report - 2>/dev/null \
+  | python3 -c 'import json, sys; sys.exit(1 if json.load(sys.stdin)["install"] else 0)'; then
+  log "pip install --require-hashes -r scripts/requirements.txt"
+  "${pip_install[@]}" --root-user-action=ignore
   command -v pyenv >/dev/null && pyenv rehash || true
-fi
-# websockify: the WebSocket→TCP bridge the npm package's tests go through.
-if ! command -v websockify >/dev/null; then
-  log "pip install websockify"
-  python3 -m pip install -q --disable-pip-version-check "websockify==0.13.0"
-  command -v pyenv >/dev/null && pyenv rehash || true
-fi
-# aioquic: the HTTP/3 WebTransport server of the browser test's WebTransport bridge.
-if ! python3 -c 'import aioquic' 2>/dev/null; then
-  log "pip install aioquic"
-  python3 -m pip install -q --disable-pip-version-check "aioquic==1.7.2"
-fi
-# aiosmtpd: the SMTP server (with STARTTLS) of the mail client's tests.
-if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-  log "pip install aiosmtpd"
-  python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
 fi
 log "ok"

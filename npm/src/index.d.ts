@@ -64,7 +64,8 @@ export interface ConnectOptions extends ContextOptions {
    * or instead of them with `dangerouslyDisableVerification`. It gets the server name and the
    * chain as sent (DER, leaf first); return (or throw) an `Error` to refuse it: the handshake
    * fails with `CERT_REJECTED` (your message in it) and the alert certificate_unknown, before
-   * anything is sent. Not called on a resumed session (no certificate is sent).
+   * anything is sent. On a resumed session (no certificate is sent) it judges the chain stored
+   * with the session, before any data of the connection is read.
    *
    * ```ts
    * checkServerIdentity: (name, [leaf]) =>
@@ -75,8 +76,11 @@ export interface ConnectOptions extends ContextOptions {
   /**
    * Early data (TLS 1.3 0-RTT): bytes to send with the ClientHello when `session` (or the
    * context's memory) resumes a session that allows it; what does not fit, or early data is not
-   * possible, is sent right after the handshake; what the server refuses is sent again then.
-   * `info.earlyData` / `info.earlyDataRejected` say which. Early data can be replayed by an
+   * possible, is sent right after the handshake; what the server refuses is sent again then,
+   * when the application protocol cannot have changed (no `alpn`, or one protocol, which the
+   * server chose); otherwise the connection fails with `HANDSHAKE_INCOMPATIBLE`, saying how many
+   * bytes were not sent (the server may now speak another protocol than the one they were
+   * written for). `info.earlyData` / `info.earlyDataRejected` say which. Early data can be replayed by an
    * attacker: send only requests that may safely arrive twice (a GET, a read-only query).
    */
   earlyData?: Uint8Array | string;
@@ -219,7 +223,7 @@ export interface TlsInfo {
   peerSignatureScheme: string | null;
   /** Bytes of `earlyData` the server accepted as 0-RTT data. */
   earlyData: number;
-  /** Bytes of `earlyData` the server refused (tlswire sent them again right after the handshake). */
+  /** Bytes of `earlyData` the server refused (tlswire sent them again right after the handshake, the application protocol being unchanged). */
   earlyDataRejected: number;
   /** Whether the ClientHello was encrypted (`echConfigList`) or carried GREASE ECH (`echGrease`). */
   ech: "none" | "grease" | "accepted";
@@ -538,7 +542,10 @@ export interface AcceptOptions extends Partial<ServerContextOptions> {
   /**
    * Judges the client's certificate chain (DER, leaf first) during the handshake, after the CA
    * check (or instead of it, with `dangerouslyAcceptAnyClientCertificate`): return nothing to
-   * accept, an `Error` (or throw) to refuse with `CERT_REJECTED` and certificate_unknown.
+   * accept, an `Error` (or throw) to refuse with `CERT_REJECTED` and certificate_unknown. A client
+   * that resumes with a ticket is judged by the chain stored with the ticket, before any of its
+   * data (early data included) is read: a device refused today cannot come back with yesterday's
+   * ticket.
    */
   checkClientCertificate?: (certificates: Uint8Array[]) => Error | undefined | void;
   onMessage?: (event: TlsMessageEvent) => void;

@@ -130,7 +130,9 @@ where
     fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
         let cipher = cipher::<A>(&key);
         let mut full_iv = [0u8; NONCE_LEN];
-        full_iv[..iv.len()].copy_from_slice(iv);
+        for (dst, src) in full_iv.iter_mut().zip(iv) {
+            *dst = *src;
+        }
         let gcm = self.kind != Kind::ChaCha20Poly1305;
         let rx = offload::announce(gcm, key.as_ref(), iv, false);
         let platform_key = self.kind.platform_key(&key);
@@ -188,13 +190,8 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls13Cipher<A> {
         let mut payload = PrefixedPayload::with_capacity(total_len);
         payload.extend_from_chunks(&msg.payload);
         payload.extend_from_slice(&msg.typ.to_array());
-        let plain_len = payload.as_ref().len();
         let tapping = tap::wants(u8::from(msg.typ));
-        let kept = if tapping && msg.typ != ContentType::ApplicationData {
-            payload.as_ref()[..plain_len - 1].to_vec()
-        } else {
-            Vec::new()
-        };
+        let kept = if tapping && msg.typ != ContentType::ApplicationData { msg.payload.to_vec() } else { Vec::new() };
 
         let nonce = Nonce::new(&self.iv, seq);
         let aad = make_tls13_aad(total_len);
@@ -230,11 +227,11 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         let body_len = wire_len.checked_sub(TAG_LEN).ok_or(rustls::Error::DecryptError)?;
         let tapped_tag = tap::tag_of(&msg.payload);
         let offloaded = opened_elsewhere(&self.rx, seq, &msg, body_len);
+        let (body, tag) = msg.payload.split_at_mut_checked(body_len).ok_or(rustls::Error::DecryptError)?;
         if let Some(plain) = offloaded {
-            msg.payload[..body_len].copy_from_slice(&plain);
+            body.copy_from_slice(&plain);
         } else {
             let aad = make_tls13_aad(wire_len);
-            let (body, tag) = msg.payload.split_at_mut(body_len);
             let opened = open(&self.cipher, &self.platform_key, &Nonce::new(&self.iv, seq), &aad, body, tag);
             if let Err(e) = opened {
                 tap::rejected(tap::Rejected { wire_len, tag: tapped_tag });
@@ -275,19 +272,17 @@ impl<A: AeadInOut + Send + Sync> MessageEncrypter for Tls12Cipher<A> {
         let nonce = Nonce::new(&self.iv, seq);
         let mut payload = PrefixedPayload::with_capacity(total_len);
         if self.gcm {
-            payload.extend_from_slice(&nonce.0[GCM_SALT_LEN..]);
+            let explicit_nonce = nonce.0.get(GCM_SALT_LEN..).ok_or(rustls::Error::EncryptError)?;
+            payload.extend_from_slice(explicit_nonce);
         }
         payload.extend_from_chunks(&msg.payload);
         let tapping = tap::wants(u8::from(msg.typ));
         let explicit = if self.gcm { GCM_EXPLICIT_LEN } else { 0 };
-        let kept = if tapping && msg.typ != ContentType::ApplicationData {
-            payload.as_ref()[explicit..].to_vec()
-        } else {
-            Vec::new()
-        };
+        let kept = if tapping && msg.typ != ContentType::ApplicationData { msg.payload.to_vec() } else { Vec::new() };
 
         let aad = make_tls12_aad(seq, msg.typ, msg.version, msg.payload.len());
-        let tag = seal(&self.cipher, &self.platform_key, &nonce, &aad, &mut payload.as_mut()[explicit..])?;
+        let body = payload.as_mut().get_mut(explicit..).ok_or(rustls::Error::EncryptError)?;
+        let tag = seal(&self.cipher, &self.platform_key, &nonce, &aad, body)?;
         payload.extend_from_slice(&tag);
 
         if tapping {
@@ -323,19 +318,25 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls12Cipher<A> {
         let body_len = wire_len.checked_sub(explicit + TAG_LEN).ok_or(rustls::Error::DecryptError)?;
         let tapped_tag = tap::tag_of(&msg.payload);
         let nonce = if self.gcm {
+            let (Some(salt), Some(explicit_nonce)) =
+                (self.iv.as_ref().get(..GCM_SALT_LEN), msg.payload.get(..GCM_EXPLICIT_LEN))
+            else {
+                return Err(rustls::Error::DecryptError);
+            };
             let mut n = [0u8; NONCE_LEN];
-            n[..GCM_SALT_LEN].copy_from_slice(&self.iv.as_ref()[..GCM_SALT_LEN]);
-            n[GCM_SALT_LEN..].copy_from_slice(&msg.payload[..GCM_EXPLICIT_LEN]);
+            n[..GCM_SALT_LEN].copy_from_slice(salt);
+            n[GCM_SALT_LEN..].copy_from_slice(explicit_nonce);
             Nonce(n)
         } else {
             Nonce::new(&self.iv, seq)
         };
         let aad = make_tls12_aad(seq, msg.typ, msg.version, body_len);
-        if let Some(plain) = opened_elsewhere(&self.rx, seq, &msg, body_len) {
-            msg.payload[explicit..explicit + body_len].copy_from_slice(&plain);
+        let offloaded = opened_elsewhere(&self.rx, seq, &msg, body_len);
+        let (_, rest) = msg.payload.split_at_mut_checked(explicit).ok_or(rustls::Error::DecryptError)?;
+        let (body, tag) = rest.split_at_mut_checked(body_len).ok_or(rustls::Error::DecryptError)?;
+        if let Some(plain) = offloaded {
+            body.copy_from_slice(&plain);
         } else {
-            let (_, rest) = msg.payload.split_at_mut(explicit);
-            let (body, tag) = rest.split_at_mut(body_len);
             open(&self.cipher, &self.platform_key, &nonce, &aad, body, tag)?;
         }
         // RFC 5246 section 6.2.3: TLSCompressed.length (the plaintext here) MUST NOT exceed 2^14

@@ -93,7 +93,9 @@ fn labeled_expand(suite_id: &[u8], prk: &[u8], label: &[u8], info: &[u8], out: &
         let counter = [i as u8 + 1];
         let head: &[u8] = if i == 0 { &[] } else { &previous[..] };
         *previous = hmac(prk, &[head, &length, b"HPKE-v1", suite_id, label, info, &counter]);
-        chunk.copy_from_slice(&previous[..chunk.len()]);
+        for (dst, src) in chunk.iter_mut().zip(previous.iter()) {
+            *dst = *src;
+        }
     }
 }
 

@@ -18,6 +18,10 @@
 //! Built with `--cfg fuzzing` (cargo-fuzz sets it; never a feature, so no dependency can switch
 //! it on), the provider is deterministic and insecure, for fuzzing: see `fuzzing.rs`.
 
+#![forbid(unsafe_code)]
+// Tests index and unwrap freely; the library denies it (Cargo.toml's `[lints.clippy]`).
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod aead;
 #[cfg(fuzzing)]
 pub mod fuzzing;

@@ -95,8 +95,9 @@ impl RxKey {
             Some(OpenJob { nonce, aad: header.to_vec(), body: 0..payload.len() })
         } else {
             let body_len = payload.len().checked_sub(GCM_EXPLICIT_LEN + TAG_LEN)?;
+            let explicit_nonce = payload.get(..GCM_EXPLICIT_LEN)?;
             let mut nonce = self.iv;
-            nonce[4..].copy_from_slice(&payload[..GCM_EXPLICIT_LEN]);
+            nonce[4..].copy_from_slice(explicit_nonce);
             let mut aad = Vec::with_capacity(13);
             aad.extend_from_slice(&seq.to_be_bytes());
             aad.extend_from_slice(&header[..3]);
@@ -224,7 +225,9 @@ pub(crate) fn announce(aes_gcm: bool, key: &[u8], iv: &[u8], tls13: bool) -> Opt
         let slot = l.as_mut()?;
         let rx = aes_gcm.then(|| {
             let mut full = [0u8; 12];
-            full[..iv.len().min(12)].copy_from_slice(&iv[..iv.len().min(12)]);
+            for (dst, src) in full.iter_mut().zip(iv) {
+                *dst = *src;
+            }
             Arc::new(RxKey { key: Zeroizing::new(key.to_vec()), iv: full, tls13, state: Mutex::default() })
         });
         *slot = Some(rx.clone());

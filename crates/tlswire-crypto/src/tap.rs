@@ -156,7 +156,8 @@ const ALERT: u8 = 21;
 /// Last 16 bytes of `payload` (the AEAD tag), zero-padded if shorter.
 pub fn tag_of(payload: &[u8]) -> [u8; 16] {
     let mut tag = [0u8; 16];
-    let n = payload.len().min(16);
-    tag[16 - n..].copy_from_slice(&payload[payload.len() - n..]);
+    for (dst, src) in tag.iter_mut().rev().zip(payload.iter().rev()) {
+        *dst = *src;
+    }
     tag
 }

@@ -68,19 +68,22 @@ impl ProducesTickets for KeyTicketer {
         out.extend_from_slice(&self.name);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plain);
-        let body = &mut out[NAME_LEN + NONCE_LEN..];
+        let body = out.get_mut(NAME_LEN + NONCE_LEN..)?;
         let tag = self.cipher.encrypt_inout_detached(&nonce.into(), &self.name, body.into()).ok()?;
         out.extend_from_slice(&tag);
         Some(out)
     }
 
     fn decrypt(&self, ticket: &[u8]) -> Option<Vec<u8>> {
-        if ticket.len() < NAME_LEN + NONCE_LEN + TAG_LEN || ticket[..NAME_LEN] != self.name {
+        // Too short for name, nonce and tag, or another key's name: not ours.
+        let (name, rest) = ticket.split_at_checked(NAME_LEN)?;
+        let (nonce, rest) = rest.split_at_checked(NONCE_LEN)?;
+        let (body, tag) = rest.split_at_checked(rest.len().checked_sub(TAG_LEN)?)?;
+        if name != self.name {
             return None;
         }
-        let (head, tag) = ticket.split_at(ticket.len() - TAG_LEN);
-        let nonce: [u8; NONCE_LEN] = head[NAME_LEN..NAME_LEN + NONCE_LEN].try_into().ok()?;
-        let mut plain = head[NAME_LEN + NONCE_LEN..].to_vec();
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        let mut plain = body.to_vec();
         let tag = aead::Tag::<ChaCha20Poly1305>::try_from(tag).ok()?;
         self.cipher.decrypt_inout_detached(&nonce.into(), &self.name, plain.as_mut_slice().into(), &tag).ok()?;
         Some(plain)

@@ -7,9 +7,25 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$here/.." && pwd)
 version=0.2.130 # = the wasm-bindgen version in Cargo.lock
+# The crate's sha256 (crates.io's checksum) and its dependencies locked exactly: the crate's own
+# Cargo.lock with webpki-roots 1.0.10 for the 1.0.11 the registry here lacks
+# (scripts/wasm-bindgen-cli.Cargo.lock), so `cargo install --locked` builds what was reviewed.
+sha256=c37f6904387d19a319525c74af274c73912f3871c35555aa49f3ea64ebb2fc7a
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
-  echo "build: cargo install wasm-bindgen-cli $version" >&2
-  cargo install -q wasm-bindgen-cli --version "$version"
+  echo "build: cargo install --locked wasm-bindgen-cli $version" >&2
+  work=$(mktemp -d)
+  crate=$work/wasm-bindgen-cli.crate
+  cached=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/wasm-bindgen-cli-$version.crate 2>/dev/null | head -1 || true)
+  if [[ -n "$cached" ]]; then
+    cp "$cached" "$crate"
+  else
+    curl -sSfL -o "$crate" "https://static.crates.io/crates/wasm-bindgen-cli/wasm-bindgen-cli-$version.crate"
+  fi
+  echo "$sha256  $crate" | sha256sum -c --quiet -
+  tar -xzf "$crate" -C "$work"
+  cp "$here/scripts/wasm-bindgen-cli.Cargo.lock" "$work/wasm-bindgen-cli-$version/Cargo.lock"
+  cargo install -q --locked --path "$work/wasm-bindgen-cli-$version"
+  rm -rf "$work"
 fi
 [ -x "$here/node_modules/.bin/wasm-opt" ] || (cd "$here" && npm ci --no-audit --no-fund --silent)
 cd "$root"

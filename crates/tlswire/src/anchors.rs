@@ -9,10 +9,17 @@
 pub type Anchor<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
 
 /// Packs anchors.
+///
+/// # Panics
+///
+/// If a field is 64 KiB or longer, which the format cannot hold. Anchors come from the caller's
+/// own root store (a build step packs them); the engine only decodes.
 pub fn encode<'a>(anchors: impl IntoIterator<Item = Anchor<'a>>) -> Vec<u8> {
     let mut out = Vec::new();
     for (subject, spki, nc) in anchors {
         for field in [subject, spki, nc.unwrap_or_default()] {
+            // Not outside bytes: the caller's own anchors, packed ahead of time (see # Panics).
+            #[allow(clippy::expect_used)]
             let len = u16::try_from(field.len()).expect("a trust anchor field is under 64 KiB");
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(field);
@@ -36,8 +43,8 @@ pub fn decode(mut packed: &[u8]) -> Option<Vec<Anchor<'_>>> {
 fn field<'a>(packed: &mut &'a [u8]) -> Option<&'a [u8]> {
     let (len, rest) = packed.split_first_chunk::<2>()?;
     let len = usize::from(u16::from_be_bytes(*len));
-    let value = rest.get(..len)?;
-    *packed = &rest[len..];
+    let (value, rest) = rest.split_at_checked(len)?;
+    *packed = rest;
     Some(value)
 }
 

@@ -404,7 +404,7 @@ impl Connection {
         drop(capture);
         if let Some(obs) = &mut self.observer {
             obs.add_tapped(tapped);
-            obs.report_sent(&self.outgoing[start..]);
+            obs.report_sent(self.outgoing.get(start..).unwrap_or_default());
         }
         let error = Error::Certificate {
             error: CertificateError::Rejected(reason.to_string()),
@@ -443,7 +443,8 @@ impl Connection {
             0
         };
         if n > 0 {
-            self.early_sent.get_or_insert_with(Vec::new).extend_from_slice(&data[..n]);
+            // rustls took the first `n` bytes of `data`.
+            self.early_sent.get_or_insert_with(Vec::new).extend_from_slice(data.get(..n).unwrap_or(data));
             self.started = true;
             self.pump(&mut Want::Nothing)?;
         }
@@ -530,28 +531,27 @@ impl Connection {
         let Some(rx) = off.rx.clone() else {
             return out;
         };
-        let window = &self.incoming[self.incoming_start..];
-        for (seq, (at, len)) in (rx.next_seq()..).zip(protected_records(window, tls13)) {
-            let record = &window[at..at + 5 + len];
-            let header: &[u8; 5] = record[..5].try_into().unwrap_or(&[0; 5]);
-            if header[0] == 23
-                && seq >= off.jobbed_to
-                && (OFFLOAD_MIN_RECORD..=MAX_RECORD_PLAINTEXT + 256).contains(&len)
+        let window = self.incoming.get(self.incoming_start..).unwrap_or_default();
+        for (seq, (_, header, payload)) in (rx.next_seq()..).zip(protected_records(window, tls13)) {
+            if header[0] != 23
+                || seq < off.jobbed_to
+                || !(OFFLOAD_MIN_RECORD..=MAX_RECORD_PLAINTEXT + 256).contains(&payload.len())
             {
-                if let Some(job) = rx.job(seq, header, &record[5..]) {
-                    if out.is_empty() {
-                        out.extend_from_slice(&off.generation.to_be_bytes());
-                    }
-                    let body = &record[5..][job.body];
-                    out.extend_from_slice(&seq.to_be_bytes());
-                    out.extend_from_slice(&job.nonce);
-                    out.push(job.aad.len() as u8);
-                    out.extend_from_slice(&job.aad);
-                    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-                    out.extend_from_slice(body);
-                    off.jobbed_to = seq + 1;
-                }
+                continue;
             }
+            // A record too short for the key is no job (nor is one whose body is not in it).
+            let Some(job) = rx.job(seq, &header, payload) else { continue };
+            let Some(body) = payload.get(job.body) else { continue };
+            if out.is_empty() {
+                out.extend_from_slice(&off.generation.to_be_bytes());
+            }
+            out.extend_from_slice(&seq.to_be_bytes());
+            out.extend_from_slice(&job.nonce);
+            out.push(job.aad.len() as u8);
+            out.extend_from_slice(&job.aad);
+            out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            out.extend_from_slice(body);
+            off.jobbed_to = seq + 1;
         }
         out
     }
@@ -574,9 +574,8 @@ impl Connection {
         let Some(index) = seq.checked_sub(first) else {
             return;
         };
-        let window = &self.incoming[self.incoming_start..];
-        if let Some((at, _)) = protected_records(window, tls13).nth(index as usize) {
-            let header = window[at..at + 5].try_into().unwrap_or([0; 5]);
+        let window = self.incoming.get(self.incoming_start..).unwrap_or_default();
+        if let Some((at, header, _)) = protected_records(window, tls13).nth(index as usize) {
             rx.offer(seq, self.incoming_offset + at as u64, header, plaintext);
         }
     }
@@ -679,7 +678,7 @@ impl Connection {
         } else {
             data.len()
         };
-        let mut want = Want::Encrypt(&data[..take]);
+        let mut want = Want::Encrypt(data.get(..take).unwrap_or(data));
         self.pump(&mut want)?;
         match want {
             Want::Nothing => Ok(Status::Done(take)),
@@ -694,7 +693,9 @@ impl Connection {
         match self.read_available()? {
             Status::Done(unread) => {
                 let n = buf.len().min(unread.len());
-                buf[..n].copy_from_slice(&unread[..n]);
+                for (dst, src) in buf.iter_mut().zip(unread) {
+                    *dst = *src;
+                }
                 // Hand back what did not fit.
                 self.plaintext_read -= unread.len() - n;
                 Ok(Status::Done(n))
@@ -728,7 +729,7 @@ impl Connection {
         }
         if self.plaintext_read < self.plaintext.len() {
             let start = std::mem::replace(&mut self.plaintext_read, self.plaintext.len());
-            return Ok(Status::Done(&self.plaintext[start..]));
+            return Ok(Status::Done(self.plaintext.get(start..).unwrap_or_default()));
         }
         self.unread_before_failure = false;
         if let Some(e) = &self.failed {
@@ -771,7 +772,7 @@ impl Connection {
             drop(capture);
             if let Some(obs) = &mut self.observer {
                 obs.add_tapped(tapped);
-                obs.report_sent(&self.outgoing[start..]);
+                obs.report_sent(self.outgoing.get(start..).unwrap_or_default());
             }
         }
         Ok(())
@@ -1082,7 +1083,8 @@ impl Connection {
         }
         self.started = true;
         if let Some(gatherer) = self.hello.as_mut() {
-            match gatherer.check(&self.incoming[self.incoming_start..], self.max_version.wire()) {
+            let unread = self.incoming.get(self.incoming_start..).unwrap_or_default();
+            match gatherer.check(unread, self.max_version.wire()) {
                 // rustls gets none of it before the whole hello is checked (see crate::hello).
                 hello::Verdict::Incomplete => return Ok(()),
                 hello::Verdict::Pass(offered) => {
@@ -1096,7 +1098,7 @@ impl Connection {
             }
         }
         if let (Tls::Client(_), None, false) = (&self.tls, self.ems, self.handshake_done) {
-            self.ems = hello::server_hello_ems(&self.incoming[self.incoming_start..]);
+            self.ems = hello::server_hello_ems(self.incoming.get(self.incoming_start..).unwrap_or_default());
         }
         self.check_record_lengths();
         let scope = if self.observer.is_some() { tap::Scope::All } else { tap::Scope::Alerts };
@@ -1120,7 +1122,8 @@ impl Connection {
             if let Some(at) = self.overflow_at {
                 window_len = window_len.min((at - self.incoming_offset) as usize);
             }
-            let window = &mut self.incoming[self.incoming_start..self.incoming_start + window_len];
+            let window =
+                self.incoming.get_mut(self.incoming_start..self.incoming_start + window_len).unwrap_or_default();
             let _located = self.offload.is_some().then(|| Window::set(window, self.incoming_offset));
             let (discard, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
@@ -1171,7 +1174,7 @@ impl Connection {
         let mut skip = 0;
         for r in rejected {
             let at = self.incoming_start + skip;
-            let Some(header) = self.incoming.get(at..at + 5) else { break };
+            let Some(header) = record_header(&self.incoming, at) else { break };
             let len = u16::from_be_bytes([header[3], header[4]]) as usize;
             let Some(payload) = self.incoming.get(at + 5..at + 5 + len) else { break };
             if header[0] != 23 || len != r.wire_len || tap::tag_of(payload) != r.tag || 5 + len + skip > self.released {
@@ -1245,10 +1248,12 @@ impl Connection {
     /// Changes the description of plaintext alerts queued since `start` from `from` to `to`.
     fn rewrite_plaintext_alert(&mut self, start: usize, from: AlertDescription, to: AlertDescription) {
         let mut at = start;
-        while let Some(header) = self.outgoing.get(at..at + 5) {
+        while let Some(header) = record_header(&self.outgoing, at) {
             let len = u16::from_be_bytes([header[3], header[4]]) as usize;
-            if header[0] == 21 && len == 2 && self.outgoing.get(at + 6) == Some(&u8::from(from)) {
-                self.outgoing[at + 6] = u8::from(to);
+            if header[0] == 21 && len == 2 {
+                if let Some(description) = self.outgoing.get_mut(at + 6).filter(|d| **d == u8::from(from)) {
+                    *description = u8::from(to);
+                }
             }
             at += 5 + len;
         }
@@ -1268,7 +1273,7 @@ impl Connection {
         };
         let mut records = Vec::new();
         let mut at = start;
-        while let Some(header) = self.outgoing.get(at..at + 5) {
+        while let Some(header) = record_header(&self.outgoing, at) {
             let end = at + 5 + u16::from_be_bytes([header[3], header[4]]) as usize;
             if end > self.outgoing.len() {
                 return;
@@ -1282,8 +1287,13 @@ impl Connection {
         }
         self.note_sealers();
         let Some(sealer) = self.sealers.iter().rev().find(|s| s.in_use()).cloned() else { return };
-        let kept: Vec<u8> =
-            records.iter().filter(|(typ, _)| *typ == 20).flat_map(|(_, r)| self.outgoing[r.clone()].to_vec()).collect();
+        let kept: Vec<u8> = records
+            .iter()
+            .filter(|(typ, _)| *typ == 20)
+            .filter_map(|(_, r)| self.outgoing.get(r.clone()))
+            .flatten()
+            .copied()
+            .collect();
         sealer.rewind(protected);
         self.outgoing.truncate(start);
         self.outgoing.extend_from_slice(&kept);
@@ -1305,7 +1315,7 @@ impl Connection {
         loop {
             let Some(at) = self.header_check.checked_sub(self.incoming_offset) else { return };
             let at = self.incoming_start + at as usize;
-            let Some(header) = self.incoming.get(at..at + 5) else { return };
+            let Some(header) = record_header(&self.incoming, at) else { return };
             if !matches!(header[0], 20..=23) || header[1] != 3 {
                 return; // not a TLS record: rustls names that (an HTTP request, garbage)
             }
@@ -1333,7 +1343,7 @@ impl Connection {
         drop(capture);
         if let Some(obs) = &mut self.observer {
             obs.add_tapped(tapped);
-            obs.report_sent(&self.outgoing[start..]);
+            obs.report_sent(self.outgoing.get(start..).unwrap_or_default());
         }
         let error = Error::Protocol {
             error: ProtocolError::Malformed("a record longer than TLS allows".into()),
@@ -1389,7 +1399,7 @@ impl Connection {
                 peer_closed: &mut self.peer_closed,
                 early_data: &mut self.early_data,
             };
-            let window = &mut self.incoming[..0];
+            let window: &mut [u8] = &mut [];
             let (_, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, &mut Want::Nothing),
                 Tls::Server(s) => step(s.process_tls_records(window), &mut io, &mut Want::Nothing),
@@ -1415,13 +1425,13 @@ impl Connection {
             tapped.extend(capture.take());
             sealed_alerts.extend(tapped.iter().filter(|t| t.inner_type == 21).cloned());
         }
-        let mut alert = find_alert(&self.outgoing[start..], &sealed_alerts);
+        let mut alert = find_alert(self.outgoing.get(start..).unwrap_or_default(), &sealed_alerts);
         if alert.is_none() {
             alert = self.seal_missing_alert(&err);
             tapped.extend(capture.take());
         }
         drop(capture);
-        let sent = &self.outgoing[start..];
+        let sent = self.outgoing.get(start..).unwrap_or_default();
         if let Some(obs) = &mut self.observer {
             obs.add_tapped(tapped);
             obs.report_sent(sent);
@@ -1532,7 +1542,7 @@ impl Io<'_> {
     fn report_sent(&mut self, start: usize) {
         self.tapped();
         if let Some(obs) = self.observer.as_mut() {
-            obs.report_sent(&self.outgoing[start..]);
+            obs.report_sent(self.outgoing.get(start..).unwrap_or_default());
         }
     }
 }
@@ -1654,7 +1664,7 @@ fn grow_into(
     let mut room = hint;
     loop {
         out.resize(start + room, 0);
-        match f(&mut out[start..]) {
+        match f(out.get_mut(start..).unwrap_or_default()) {
             Ok(n) => {
                 out.truncate(start + n);
                 return Ok(());
@@ -1669,14 +1679,14 @@ fn grow_into(
 }
 
 /// The complete records in `window` that take a receive sequence number once the handshake is
-/// done (TLS 1.3: application_data records; TLS 1.2: every record), as (offset, payload length).
-fn protected_records(window: &[u8], tls13: bool) -> impl Iterator<Item = (usize, usize)> + '_ {
+/// done (TLS 1.3: application_data records; TLS 1.2: every record), as (offset, header, payload).
+fn protected_records(window: &[u8], tls13: bool) -> impl Iterator<Item = (usize, [u8; 5], &[u8])> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || loop {
-        let header = window.get(at..at + 5)?;
+        let header = record_header(window, at)?;
         let len = u16::from_be_bytes([header[3], header[4]]) as usize;
-        window.get(at + 5..at + 5 + len)?;
-        let record = (at, len);
+        let payload = window.get(at + 5..at + 5 + len)?;
+        let record = (at, header, payload);
         at += 5 + len;
         if !tls13 || header[0] == 23 {
             return Some(record);
@@ -1686,18 +1696,22 @@ fn protected_records(window: &[u8], tls13: bool) -> impl Iterator<Item = (usize,
 
 /// The alert description in records we just wrote (plaintext, or protected and tapped).
 fn find_alert(mut bytes: &[u8], tapped: &[tap::TappedRecord]) -> Option<u8> {
-    while bytes.len() >= 5 {
-        let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
-        let record = bytes.get(..5 + len)?;
-        let payload = &record[5..];
-        if record[0] == 21 && payload.len() == 2 {
-            return Some(payload[1]);
+    while let Some((header, rest)) = bytes.split_first_chunk::<5>() {
+        let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+        let (payload, rest) = rest.split_at_checked(len)?;
+        if let (21, &[_, description]) = (header[0], payload) {
+            return Some(description);
         }
-        let tag = &payload[payload.len().saturating_sub(16)..];
+        let tag = payload.get(payload.len().saturating_sub(16)..).unwrap_or_default();
         if let Some(t) = tapped.iter().find(|t| t.inner_type == 21 && t.tag.ends_with(tag) && t.wire_len == len) {
             return t.plaintext.get(1).copied();
         }
-        bytes = &bytes[5 + len..];
+        bytes = rest;
     }
     None
+}
+
+/// The record header at offset `at` of `bytes`; `None` if fewer than 5 bytes are there.
+fn record_header(bytes: &[u8], at: usize) -> Option<[u8; 5]> {
+    bytes.get(at..)?.first_chunk().copied()
 }

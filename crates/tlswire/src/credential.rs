@@ -74,7 +74,9 @@ impl ServerCertificates {
     /// offered; `None` if none can (the handshake fails with handshake_failure).
     fn choose(&self, hello: &rustls::server::ClientHello<'_>) -> Option<usize> {
         let named: Vec<usize> = match hello.server_name().and_then(|n| pki_types::ServerName::try_from(n).ok()) {
-            Some(name) => (0..self.certificates.len()).filter(|&i| valid_for(&self.certificates[i], &name)).collect(),
+            Some(name) => {
+                self.certificates.iter().enumerate().filter(|(_, key)| valid_for(key, &name)).map(|(i, _)| i).collect()
+            }
             None => Vec::new(),
         };
         let candidates = if named.is_empty() { (0..self.certificates.len()).collect() } else { named };
@@ -89,7 +91,7 @@ impl ServerCertificates {
             .filter(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)) == tls13)
             .collect();
         let usable = |i: &usize| {
-            let key = &self.certificates[*i];
+            let Some(key) = self.certificates.get(*i) else { return false };
             let algorithm = key.key.algorithm();
             let suite_fits = offered_suites.iter().any(|s| s.usable_for_signature_algorithm(algorithm));
             let curve_fits = tls13

@@ -101,13 +101,15 @@ impl Gatherer {
             }
             // A header is judged as soon as it is here: what is not a handshake record of a
             // length TLS allows (an HTTP request, say) goes to rustls at once.
-            let Some(header) = unread.get(..5) else { return Gathered::Incomplete };
-            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-            if header[0] != HANDSHAKE || len > MAX_RECORD {
+            let Some((&[typ, _, _, len_hi, len_lo], rest)) = unread.split_first_chunk::<5>() else {
+                return Gathered::Incomplete;
+            };
+            let len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
+            if typ != HANDSHAKE || len > MAX_RECORD {
                 return Gathered::NotAHello;
             }
-            let Some(payload) = unread.get(5..5 + len) else { return Gathered::Incomplete };
-            unread = &unread[5 + len..];
+            let Some((payload, rest)) = rest.split_at_checked(len) else { return Gathered::Incomplete };
+            unread = rest;
             self.read += 5 + len;
             if payload.is_empty() {
                 self.empty += 1;
@@ -117,7 +119,8 @@ impl Gatherer {
             }
             self.message.extend_from_slice(payload);
         };
-        Gathered::Hello(&self.message[..whole])
+        // The loop ends only once the message holds `whole` bytes.
+        self.message.get(..whole).map_or(Gathered::Incomplete, Gathered::Hello)
     }
 }
 
@@ -156,9 +159,9 @@ fn check_hello(message: &[u8], our_max: u16) -> Verdict {
 /// `None` if the first record is not a whole ServerHello (then nothing is known, and TLS 1.2
 /// exporters stay refused).
 pub(crate) fn server_hello_ems(input: &[u8]) -> Option<bool> {
-    let header = input.get(..5)?;
-    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-    let payload = input.get(5..5 + len).filter(|_| header[0] == HANDSHAKE)?;
+    let (&[typ, _, _, len_hi, len_lo], rest) = input.split_first_chunk::<5>()?;
+    let len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
+    let payload = rest.get(..len).filter(|_| typ == HANDSHAKE)?;
     let mut r = Reader(payload);
     if r.number(1)? != 2 {
         return None; // not a ServerHello
@@ -222,7 +225,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
     r.take(session_id)?;
     let suites_len = r.number(2)?;
     let suites = r.take(suites_len)?;
-    let fallback_scsv = suites.chunks_exact(2).any(|s| u16::from_be_bytes([s[0], s[1]]) == FALLBACK_SCSV);
+    let fallback_scsv = suites.as_chunks::<2>().0.iter().any(|&s| u16::from_be_bytes(s) == FALLBACK_SCSV);
     let compression = r.number(1)?;
     r.take(compression)?;
     let mut max_version = legacy_version;
@@ -241,7 +244,7 @@ fn parse(message: &[u8]) -> Option<Hello> {
                 let mut list = Reader(data);
                 let n = list.number(1)?;
                 let versions = list.take(n)?;
-                let versions = || versions.chunks_exact(2).map(|v| u16::from_be_bytes([v[0], v[1]]));
+                let versions = || versions.as_chunks::<2>().0.iter().map(|&v| u16::from_be_bytes(v));
                 offers_tls13 = versions().any(|v| v == TLS13);
                 max_version = versions()
                     .filter(|v| v & 0x0f0f != 0x0a0a) // GREASE

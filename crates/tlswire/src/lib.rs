@@ -38,6 +38,10 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+// Tests index and unwrap freely; the library denies it (Cargo.toml's `[lints.clippy]`).
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod anchors;
 mod config;
 mod connection;

@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use tlswire_crypto::tap::{Flow, TappedRecord};
+use tlswire_crypto::tap::{self, Flow, TappedRecord};
 
 /// Pseudo content type for a record header (OpenSSL's `SSL3_RT_HEADER`).
 pub const RECORD_HEADER: u16 = 256;
@@ -125,15 +125,9 @@ struct WireRecord {
 }
 
 impl WireRecord {
-    fn parse(bytes: &[u8]) -> Self {
-        let mut header = [0u8; HEADER_LEN];
-        header.copy_from_slice(&bytes[..HEADER_LEN]);
-        let payload = &bytes[HEADER_LEN..];
+    fn parse(header: [u8; HEADER_LEN], payload: &[u8]) -> Self {
         let body = if header[0] as u16 == APPLICATION_DATA { Vec::new() } else { payload.to_vec() };
-        let mut tag = [0u8; 16];
-        let n = payload.len().min(16);
-        tag[16 - n..].copy_from_slice(&payload[payload.len() - n..]);
-        Self { header, tag, body }
+        Self { header, tag: tap::tag_of(payload), body }
     }
 
     fn wire_len(&self) -> usize {
@@ -201,18 +195,15 @@ impl Observer {
         }
         self.scan_buf.extend_from_slice(bytes);
         let mut at = 0;
-        while self.scan_buf.len() - at >= HEADER_LEN {
-            let h = &self.scan_buf[at..at + HEADER_LEN];
+        while let Some((h, rest)) = self.scan_buf.get(at..).and_then(<[u8]>::split_first_chunk::<HEADER_LEN>) {
             let len = u16::from_be_bytes([h[3], h[4]]) as usize;
             let plausible = matches!(h[0], 20..=23) && h[1] == 3 && len <= MAX_WIRE_PAYLOAD;
             if !plausible {
                 self.bypass = true;
                 break;
             }
-            if self.scan_buf.len() - at < HEADER_LEN + len {
-                break;
-            }
-            self.unreleased.push_back(WireRecord::parse(&self.scan_buf[at..at + HEADER_LEN + len]));
+            let Some(payload) = rest.get(..len) else { break };
+            self.unreleased.push_back(WireRecord::parse(*h, payload));
             at += HEADER_LEN + len;
         }
         self.scan_buf.drain(..at);
@@ -274,13 +265,13 @@ impl Observer {
 
     /// Reports records we just put in the output buffer.
     pub(crate) fn report_sent(&mut self, mut bytes: &[u8]) {
-        while bytes.len() >= HEADER_LEN {
-            let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
-            let Some(record_bytes) = bytes.get(..HEADER_LEN + len) else {
+        while let Some((header, rest)) = bytes.split_first_chunk::<HEADER_LEN>() {
+            let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+            let Some((payload, rest)) = rest.split_at_checked(len) else {
                 break;
             };
-            let record = WireRecord::parse(record_bytes);
-            bytes = &bytes[HEADER_LEN + len..];
+            let record = WireRecord::parse(*header, payload);
+            bytes = rest;
             self.emit(Direction::Sent, record.version(), RECORD_HEADER, &record.header);
             let sealed = self.sealed.iter().position(|t| record.matches(t)).map(|i| self.sealed.remove(i));
             let (content_type, plaintext) = match sealed.flatten() {
@@ -306,12 +297,10 @@ impl Observer {
                 buf.extend_from_slice(plaintext);
                 let mut messages = Vec::new();
                 let mut at = 0;
-                while buf.len() - at >= 4 {
-                    let len = u32::from_be_bytes([0, buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-                    if buf.len() - at < 4 + len {
-                        break;
-                    }
-                    messages.push(buf[at..at + 4 + len].to_vec());
+                while let Some(&[_, l0, l1, l2]) = buf.get(at..).and_then(<[u8]>::first_chunk::<4>) {
+                    let len = u32::from_be_bytes([0, l0, l1, l2]) as usize;
+                    let Some(message) = buf.get(at..at + 4 + len) else { break };
+                    messages.push(message.to_vec());
                     at += 4 + len;
                 }
                 buf.drain(..at);
@@ -369,8 +358,9 @@ fn server_hello_version(message: &[u8]) -> Option<u16> {
     at += 2;
     let end = (at + ext_len).min(body.len());
     while at + 4 <= end {
-        let typ = u16::from_be_bytes([body[at], body[at + 1]]);
-        let len = u16::from_be_bytes([body[at + 2], body[at + 3]]) as usize;
+        let &[t0, t1, l0, l1] = body.get(at..)?.first_chunk::<4>()?;
+        let typ = u16::from_be_bytes([t0, t1]);
+        let len = u16::from_be_bytes([l0, l1]) as usize;
         if typ == 0x002b && len == 2 {
             return Some(u16::from_be_bytes([*body.get(at + 4)?, *body.get(at + 5)?]));
         }

@@ -233,16 +233,19 @@ impl ClientSessionStore for SessionStore {
 
 /// tlswire's envelope around a stored session.
 pub(crate) fn envelope(stored: &Stored, server_name: &str, policy: &[u8; 32], group: Option<&str>) -> Vec<u8> {
+    // Cut to what the length fields can say (no real server name or group is that long).
     let name = server_name.as_bytes();
+    let name = name.get(..usize::from(u16::MAX)).unwrap_or(name);
     let group = group.unwrap_or("").as_bytes();
+    let group = group.get(..255).unwrap_or(group);
     let mut out = Vec::with_capacity(4 + 1 + 2 + name.len() + 32 + 1 + group.len() + stored.value.len());
     out.extend_from_slice(MAGIC);
     out.push(if stored.tls13 { TLS13 } else { TLS12 });
-    out.extend_from_slice(&(name.len().min(u16::MAX as usize) as u16).to_be_bytes());
-    out.extend_from_slice(&name[..name.len().min(u16::MAX as usize)]);
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name);
     out.extend_from_slice(policy);
-    out.push(group.len().min(255) as u8);
-    out.extend_from_slice(&group[..group.len().min(255)]);
+    out.push(group.len() as u8);
+    out.extend_from_slice(group);
     out.extend_from_slice(&stored.value);
     out
 }
@@ -266,9 +269,8 @@ pub(crate) fn open_envelope(bytes: &[u8]) -> Result<Opened<'_>, ConfigError> {
         TLS12 => false,
         _ => return Err(bad("unknown session kind")),
     };
-    let (len, rest) = rest.split_at_checked(2).ok_or_else(|| bad("truncated"))?;
-    let (name, rest) =
-        rest.split_at_checked(u16::from_be_bytes([len[0], len[1]]) as usize).ok_or_else(|| bad("truncated"))?;
+    let (len, rest) = rest.split_first_chunk::<2>().ok_or_else(|| bad("truncated"))?;
+    let (name, rest) = rest.split_at_checked(u16::from_be_bytes(*len) as usize).ok_or_else(|| bad("truncated"))?;
     let (policy, rest) = rest.split_at_checked(32).ok_or_else(|| bad("truncated"))?;
     let (&len, rest) = rest.split_first().ok_or_else(|| bad("truncated"))?;
     let (group, value) = rest.split_at_checked(len as usize).ok_or_else(|| bad("truncated"))?;

@@ -156,7 +156,7 @@ fn rsa_bits(cert: &[u8]) -> Option<usize> {
     }
     let rsa = sequence(&AnyRef::from_der(key).ok()?)?;
     let modulus = rsa.first().filter(|n| n.tag() == Tag::Integer)?.value();
-    let significant = modulus.iter().position(|&b| b != 0).map_or(&[][..], |i| &modulus[i..]);
+    let significant = modulus.iter().position(|&b| b != 0).and_then(|i| modulus.get(i..)).unwrap_or_default();
     let first = *significant.first()?;
     Some(significant.len() * 8 - first.leading_zeros() as usize)
 }

@@ -418,7 +418,8 @@ impl Connection {
     /// made with [`Connection::client_resuming`] (or resuming from the context's memory) whose
     /// session allows it, with `early_data` on in the config, encrypts as much of `data` as the
     /// server's limit allows, to go out with the ClientHello, and returns how much (0 when early
-    /// data is not possible: call it before the handshake, and write the rest normally). If the
+    /// data is not possible: call it before the handshake, and write the rest normally; 0 too
+    /// with a verify hook set, which could not judge the server before the data left). If the
     /// server refuses it, tlswire sends it again as ordinary data right after the handshake when
     /// the application protocol cannot have changed (no ALPN offered, or a single protocol, which
     /// the server chose); otherwise the server may now speak another protocol than the one the
@@ -432,7 +433,9 @@ impl Connection {
         }
         self.check_not_abandoned()?;
         let Tls::Client(client) = &mut self.tls else { return Ok(0) };
-        if self.handshake_done || data.is_empty() {
+        // Early data leaves with the ClientHello, before the verify hook can judge the server the
+        // session came from: with a hook, everything waits for the handshake.
+        if self.handshake_done || data.is_empty() || self.verify_hook.is_some() {
             return Ok(0);
         }
         #[cfg(client_early_data)]
@@ -975,9 +978,9 @@ impl Connection {
         drop(secrets);
         self.note_sealers();
         self.hello_retry_request |= self.common().handshake_kind() == Some(HandshakeKind::FullWithHelloRetryRequest);
-        if result.is_ok() {
-            self.judge_resumed_chain()?;
-        }
+        // Even when the call failed: data decrypted before a failure is handed out first, and
+        // none of it may come from a peer the hook refuses.
+        self.judge_resumed_chain()?;
         if result.is_ok() && self.handshake_done {
             self.settle_early_data()?;
         }
@@ -1012,7 +1015,11 @@ impl Connection {
                 self.plaintext.clear();
                 self.plaintext_read = 0;
                 self.early_data = 0;
-                Err(self.refuse_certificate(&why))
+                // A connection that failed already has sent its alert: that failure stands.
+                match &self.failed {
+                    Some(e) => Err(e.clone()),
+                    None => Err(self.refuse_certificate(&why)),
+                }
             }
         }
     }

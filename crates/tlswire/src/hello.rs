@@ -27,6 +27,7 @@ const KEY_SHARE: u16 = 51;
 const EXTENDED_MASTER_SECRET: u16 = 23;
 const TLS13: u16 = 0x0304;
 const HANDSHAKE: u8 = 22;
+const ALERT: u8 = 21;
 const CLIENT_HELLO: u8 = 1;
 /// The largest handshake message rustls takes (its deframer's limit): a longer hello is left to
 /// rustls to refuse (decode_error) without being gathered here.
@@ -64,11 +65,12 @@ pub(crate) struct Gatherer {
     read: usize,
     /// Their handshake payloads, joined.
     message: Vec<u8>,
-    /// Empty handshake records among them.
+    /// Empty handshake records and warning alerts among them.
     empty: usize,
 }
 
-/// Empty records tolerated before the hello (rustls refuses more than 32 in a row).
+/// Empty records and warning alerts passed over before the hello (rustls refuses more than 32
+/// empty records in a row, and more than a few warnings).
 const MAX_EMPTY_RECORDS: usize = 32;
 
 impl Gatherer {
@@ -105,12 +107,25 @@ impl Gatherer {
                 return Gathered::Incomplete;
             };
             let len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
-            if typ != HANDSHAKE || len > MAX_RECORD {
+            if !matches!(typ, HANDSHAKE | ALERT) || len > MAX_RECORD {
                 return Gathered::NotAHello;
             }
             let Some((payload, rest)) = rest.split_at_checked(len) else { return Gathered::Incomplete };
             unread = rest;
             self.read += 5 + len;
+            if typ == ALERT {
+                // Alerts are not in the transcript, and rustls passes over warnings before a
+                // version is agreed: they must not let the hello past the checks. Anything
+                // else (a fatal alert, a malformed one) ends the connection in rustls.
+                if payload.first() != Some(&1) || payload.len() != 2 {
+                    return Gathered::NotAHello;
+                }
+                self.empty += 1;
+                if self.empty > MAX_EMPTY_RECORDS {
+                    return Gathered::NotAHello;
+                }
+                continue;
+            }
             if payload.is_empty() {
                 self.empty += 1;
                 if self.empty > MAX_EMPTY_RECORDS {
@@ -438,6 +453,17 @@ mod tests {
             let bytes: Vec<usize> = (1..message.len()).collect();
             let input = records(message, &bytes);
             assert_eq!(alert(check(&input, 0x0304)), *expected, "one byte per record");
+            // Warning alerts before the hello or between its records (not in the transcript,
+            // passed over by rustls) change nothing.
+            let warnings: &[&[u8]] = &[&[21, 3, 3, 0, 2, 1, 90], &[21, 3, 0, 0, 2, 1, 0], &[21, 3, 1, 0, 2, 1, 100]];
+            for warning in warnings {
+                let before = [*warning, &records(message, &[])].concat();
+                assert_eq!(alert(check(&before, 0x0304)), *expected, "after {warning:?}");
+                let mut between = records(message, &[message.len() / 2]);
+                let second = 5 + message.len() / 2;
+                between.splice(second..second, warning.iter().copied());
+                assert_eq!(alert(check(&between, 0x0304)), *expected, "{warning:?} inside");
+            }
             // Fed a byte at a time, the same gatherer answers Incomplete until the last byte.
             let mut gatherer = Gatherer::default();
             for end in 1..input.len() {

@@ -488,6 +488,7 @@ impl persist::Tls13ClientSessionValue {
             &config.provider.cipher_suites,
             &config.verifier,
             &config.client_auth_cert_resolver,
+            config.current_time()?,
         )?)
     }
 }
@@ -505,6 +506,7 @@ impl persist::Tls12ClientSessionValue {
             &config.provider.cipher_suites,
             &config.verifier,
             &config.client_auth_cert_resolver,
+            config.current_time()?,
         )?)
     }
 }

@@ -132,6 +132,7 @@ impl Tls13ClientSessionValue {
         suites: &[crate::SupportedCipherSuite],
         server_cert_verifier: &Arc<dyn ServerCertVerifier>,
         client_creds: &Arc<dyn ResolvesClientCert>,
+        now: UnixTime,
     ) -> Result<Self, InvalidMessage> {
         let suite = CipherSuite::read(r)?;
         let suite = suites
@@ -145,7 +146,7 @@ impl Tls13ClientSessionValue {
             suite,
             age_add: u32::read(r)?,
             max_early_data_size: u32::read(r)?,
-            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds)?,
+            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds, now)?,
             quic_params: PayloadU16::read(r)?,
         };
         r.expect_empty("Tls13ClientSessionValue")?;
@@ -273,6 +274,7 @@ impl Tls12ClientSessionValue {
         suites: &[crate::SupportedCipherSuite],
         server_cert_verifier: &Arc<dyn ServerCertVerifier>,
         client_creds: &Arc<dyn ResolvesClientCert>,
+        now: UnixTime,
     ) -> Result<Self, InvalidMessage> {
         let suite = CipherSuite::read(r)?;
         let suite = suites
@@ -290,7 +292,7 @@ impl Tls12ClientSessionValue {
                 1 => true,
                 _ => return Err(InvalidMessage::UnexpectedMessage("extended_ms")),
             },
-            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds)?,
+            common: ClientSessionCommon::read_persisted(r, server_cert_verifier, client_creds, now)?,
         };
         r.expect_empty("Tls12ClientSessionValue")?;
         // The master secret is copied into a [u8; 48] when the session resumes (as rustls main
@@ -397,11 +399,20 @@ impl ClientSessionCommon {
         r: &mut Reader<'_>,
         server_cert_verifier: &Arc<dyn ServerCertVerifier>,
         client_creds: &Arc<dyn ResolvesClientCert>,
+        now: UnixTime,
     ) -> Result<Self, InvalidMessage> {
+        let ticket = Arc::new(PayloadU16::read(r)?);
+        let secret = Zeroizing::new(PayloadU8::read(r)?);
+        let epoch = u64::read(r)?;
+        // A session made in the future would never expire (it expires `lifetime_secs` after
+        // `epoch`): refused, with five minutes' leeway for another machine's clock.
+        if epoch > now.as_secs().saturating_add(300) {
+            return Err(InvalidMessage::UnexpectedMessage("a session made in the future"));
+        }
         Ok(Self {
-            ticket: Arc::new(PayloadU16::read(r)?),
-            secret: Zeroizing::new(PayloadU8::read(r)?),
-            epoch: u64::read(r)?,
+            ticket,
+            secret,
+            epoch,
             // 0 (a TLS 1.2 session without a ticket lifetime) would never expire: a session
             // that comes back from storage lives at most MAX_TICKET_LIFETIME.
             lifetime_secs: match u32::read(r)? {

@@ -57,7 +57,14 @@ export function webSocket(target, protocols, options = {}) {
   const notify = () => (wake?.(), (wake = null));
   ws.addEventListener("message", (e) => {
     if (cancelled || failure) return;
-    const bytes = new Uint8Array(e.data);
+    const bytes = binary(e.data);
+    if (!bytes) {
+      // TLS travels in binary frames. A text frame is the bridge's or the network's doing, and
+      // `new Uint8Array("1e9")` would allocate a gigabyte of zeros.
+      failure = new TlsError("CHANNEL_ERROR", "WebSocket: the peer sent a frame that is not binary (TLS travels in binary frames): closed");
+      ws.close();
+      return notify();
+    }
     if (queued + bytes.byteLength > maxQueued) {
       failure = new TlsError("CHANNEL_ERROR", `WebSocket: the peer sent more than ${maxQueued} bytes that were not read (maxQueuedBytes; this WebSocket cannot pause): closed`);
       ws.close();
@@ -119,4 +126,14 @@ export function webSocket(target, protocols, options = {}) {
     },
   });
   return { readable, writable, opened };
+}
+
+/**
+ * A message's bytes, or `undefined` unless it is binary (an `ArrayBuffer` or a view of one):
+ * a text frame's string, or a `Blob`, is never turned into bytes.
+ */
+export function binary(data) {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
 }

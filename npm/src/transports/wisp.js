@@ -1,5 +1,5 @@
 import { TlsError } from "../errors.js";
-import { maxQueuedBytes } from "./websocket.js";
+import { binary, maxQueuedBytes } from "./websocket.js";
 
 // Wisp (https://github.com/MercuryWorkshop/wisp-protocol): many TCP streams over one WebSocket.
 // Packets are [type u8][stream id u32 LE][payload]. This is a small v1 client with the protocol's
@@ -47,7 +47,15 @@ class WispSession {
       this.#ws.addEventListener("close", () => reject(new TlsError("CHANNEL_ERROR", `Wisp server ${url} closed`)), { once: true });
     });
     this.#budget.catch(() => {});
-    this.#ws.addEventListener("message", (e) => this.#receive(new Uint8Array(e.data)));
+    this.#ws.addEventListener("message", (e) => {
+      const packet = binary(e.data);
+      if (packet) return this.#receive(packet);
+      // Wisp is binary: a text frame is the server's (or the network's) fault, and turning it
+      // into bytes could allocate without bound. Every stream of the session fails.
+      for (const stream of this.#streams.values()) stream.ended(new TlsError("CHANNEL_ERROR", "Wisp: the server sent a frame that is not binary"));
+      this.#streams.clear();
+      this.#ws.close();
+    });
     this.#ws.addEventListener("close", () => {
       wispSessions.delete(url);
       for (const stream of this.#streams.values()) stream.ended(new TlsError("CHANNEL_ERROR", "Wisp WebSocket closed"));

@@ -14,10 +14,10 @@ export const contexts = new WeakMap(); // TlsContext → {built: the engine's Co
 
 /** Parses and builds client settings into the engine's Context (the caller frees it). */
 export function buildContext(options) {
-  return callEngine(clientEngine, () => build(options));
+  return callEngine(clientEngine, () => buildClient(options));
 }
 
-function build(options) {
+function buildClient(options) {
   const config = new Config();
   let trapped = false;
   try {

@@ -42,10 +42,10 @@ function builtServerContext(context) {
 
 /** Parses and builds server settings into the engine's ServerContext (the caller frees it). */
 function buildServerContext(options) {
-  return callEngine(serverEngine, () => build(options));
+  return callEngine(serverEngine, () => buildServer(options));
 }
 
-function build(options) {
+function buildServer(options) {
   if (options.certificate === undefined || options.privateKey === undefined) {
     throw new TlsError("CONFIG", "a server needs options.certificate and options.privateKey (PEM)");
   }

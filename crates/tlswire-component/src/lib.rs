@@ -444,7 +444,8 @@ impl connections::GuestConnection for Conn {
         label: String,
         context: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, WitError> {
-        let mut out = vec![0u8; length as usize];
+        // Never more than the core gives plus one byte, which the core then refuses (MISUSE).
+        let mut out = vec![0u8; (length as usize).min(tlswire::MAX_EXPORT + 1)];
         self.state
             .borrow()
             .tls

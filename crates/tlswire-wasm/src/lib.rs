@@ -353,7 +353,8 @@ impl Engine {
         label: &[u8],
         context: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, JsValue> {
-        let mut out = vec![0u8; length as usize];
+        // Never more than the core gives plus one byte, which the core then refuses (MISUSE).
+        let mut out = vec![0u8; (length as usize).min(tlswire::MAX_EXPORT + 1)];
         self.conn.export_keying_material(&mut out, label, context.as_deref()).map_err(|e| js_error(&e))?;
         Ok(out)
     }

@@ -818,7 +818,8 @@ impl Connection {
     /// is done. In TLS 1.2 no context (`None`) and an empty one differ; in TLS 1.3 they are the
     /// same. Both ends get the same bytes for the same label and context, and nobody else can.
     /// A TLS 1.2 connection without the extended master secret (RFC 7627) exports nothing
-    /// ([`Misuse::BadExport`]): its master secret could be shared with another connection.
+    /// ([`Misuse::BadExport`]): its master secret could be shared with another connection. At
+    /// most [`crate::MAX_EXPORT`] bytes at a time.
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
         if let Some(e) = &self.failed {
             return Err(e.clone());

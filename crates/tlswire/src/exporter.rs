@@ -12,6 +12,12 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Misuse};
 
+/// The most keying material one export gives, in every version (TLS 1.3 itself stops at 255
+/// hash lengths, 8160 or 12240 bytes; TLS 1.2's PRF has no limit), so that a length from an
+/// application cannot make a binding allocate without bound: bindings allocate at most one byte
+/// more than this, which the core then refuses.
+pub const MAX_EXPORT: usize = 16384;
+
 /// What a connection keeps to export keying material.
 #[derive(Default)]
 pub(crate) struct Secrets {
@@ -38,6 +44,9 @@ impl Secrets {
     ) -> Result<(), Error> {
         if out.is_empty() {
             return Err(Misuse::BadExport("zero-length output").into());
+        }
+        if out.len() > MAX_EXPORT {
+            return Err(Misuse::BadExport("output longer than 16384 bytes").into());
         }
         match suite {
             SupportedCipherSuite::Tls13(suite) => {

@@ -48,6 +48,7 @@ mod connection;
 mod credential;
 mod error;
 mod exporter;
+pub use exporter::MAX_EXPORT;
 mod hello;
 mod keylog;
 mod observer;

@@ -1586,6 +1586,8 @@ fn both_ends_export_the_same_keying_material_in_every_suite_and_after_resumption
             for bad in [0, if tls13 { 255 * 48 + 1 } else { 0 }] {
                 assert!(matches!(export(&pair.client, bad, b"x", None), Err(Error::Misuse(Misuse::BadExport(_)))));
             }
+            let too_long = export(&pair.client, MAX_EXPORT + 1, b"x", None);
+            assert!(matches!(too_long, Err(Error::Misuse(Misuse::BadExport(_)))), "{name}: {too_long:?}");
             let reserved = export(&pair.client, 16, b"key expansion", None);
             assert_eq!(reserved.is_err(), !tls13, "{name}");
         }

@@ -209,7 +209,7 @@ pub struct Connection {
     /// [`Connection::seal_missing_alert`]).
     sealers: Vec<sealer::Sealer>,
     /// Data decrypted before a failure that `read` met itself, handed out before the failure.
-    unread_before_failure: bool,
+    unread_before_failure: std::cell::Cell<bool>,
     /// A HelloRetryRequest was sent or received. rustls reports one only until a resumption
     /// replaces its handshake kind with "resumed", which always happens in a later call.
     hello_retry_request: bool,
@@ -328,7 +328,7 @@ impl Connection {
             offload: None,
             sealers: Vec::new(),
             hello_retry_request: false,
-            unread_before_failure: false,
+            unread_before_failure: std::cell::Cell::new(false),
         }
     }
 
@@ -385,8 +385,8 @@ impl Connection {
     /// (`CERT_REJECTED`, sticky like every failure). Before the handshake completes it is
     /// [`Misuse::HandshakeNotDone`]; after a failure, that failure.
     pub fn reject_peer(&mut self, reason: &str) -> Error {
-        if let Some(e) = &self.failed {
-            return e.clone();
+        if let Some(e) = self.reported_failure() {
+            return e;
         }
         if !self.handshake_done {
             return Misuse::HandshakeNotDone.into();
@@ -428,8 +428,8 @@ impl Connection {
     /// again. [`Info::early_data`] and [`Info::early_data_rejected`] say which. Early data can be
     /// replayed by an attacker: send only what may safely arrive twice.
     pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         self.check_not_abandoned()?;
         let Tls::Client(client) = &mut self.tls else { return Ok(0) };
@@ -596,8 +596,8 @@ impl Connection {
 
     /// Received bytes, in order, in any chunking.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         if self.eof {
             return Err(Misuse::InputAfterEof.into());
@@ -659,8 +659,8 @@ impl Connection {
     /// [`set_partial_writes`](Self::set_partial_writes), a prefix of whole records (each at most
     /// 16 KiB of plaintext) may be taken; `Done(n)` says how much.
     pub fn write(&mut self, data: &[u8]) -> Result<Status<usize>, Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         if self.close_sent {
             return Err(Misuse::WriteAfterClose.into());
@@ -715,7 +715,7 @@ impl Connection {
     pub fn read_available(&mut self) -> Result<Status<&[u8]>, Error> {
         self.check_not_abandoned()?;
         // A failure another call returned is sticky: nothing decrypted before it comes after it.
-        if let (Some(e), false) = (&self.failed, self.unread_before_failure) {
+        if let (Some(e), false) = (&self.failed, self.unread_before_failure.get()) {
             return Err(e.clone());
         }
         if self.plaintext_read == self.plaintext.len() {
@@ -727,16 +727,16 @@ impl Connection {
                 if self.plaintext.is_empty() {
                     return Err(e);
                 }
-                self.unread_before_failure = true;
+                self.unread_before_failure.set(true);
             }
         }
         if self.plaintext_read < self.plaintext.len() {
             let start = std::mem::replace(&mut self.plaintext_read, self.plaintext.len());
             return Ok(Status::Done(self.plaintext.get(start..).unwrap_or_default()));
         }
-        self.unread_before_failure = false;
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        self.unread_before_failure.set(false);
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         if self.peer_closed {
             return Ok(Status::Done(&[]));
@@ -754,8 +754,8 @@ impl Connection {
     /// [`Misuse::HandshakeAfterClose`] and writes nothing. After a
     /// failure, returns that failure (errors are sticky).
     pub fn close(&mut self) -> Result<(), Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         if self.close_sent {
             return Ok(());
@@ -779,6 +779,14 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The failure, if any, as a call returns it. Once the caller has been told of it, nothing
+    /// decrypted before the failure is handed out after it: errors are sticky.
+    fn reported_failure(&self) -> Option<Error> {
+        let e = self.failed.clone()?;
+        self.unread_before_failure.set(false);
+        Some(e)
     }
 
     /// After `close` ended the connection mid-handshake, the handshake goes no further.
@@ -821,8 +829,8 @@ impl Connection {
     /// ([`Misuse::BadExport`]): its master secret could be shared with another connection. At
     /// most [`crate::MAX_EXPORT`] bytes at a time.
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         if !self.handshake_done {
             return Err(Misuse::BadExport("the handshake is not complete").into());
@@ -1086,8 +1094,8 @@ impl Connection {
     }
 
     fn pump_records(&mut self, want: &mut Want<'_>) -> Result<(), Error> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
+        if let Some(e) = self.reported_failure() {
+            return Err(e);
         }
         self.started = true;
         if let Some(gatherer) = self.hello.as_mut() {

@@ -5,7 +5,10 @@
 # (message formatting, certificate subjects), parse (PEM/DER certificates, keys, CRLs, packed
 # trust anchors), session (arbitrary bytes as a stored session, then a handshake), ech
 # (ECHConfigLists; HPKE open), api_sequence (a client and a server driven by an arbitrary
-# sequence of API calls and re-cut deliveries, invariants checked after every step).
+# sequence of API calls and re-cut deliveries, invariants checked after every step), offload
+# (AES-GCM record decryption handed out with offload_jobs and answered with offload_opened: in
+# any order, any subset, rightly or with a wrong generation, seq or plaintext, across KeyUpdates;
+# what is read stays the peer's stream unless an edited plaintext was trusted, errors sticky).
 # cargo-fuzz builds with --cfg fuzzing: tlswire-crypto's deterministic provider (fixed
 # randomness, identity AEAD, constant HMAC; tlswire_crypto::fuzzing), so fuzzed peers get past
 # ServerHello. The seeds are handshakes recorded with that provider (they replay exactly), written
@@ -19,7 +22,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(client client_observed server observer parse session ech api_sequence)
+[ ${#targets[@]} -gt 0 ] || targets=(client client_observed server observer parse session ech api_sequence offload)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.1

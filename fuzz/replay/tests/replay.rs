@@ -19,7 +19,7 @@ use targets::{FixedClock, Op, VARIANTS};
 use tlswire::{ClientConfig, Connection, Message, ServerConfig, Status, Version};
 
 const TARGETS: &[&str] =
-    &["client", "client_observed", "server", "observer", "parse", "session", "ech", "api_sequence"];
+    &["client", "client_observed", "server", "observer", "parse", "session", "ech", "api_sequence", "offload"];
 
 const CA: &[u8] = include_bytes!("../../../crates/tlswire/testdata/ca.pem");
 const CERT: &[u8] = include_bytes!("../../../crates/tlswire/testdata/server-ecdsa.pem");
@@ -40,6 +40,9 @@ fn run(target: &str, data: &[u8]) {
         "ech" => targets::ech(data),
         "api_sequence" => {
             targets::api_sequence(data);
+        }
+        "offload" => {
+            targets::offload(data);
         }
         other => panic!("no target {other}"),
     }
@@ -171,6 +174,76 @@ fn api_sequence_seed(head: u8, chunk: u8, reframe: u8, early: bool) -> Vec<u8> {
     out
 }
 
+/// offload's scripted runs: data both ways in records big enough to be offloaded, jobs fetched
+/// and answered (wrongly first: another generation, cut short, grown, empty; then rightly,
+/// forwards, backwards and shuffled; again after the records were processed, edited), a KeyUpdate
+/// (TLS 1.3) with answers for the old generation after it, and close_notify both ways; `chunk`
+/// and `between` re-cut the deliveries and act between the pieces. With `edit`, first an edited
+/// answer the connection takes (the platform is trusted): what the server reads shows it.
+fn offload_seed(variant: u8, chunk: u8, between: u8, edit: bool) -> Vec<u8> {
+    use targets::{Answer, OffloadOp as O};
+    let mut ops = Vec::new();
+    if edit {
+        ops.extend([
+            O::Write { server: false, len: 5000 },
+            O::Deliver { server: false, amount: 0, chunk: 0, between: 0 },
+            O::Jobs { server: true },
+            O::Answer { server: true, pick: 0, how: Answer::Edited.how() },
+            O::Read { server: true, size: 0 },
+        ]);
+    }
+    for round in 0..2u8 {
+        for server in [false, true] {
+            let peer = !server;
+            ops.push(O::Write { server, len: 20000 });
+            ops.push(O::Deliver { server, amount: 0, chunk, between });
+            ops.push(O::Jobs { server: peer });
+            for how in
+                [Answer::GenerationAfter, Answer::GenerationBefore, Answer::Truncated, Answer::Grown, Answer::Empty]
+            {
+                ops.push(O::Answer { server: peer, pick: 0, how: how.how() });
+            }
+            ops.push(O::AnswerAll { server: peer, order: round * 2 + u8::from(server) * 7 });
+            ops.push(O::Read { server: peer, size: 3 });
+            ops.push(O::Read { server: peer, size: 0 });
+            // Records processed already: a duplicate, and an edit, both dropped.
+            ops.push(O::Answer { server: peer, pick: 1, how: Answer::Right.how() });
+            ops.push(O::Answer { server: peer, pick: 0, how: Answer::Edited.how() });
+            ops.push(O::Read { server: peer, size: 0 });
+        }
+        // A KeyUpdate both ways (TLS 1.3): the client's, the server's answer to it; then stale
+        // answers (the old generation) at the server.
+        ops.extend([
+            O::Write { server: false, len: 3000 },
+            O::Deliver { server: false, amount: 0, chunk: 0, between: 0 },
+            O::Jobs { server: true },
+            O::KeyUpdate { server: false },
+            O::Write { server: false, len: 9000 },
+            O::Deliver { server: false, amount: 0, chunk, between: 0 },
+            O::Read { server: true, size: 0 },
+            O::Answer { server: true, pick: 255, how: Answer::Right.how() },
+            O::Answer { server: true, pick: 254, how: Answer::EditedLast.how() },
+            O::Answer { server: true, pick: 253, how: Answer::Unauthenticated.how() },
+            O::Read { server: true, size: 0 },
+            O::Deliver { server: true, amount: 0, chunk: 0, between: 0 },
+            O::Read { server: false, size: 0 },
+        ]);
+    }
+    ops.extend([
+        O::Close { server: false },
+        O::Deliver { server: false, amount: 0, chunk: 0, between: 0 },
+        O::Read { server: true, size: 0 },
+        O::Close { server: true },
+        O::Deliver { server: true, amount: 0, chunk: 0, between: 0 },
+        O::Read { server: false, size: 0 },
+    ]);
+    let mut out = vec![variant];
+    for op in ops {
+        op.encode(&mut out);
+    }
+    out
+}
+
 /// An ECHConfigList (X25519, HKDF-SHA256, AES-128-GCM) for `public_name`, a key nobody holds.
 fn ech_config_list(public_name: &str) -> Vec<u8> {
     let mut c = vec![7u8, 0x00, 0x20, 0x00, 0x20];
@@ -258,6 +331,14 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("api_sequence", api_sequence_seed(0, 7, 0, false)));
     out.push(("api_sequence", api_sequence_seed(2, 0, 5, false)));
     out.push(("api_sequence", api_sequence_seed(3, 1, 100, false)));
+    for variant in 0..targets::OFFLOAD_VARIANTS as u8 {
+        out.push(("offload", offload_seed(variant, 0, 0, false)));
+    }
+    for (variant, chunk, between, edit) in
+        [(0, 7, 1, false), (2, 40, 2, false), (13, 90, 3, false), (7, 3, 3, false), (0, 0, 0, true), (3, 0, 0, true)]
+    {
+        out.push(("offload", offload_seed(variant, chunk, between, edit)));
+    }
     out
 }
 
@@ -321,6 +402,24 @@ fn recorded_handshakes_replay_into_the_protected_states() {
     }
     let recut = targets::api_sequence(&api_sequence_seed(2, 0, 5, false));
     assert!(recut.handshakes && recut.read == [300, 100], "re-cut: {recut:?}");
+}
+
+/// The offload seeds get jobs made and answered, both ways, and everything written read; an
+/// edited answer shows in what is read, so the connection uses the plaintext handed to it.
+#[test]
+fn offload_seeds_make_and_answer_jobs() {
+    for variant in 0..targets::OFFLOAD_VARIANTS as u8 {
+        for (chunk, between) in [(0, 0), (7, 1), (40, 2), (90, 3)] {
+            let r = targets::offload(&offload_seed(variant, chunk, between, false));
+            assert!(r.handshakes && r.failed == [false, false], "variant {variant}, {chunk}/{between}: {r:?}");
+            // (Reading after every piece leaves no complete record to hand out.)
+            let jobs = r.jobs[0] > 0 && r.jobs[1] > 0 && r.answered[0] > 0 && r.answered[1] > 0;
+            assert!(jobs || between == 2, "variant {variant}, {chunk}/{between}: {r:?}");
+            assert_eq!((r.read, r.edits_read), ([40000, 64000], false), "variant {variant}, {chunk}/{between}: {r:?}");
+        }
+        let r = targets::offload(&offload_seed(variant, 0, 0, true));
+        assert!(r.edits_read && r.read[1] == 69000, "variant {variant}, an edited answer: {r:?}");
+    }
 }
 
 /// The length of the ClientHello record at the start of `sent`.

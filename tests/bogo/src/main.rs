@@ -279,8 +279,6 @@ fn parse(args: &[String], prefix: &str) -> Options {
             "-verify-prefs" => o.verify_prefs.push(num() as u16),
             "-expect-peer-signature-algorithm" => o.expect_peer_signature_algorithm = Some(num() as u16),
             "-verify-fail" => o.verify_fail = true,
-            // BoringSSL's opt-in is what tlswire always does: the hook judges a resumed session.
-            "-reverify-on-resume" => {}
             // The handshake completing is the verification result tlswire has.
             "-expect-verify-result" => {}
             "-require-any-client-certificate" => o.require_any_client_certificate = true,

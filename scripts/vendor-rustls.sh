@@ -13,15 +13,7 @@ sha256=48e13bd8c0e9365c43cfa5c9e8f9ad49d3c8444926c9aac819e0e4dc503c8fdf # Cargo.
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-crate=$work/rustls.crate
-cached=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/rustls-$version.crate 2>/dev/null | head -1 || true)
-if [[ -n "$cached" ]]; then
-  cp "$cached" "$crate"
-else
-  curl -sSfL -o "$crate" "https://static.crates.io/crates/rustls/rustls-$version.crate"
-fi
-echo "$sha256  $crate" | sha256sum -c --quiet -
-tar -xzf "$crate" -C "$work"
+"$root/scripts/unpack-crate.sh" rustls "$version" "$sha256" "$work"
 tree=$work/rustls-$version
 rm -f "$tree/.cargo-ok" "$tree/Cargo.lock"
 if [[ "${1:-}" == "--regenerate" ]]; then

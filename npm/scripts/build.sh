@@ -14,15 +14,7 @@ sha256=c37f6904387d19a319525c74af274c73912f3871c35555aa49f3ea64ebb2fc7a
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
   echo "build: cargo install --locked wasm-bindgen-cli $version" >&2
   work=$(mktemp -d)
-  crate=$work/wasm-bindgen-cli.crate
-  cached=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/wasm-bindgen-cli-$version.crate 2>/dev/null | head -1 || true)
-  if [[ -n "$cached" ]]; then
-    cp "$cached" "$crate"
-  else
-    curl -sSfL -o "$crate" "https://static.crates.io/crates/wasm-bindgen-cli/wasm-bindgen-cli-$version.crate"
-  fi
-  echo "$sha256  $crate" | sha256sum -c --quiet -
-  tar -xzf "$crate" -C "$work"
+  "$root/scripts/unpack-crate.sh" wasm-bindgen-cli "$version" "$sha256" "$work"
   cp "$here/scripts/wasm-bindgen-cli.Cargo.lock" "$work/wasm-bindgen-cli-$version/Cargo.lock"
   cargo install -q --locked --path "$work/wasm-bindgen-cli-$version"
   rm -rf "$work"

@@ -467,6 +467,8 @@ struct Side {
     /// The first failure a call returned (sticky from then on).
     failed: Option<Error>,
     eof: bool,
+    /// `close` was called (whatever it returned).
+    closed: bool,
 }
 
 impl Side {
@@ -482,6 +484,7 @@ impl Side {
             read: Vec::new(),
             failed: None,
             eof: false,
+            closed: false,
         }
     }
 
@@ -615,6 +618,8 @@ pub fn api_sequence(data: &[u8]) -> Reached {
         }
         check(&mut sides);
     }
+    alerts_arrive(&mut sides, &mut seals);
+    check(&mut sides);
     seals.take();
     let [client, server] = &sides;
     Reached {
@@ -671,6 +676,7 @@ fn apply(op: Op, ctx: &Contexts, sides: &mut [Side; 2], counter: &mut [u8; 2], s
         Op::Close { server } => {
             let s = &mut sides[side(server)];
             let r = s.conn.close();
+            s.closed = true;
             s.outcome("close", r);
         }
         Op::KeyUpdate { server } => {
@@ -706,6 +712,40 @@ fn apply(op: Op, ctx: &Contexts, sides: &mut [Side; 2], counter: &mut [u8; 2], s
         }
     }
     seals.take();
+}
+
+/// The alert invariant: the channel is honest (records are only re-cut and re-chunked, never
+/// edited), so an alert a side sent when it failed reaches a peer that is still reading, and the
+/// peer reads it, after any data before it: whatever the failure, the alert is protected as the
+/// peer expects (the right key, the next sequence number, after anything it depends on, such as
+/// a KeyUpdate answer). Checked at the end of a run, after delivering everything, for a side that
+/// failed with an alert and had not closed, and a peer that has not failed, closed or seen EOF.
+fn alerts_arrive(sides: &mut [Side; 2], seals: &mut SealCheck) {
+    for (failer, peer) in [(0, 1), (1, 0)] {
+        let Some(alert) = sides[failer].failed.as_ref().and_then(Error::alert_sent) else { continue };
+        if sides[failer].closed || sides[peer].failed.is_some() || sides[peer].closed || sides[peer].eof {
+            continue;
+        }
+        sides[failer].collect(seals);
+        deliver(sides, failer, 0, 0, 0);
+        let p = &mut sides[peer];
+        let mut result = Ok(Status::WantRead);
+        for _ in 0..64 {
+            let mut buf = [0u8; 4096];
+            result = p.conn.read(&mut buf);
+            match &result {
+                Ok(Status::Done(n)) if *n > 0 => p.read.extend_from_slice(&buf[..*n]),
+                _ => break,
+            }
+        }
+        let name = if p.server { "server" } else { "client" };
+        assert_eq!(
+            result,
+            Err(Error::AlertReceived(alert)),
+            "the {name}'s peer failed with {:?} and sent {alert:?}: the {name} did not read it",
+            sides[failer].failed
+        );
+    }
 }
 
 /// `len` bytes of the side's stream: a byte counter, so a duplicated, lost or reordered byte

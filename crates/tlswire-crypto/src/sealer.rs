@@ -35,7 +35,14 @@ struct State {
     encrypter: Box<dyn MessageEncrypter>,
     next_seq: u64,
     used: bool,
+    /// The last record rustls protected with this encrypter, when it was a TLS 1.3 KeyUpdate
+    /// notification (update_not_requested): rustls's answer to the peer's request, which it
+    /// protects at once but queues until its next record.
+    key_update_answer: Option<Vec<u8>>,
 }
+
+/// A KeyUpdate handshake message with request_update = update_not_requested (RFC 8446 §4.6.3).
+const KEY_UPDATE_NOT_REQUESTED: [u8; 5] = [24, 0, 0, 1, 0];
 
 impl Sealer {
     /// Whether rustls protects its records with this encrypter now (or did last).
@@ -61,6 +68,22 @@ impl Sealer {
         Some(sealed.encode())
     }
 
+    /// Whether no record was protected with this encrypter yet.
+    pub fn is_fresh(&self) -> bool {
+        self.lock().next_seq == 0
+    }
+
+    /// The record with rustls's KeyUpdate answer, if that was the last record this encrypter
+    /// protected. rustls switches to the next encrypter as soon as it protects the answer, and
+    /// puts the answer on the wire only in front of its next record: while the next encrypter
+    /// [`is_fresh`](Self::is_fresh), the answer has not reached the wire, and an alert the core
+    /// seals with the next encrypter must follow it, or the peer cannot open the alert. The
+    /// record is the one rustls protected, byte for byte, so sending it is no second use of its
+    /// sequence number.
+    pub fn unsent_key_update_answer(&self) -> Option<Vec<u8>> {
+        self.lock().key_update_answer.clone()
+    }
+
     /// Takes back the last `records` sequence numbers (records the core withdrew from its output
     /// before they reached the wire), so that the next record takes the first one's place.
     pub fn rewind(&self, records: u64) {
@@ -82,9 +105,14 @@ impl MessageEncrypter for Shared {
         if seq < state.next_seq {
             return Err(rustls::Error::EncryptError); // that nonce protected a record already
         }
+        let answer = self.0.tls13
+            && msg.typ == ContentType::Handshake
+            && msg.payload.len() == KEY_UPDATE_NOT_REQUESTED.len()
+            && msg.payload.to_vec() == KEY_UPDATE_NOT_REQUESTED;
         let sealed = state.encrypter.encrypt(msg, seq)?;
         state.next_seq = seq.checked_add(1).ok_or(rustls::Error::EncryptError)?;
         state.used = true;
+        state.key_update_answer = answer.then(|| sealed.clone().encode());
         Ok(sealed)
     }
 
@@ -125,7 +153,7 @@ impl Drop for Listener {
 pub(crate) fn announce(encrypter: Box<dyn MessageEncrypter>, tls13: bool) -> Box<dyn MessageEncrypter> {
     LISTENING.with(|l| match l.borrow_mut().as_mut() {
         Some(made) => {
-            let sealer = Sealer { state: Arc::new(Mutex::new(State { encrypter, next_seq: 0, used: false })), tls13 };
+            let sealer = Sealer { state: Arc::new(Mutex::new(State { encrypter, next_seq: 0, used: false, key_update_answer: None })), tls13 };
             made.push(sealer.clone());
             Box::new(Shared(sealer)) as Box<dyn MessageEncrypter>
         }
@@ -180,5 +208,29 @@ mod tests {
         sealer.rewind(1);
         assert!(shared.encrypt(message(), 2).is_ok());
         assert_eq!(shared.encrypt(message(), 0).err(), Some(rustls::Error::EncryptError));
+    }
+
+    #[test]
+    fn a_key_update_answer_is_kept_until_the_next_record() {
+        let listener = super::listen();
+        let mut shared = super::announce(Box::new(Counting), true);
+        let sealer = super::take().remove(0);
+        drop(listener);
+        const REQUEST: &[u8] = &[24, 0, 0, 1, 1];
+        const ANSWER: &[u8] = &[24, 0, 0, 1, 0];
+        let key_update = |payload: &'static [u8]| OutboundPlainMessage {
+            typ: ContentType::Handshake,
+            version: ProtocolVersion::TLSv1_2,
+            payload: OutboundChunks::Single(payload),
+        };
+        assert!(sealer.is_fresh());
+        let request = shared.encrypt(key_update(REQUEST), 0).unwrap();
+        assert!(!sealer.is_fresh());
+        assert_eq!(sealer.unsent_key_update_answer(), None, "a request is no answer");
+        drop(request);
+        let answer = shared.encrypt(key_update(ANSWER), 1).unwrap().encode();
+        assert_eq!(sealer.unsent_key_update_answer(), Some(answer));
+        shared.encrypt(message(), 2).unwrap();
+        assert_eq!(sealer.unsent_key_update_answer(), None);
     }
 }

@@ -761,8 +761,8 @@ impl Connection {
             return Ok(());
         }
         self.pump(&mut Want::Nothing)?;
-        self.close_sent = true;
         if self.handshake_done {
+            self.close_sent = true;
             self.pump(&mut Want::CloseNotify)?;
         } else if self.started {
             let mut capture = tap::open(tap::Scope::All);
@@ -778,6 +778,7 @@ impl Connection {
                 obs.report_sent(self.outgoing.get(start..).unwrap_or_default());
             }
         }
+        self.close_sent = true;
         Ok(())
     }
 
@@ -1218,11 +1219,12 @@ impl Connection {
         }
     }
 
-    /// Collects the encrypters rustls made during the call, dropping those it no longer uses.
+    /// Collects the encrypters rustls made during the call, dropping those it no longer uses
+    /// (but the one before the current: it may hold a KeyUpdate answer not yet sent).
     fn note_sealers(&mut self) {
         self.sealers.extend(sealer::take());
         if let Some(current) = self.sealers.iter().rposition(sealer::Sealer::in_use) {
-            self.sealers.drain(..current);
+            self.sealers.drain(..current.saturating_sub(1));
         }
     }
 
@@ -1239,13 +1241,32 @@ impl Connection {
     /// Queues an alert of our own, protected as rustls protects its records now (plaintext
     /// before any encrypter is in use). False if the AEAD refused. The caller reports it to the
     /// message observer (with the tap's record of it, for a protected one).
+    ///
+    /// rustls protects its answer to the peer's KeyUpdate request at once, switches to the next
+    /// key, and sends the answer only in front of its next record. An alert of ours under the
+    /// next key, with the answer still held back, is one the peer cannot open (it would fail
+    /// with bad_record_mac): the answer goes out first, as rustls does before its own alerts.
+    ///
+    /// Nothing follows our close_notify (it closed the write side, RFC 8446 section 6.1): after
+    /// `close`, no alert is sealed.
     fn seal_alert(&mut self, level: u8, description: u8) -> bool {
+        if self.close_sent {
+            return false;
+        }
         self.note_sealers();
-        let record = match self.sealers.iter().rev().find(|s| s.in_use()) {
-            Some(sealer) => sealer.seal_alert(level, description),
-            None => Some(vec![21, 3, 3, 0, 2, level, description]),
+        let Some(current) = self.sealers.iter().rposition(sealer::Sealer::in_use) else {
+            self.outgoing.extend_from_slice(&[21, 3, 3, 0, 2, level, description]);
+            return true;
         };
-        let Some(record) = record else { return false };
+        let Some(sealer) = self.sealers.get(current) else { return false };
+        let answer = match current.checked_sub(1).and_then(|previous| self.sealers.get(previous)) {
+            Some(previous) if sealer.is_fresh() => previous.unsent_key_update_answer(),
+            _ => None,
+        };
+        let Some(record) = sealer.seal_alert(level, description) else { return false };
+        if let Some(answer) = answer {
+            self.outgoing.extend_from_slice(&answer);
+        }
         self.outgoing.extend_from_slice(&record);
         true
     }

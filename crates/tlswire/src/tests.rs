@@ -658,6 +658,65 @@ fn key_update_is_refused_where_there_is_none_and_the_connection_goes_on() {
     assert_eq!(pair.read_all(true), b"still fine");
 }
 
+/// A side that fails while its answer to the peer's KeyUpdate request is still held back
+/// (rustls switches to the new key at once but sends the answer only in front of its next
+/// record) sends that answer before its own alert: the peer reads the alert. Before, the alert
+/// went out alone under a key the peer had never heard of, and the peer failed with
+/// bad_record_mac. Here the failure is the 33rd KeyUpdate request (rustls sends no alert for it;
+/// tlswire sends illegal_parameter), with and without the message observer.
+#[test]
+fn an_alert_after_an_unanswered_key_update_request_follows_the_answer() {
+    for observed in [false, true] {
+        let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+        let (trace, cb) = recorder();
+        if observed {
+            pair.server.set_msg_callback(cb).unwrap();
+        }
+        pair.handshake().unwrap();
+        for _ in 0..33 {
+            pair.client.key_update(true).unwrap();
+        }
+        pair.transfer();
+        let err = pair.server.read(&mut [0u8; 64]).unwrap_err();
+        assert!(
+            matches!(err, Error::Protocol { alert_sent: Some(AlertDescription::IllegalParameter), .. }),
+            "{err:?}"
+        );
+        pair.transfer();
+        assert_eq!(pair.client.read(&mut [0u8; 64]), Err(Error::AlertReceived(AlertDescription::IllegalParameter)));
+        if observed {
+            let sent = lines(&trace, Direction::Sent);
+            let messages: Vec<&str> =
+                sent.iter().map(String::as_str).filter(|l| !l.ends_with("RecordHeader") && !l.ends_with("InnerContent")).collect();
+            let tail = messages.get(messages.len() - 2..).unwrap();
+            assert_eq!(tail, [">>> TLS 1.3, Handshake, KeyUpdate", ">>> TLS 1.3, Alert, fatal illegal_parameter"]);
+            assert_eq!(sent.iter().filter(|l| l.ends_with("KeyUpdate")).count(), 1, "answered once: {sent:#?}");
+        }
+    }
+}
+
+/// After `close` (our close_notify closed the write side), a record from the peer that does not
+/// open fails the read, but no alert follows the close_notify, in TLS 1.3 and 1.2. Before, rustls
+/// sealed bad_record_mac after it, and its debug assertion that it sends one fatal alert fired.
+#[test]
+fn nothing_is_sent_after_close_notify_when_a_received_record_fails() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let mut pair = Pair::new(&client, &server_config(ECDSA));
+        pair.handshake().unwrap();
+        pair.client.close().unwrap();
+        assert!(!pair.client.take_output().is_empty(), "close_notify");
+        pair.server.write(b"hello").unwrap();
+        let mut out = pair.server.take_output();
+        *out.last_mut().unwrap() ^= 1;
+        pair.client.feed(&out).unwrap();
+        let err = pair.client.read(&mut [0u8; 64]).unwrap_err();
+        assert_eq!(err.alert_sent(), None, "{version:?}: {err:?}");
+        assert_eq!(pair.client.take_output(), b"", "{version:?}: nothing after close_notify");
+    }
+}
+
 #[test]
 fn the_clock_is_injectable() {
     // 2001-06-01: inside the "expired" certificate's validity (2001-01-01 .. 2002-01-01).

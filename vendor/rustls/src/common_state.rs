@@ -637,6 +637,12 @@ impl CommonState {
         desc: AlertDescription,
         err: impl Into<Error>,
     ) -> Error {
+        // close_notify closed the write side (RFC 8446 section 6.1): no alert follows it. rustls
+        // 0.23 sends one (and trips the assertion below in debug builds) when a record received
+        // after our close_notify fails: rustls/rustls#959.
+        if self.has_sent_close_notify {
+            return err.into();
+        }
         debug_assert!(!self.sent_fatal_alert);
         let m = Message::build_alert(AlertLevel::Fatal, desc);
         self.send_msg(m, self.record_layer.is_encrypting());

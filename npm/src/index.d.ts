@@ -158,7 +158,8 @@ export interface ContextOptions {
   allowEarlyData?: boolean;
   /**
    * How many server names' sessions a context keeps in memory for its connections to resume
-   * (default 256; 0: none). Sessions kept with `onSession` and `session` do not need it.
+   * (default 256; 0: none; at most 20480, more is a `CONFIG` error). Sessions kept with
+   * `onSession` and `session` do not need it.
    */
   sessionCache?: number;
   /**
@@ -522,9 +523,9 @@ export interface ServerContextOptions {
   ocspResponse?: Uint8Array;
   /** Stateless session tickets under a key rotated every 6 hours (default `true`). */
   statelessTickets?: boolean;
-  /** Sessions kept in memory (default 256; 0: none). */
+  /** Sessions kept in memory (default 256; 0: none; at most 20480, more is a `CONFIG` error). */
   sessionCache?: number;
-  /** TLS 1.3 tickets sent after each handshake (default 2). */
+  /** TLS 1.3 tickets sent after each handshake (default 2; at most 16, more is a `CONFIG` error). */
   tickets?: number;
   /**
    * Accept up to this many bytes of 0-RTT early data from resuming clients (default 0: none).

@@ -343,15 +343,31 @@ test("finding 3: a peer that fails the connection while writes and reads are in 
   }
 });
 
+/**
+ * Makes the next call of `Class.prototype.method` in an engine's glue a genuine wasm trap: the
+ * engine's allocator asked for more than a wasm32 address space aborts (no option or input
+ * reaches a trap, so the test makes one).
+ */
+async function trapInNextCall(glue, Class, method) {
+  const module = await import(glue);
+  const original = module[Class].prototype[method];
+  module[Class].prototype[method] = function () {
+    module[Class].prototype[method] = original;
+    module.initSync().__wbindgen_malloc(0xfffffff0, 8);
+  };
+}
+
 test("finding 4: a wasm trap fails every connection of that engine with CHANNEL_ERROR (engineFailed); the next connect() and accept() get a fresh engine", async () => {
   const server = track(await opensslServer([]));
   const live = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
   await live.write("before\n");
   assert.equal(new TextDecoder().decode(await live.read()), "erofeb\n");
   const shared = await createContext({ ca: pem("ca.pem") });
-  // Legitimately reachable: a session cache of 2^32-1 entries is a capacity rustls allocates up
-  // front, which panics (capacity overflow) inside the engine.
-  const trap = await createContext({ ca: pem("ca.pem"), sessionCache: 2 ** 32 - 1 }).then(() => null, (e) => e);
+  // What reached a trap from options (a session cache of 2^32-1, which rustls allocated up front)
+  // is now a CONFIG error; the trap is made on purpose.
+  await assert.rejects(createContext({ ca: pem("ca.pem"), sessionCache: 2 ** 32 - 1 }), { code: "CONFIG", message: /at most 20480/ });
+  await trapInNextCall("../dist/wasm/tlswire.js", "Config", "sessionCache");
+  const trap = await createContext({ ca: pem("ca.pem"), sessionCache: 1 }).then(() => null, (e) => e);
   assert.ok(trap instanceof TlsError, String(trap));
   assert.equal(trap.code, "CHANNEL_ERROR");
   assert.equal(trap.engineFailed, true);
@@ -373,7 +389,9 @@ test("finding 4: a wasm trap fails every connection of that engine with CHANNEL_
   assert.ok(memoryUsage().wasmBytes > 0);
 
   // The server's engine likewise.
-  const serverTrap = await createServerContext({ certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key"), sessionCache: 2 ** 32 - 1 }).then(() => null, (e) => e);
+  await assert.rejects(createServerContext({ certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key"), tickets: 2 ** 32 - 1 }), { code: "CONFIG" });
+  await trapInNextCall("../dist/wasm-server/tlswire.js", "ServerConfig", "sessionCache");
+  const serverTrap = await createServerContext({ certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key"), sessionCache: 1 }).then(() => null, (e) => e);
   assert.equal(serverTrap?.engineFailed, true, String(serverTrap));
   const port = await tcpServer(async (socket) => {
     const conn = await accept({ transport: Duplex.toWeb(socket), certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key") });

@@ -462,6 +462,24 @@ fn valid_public_name(name: &str) -> bool {
 /// How many server names' sessions a client context keeps in memory by default (rustls's).
 pub const DEFAULT_SESSION_CACHE: usize = 256;
 
+/// The largest session cache a client or server context may have (OpenSSL's default size,
+/// `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`): rustls sets its room aside when the context is built,
+/// so a larger one is a configuration error rather than memory the context cannot have.
+pub const MAX_SESSION_CACHE: usize = 20_480;
+
+/// The most TLS 1.3 tickets a server may send after each handshake
+/// ([`ServerConfig::tickets`]).
+pub const MAX_TICKETS: usize = 16;
+
+fn check_session_cache(sessions: usize) -> Result<(), ConfigError> {
+    if sessions > MAX_SESSION_CACHE {
+        return Err(ConfigError::Rejected(format!(
+            "session cache of {sessions} sessions: at most {MAX_SESSION_CACHE}"
+        )));
+    }
+    Ok(())
+}
+
 impl ClientConfig {
     /// Defaults: TLS 1.2 and 1.3, every suite and group, bundled Mozilla roots (when built with
     /// the `webpki-roots` feature) unless CAs are added.
@@ -528,6 +546,7 @@ impl ClientConfig {
     /// resume (default 256); 0 keeps none. Sessions taken as bytes
     /// ([`crate::Connection::take_sessions`]) and offered again
     /// ([`crate::Connection::client_resuming`]) do not need it. TLS 1.3 tickets are used once.
+    /// At most [`MAX_SESSION_CACHE`]: more is a [`ConfigError::Rejected`] from `build`.
     pub fn session_cache(&mut self, sessions: usize) -> &mut Self {
         self.session_cache = Some(sessions);
         self
@@ -694,6 +713,7 @@ impl ClientConfig {
         config.max_fragment_size = self.common.record_size();
         config.enable_early_data = self.early_data;
         let sessions = self.session_cache.unwrap_or(DEFAULT_SESSION_CACHE);
+        check_session_cache(sessions)?;
         config.resumption = rustls::client::Resumption::store(Arc::new(crate::session::SessionStore {
             memory: (sessions > 0).then(|| rustls::client::ClientSessionMemoryCache::new(sessions)),
         }));
@@ -806,7 +826,8 @@ impl ServerConfig {
     }
 
     /// Number of TLS 1.3 session tickets sent after the handshake (default 2, as OpenSSL;
-    /// OpenSSL's `-num_tickets`). 0 sends none.
+    /// OpenSSL's `-num_tickets`). 0 sends none. At most [`MAX_TICKETS`]: more is a
+    /// [`ConfigError::Rejected`] from `build`.
     pub fn tickets(&mut self, n: usize) -> &mut Self {
         self.tickets = n;
         self
@@ -861,6 +882,7 @@ impl ServerConfig {
 
     /// How many sessions the server keeps in memory (default 256): TLS 1.2 session IDs, and
     /// TLS 1.3 sessions when stateless tickets are off. 0 keeps none (OpenSSL's `-no_cache`).
+    /// At most [`MAX_SESSION_CACHE`]: more is a [`ConfigError::Rejected`] from `build`.
     pub fn session_cache(&mut self, sessions: usize) -> &mut Self {
         self.session_cache = sessions;
         self
@@ -868,6 +890,10 @@ impl ServerConfig {
 
     /// Validates the settings and builds the shared context connections are opened from.
     pub fn build(&self) -> Result<ServerContext, ConfigError> {
+        check_session_cache(self.session_cache)?;
+        if self.tickets > MAX_TICKETS {
+            return Err(ConfigError::Rejected(format!("{} tickets after each handshake: at most {MAX_TICKETS}", self.tickets)));
+        }
         let provider = self.common.provider();
         let builder = rustls::ServerConfig::builder_with_details(provider.clone(), self.common.clock())
             .with_protocol_versions(&self.common.versions())

@@ -57,7 +57,8 @@ mod verify;
 
 pub use config::{
     certificates_from, crls_from, group_by_name, private_key_from, suite_by_name, ClientAuth, ClientConfig,
-    ClientContext, EchStatus, ServerConfig, ServerContext, Version,
+    ClientContext, EchStatus, ServerConfig, ServerContext, Version, DEFAULT_SESSION_CACHE, MAX_SESSION_CACHE,
+    MAX_TICKETS,
 };
 pub use connection::{
     Connection, Info, KeyLogCallback, Status, VerifyHook, DEFAULT_OUTPUT_LIMIT, MAX_RECORD_PLAINTEXT,

@@ -1844,6 +1844,32 @@ fn the_session_cache_can_be_sized_or_turned_off() {
     }
 }
 
+/// A session cache or a ticket count the context cannot hold is a configuration error when the
+/// context is built (a client cache of 2^32-1 sessions was a capacity overflow panic in rustls,
+/// a trap in wasm); the largest allowed builds.
+#[test]
+fn session_caches_and_ticket_counts_beyond_their_bounds_are_configuration_errors() {
+    for n in [MAX_SESSION_CACHE + 1, u32::MAX as usize, usize::MAX] {
+        let mut client = client_config();
+        client.session_cache(n);
+        assert!(matches!(client.build(), Err(ConfigError::Rejected(_))), "client cache {n}");
+        let mut server = server_config(ECDSA);
+        server.session_cache(n);
+        assert!(matches!(server.build(), Err(ConfigError::Rejected(_))), "server cache {n}");
+    }
+    for n in [MAX_TICKETS + 1, usize::MAX] {
+        let mut server = server_config(ECDSA);
+        server.tickets(n);
+        assert!(matches!(server.build(), Err(ConfigError::Rejected(_))), "tickets {n}");
+    }
+    let mut client = client_config();
+    client.session_cache(MAX_SESSION_CACHE);
+    client.build().unwrap();
+    let mut server = server_config(ECDSA);
+    server.session_cache(MAX_SESSION_CACHE).tickets(MAX_TICKETS);
+    server.build().unwrap();
+}
+
 #[test]
 fn server_tickets_and_cache_each_resume_and_both_off_resume_nothing() {
     for version in [Version::Tls13, Version::Tls12] {

@@ -153,7 +153,10 @@ impl Drop for Listener {
 pub(crate) fn announce(encrypter: Box<dyn MessageEncrypter>, tls13: bool) -> Box<dyn MessageEncrypter> {
     LISTENING.with(|l| match l.borrow_mut().as_mut() {
         Some(made) => {
-            let sealer = Sealer { state: Arc::new(Mutex::new(State { encrypter, next_seq: 0, used: false, key_update_answer: None })), tls13 };
+            let sealer = Sealer {
+                state: Arc::new(Mutex::new(State { encrypter, next_seq: 0, used: false, key_update_answer: None })),
+                tls13,
+            };
             made.push(sealer.clone());
             Box::new(Shared(sealer)) as Box<dyn MessageEncrypter>
         }

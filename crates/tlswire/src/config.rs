@@ -892,7 +892,10 @@ impl ServerConfig {
     pub fn build(&self) -> Result<ServerContext, ConfigError> {
         check_session_cache(self.session_cache)?;
         if self.tickets > MAX_TICKETS {
-            return Err(ConfigError::Rejected(format!("{} tickets after each handshake: at most {MAX_TICKETS}", self.tickets)));
+            return Err(ConfigError::Rejected(format!(
+                "{} tickets after each handshake: at most {MAX_TICKETS}",
+                self.tickets
+            )));
         }
         let provider = self.common.provider();
         let builder = rustls::ServerConfig::builder_with_details(provider.clone(), self.common.clock())

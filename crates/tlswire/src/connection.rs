@@ -1308,6 +1308,12 @@ impl Connection {
         else {
             return;
         };
+        // After the handshake (a KeyUpdate sharing its record with more handshake data) there is
+        // no flight of ours to take back: what rustls queued (its held-back KeyUpdate answer, then
+        // the alert under the next key) is what the server can read.
+        if self.handshake_done {
+            return;
+        }
         let mut records = Vec::new();
         let mut at = start;
         while let Some(header) = record_header(&self.outgoing, at) {

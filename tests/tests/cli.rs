@@ -375,3 +375,49 @@ fn p521_certificates_and_key_exchange_with_openssl() {
         assert!(stdout.contains("P-521") || stdout.contains("secp521r1"), "{flag}: {stdout}");
     }
 }
+
+/// A client whose bytes make `tlswire s_server` fail while more of them are on their way (here a
+/// ClientHello of length 0 followed by 1 MiB) reads the server's alert and then a clean end of
+/// stream: the server closes its write side and reads on before closing, so the kernel does not
+/// answer the unread bytes with a reset, which can destroy the alert before the client reads it.
+#[test]
+fn s_server_fails_with_its_alert_and_a_clean_close_while_the_client_still_sends() {
+    use std::io::{Read, Write};
+    let port = free_port();
+    let args = strings(&[
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-cert",
+        &file("server-ecdsa.pem"),
+        "-key",
+        &file("server-ecdsa.key"),
+        "-quiet",
+    ]);
+    let server = Peer::start(tlswire_bin().to_str().unwrap(), &args, port);
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut writer = sock.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let mut bytes = vec![22, 3, 1, 0, 4, 1, 0, 0, 0];
+        bytes.resize(1 << 20, 0);
+        // Fails once the server has closed for good: that is the old behaviour the test catches
+        // through the reads.
+        let _ = writer.write_all(&bytes);
+    });
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        match sock.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => break Err(e),
+        }
+    };
+    sending.join().unwrap();
+    assert_eq!(got.first(), Some(&21), "an alert first: {got:?}");
+    assert_eq!(got.len(), 7, "one plaintext alert: {got:?}");
+    assert_eq!(got[6], 50, "decode_error: {got:?}");
+    assert!(end.is_ok(), "the stream ends with the server's FIN, not a reset: {end:?}");
+    drop(server);
+}

@@ -75,6 +75,31 @@ pub fn flush(conn: &mut Connection, sock: &mut TcpStream) -> io::Result<()> {
     Ok(())
 }
 
+/// How long a closing server keeps reading (and dropping) what the client still sends.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Closes as careful servers do (Apache's lingering close): the write side first, then what the
+/// peer still sends is read and dropped until it closes too, for at most [`LINGER`]. Closing a
+/// socket with unread input makes the kernel answer with a reset, and a reset can destroy the
+/// alert or close_notify just sent before the peer reads it.
+pub fn linger_close(sock: &mut TcpStream) {
+    if sock.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + LINGER;
+    let mut buf = [0u8; 16384];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Reads once from the socket into the connection (EOF included).
 pub fn fill(conn: &mut Connection, sock: &mut TcpStream) -> Result<(), Failure> {
     let mut buf = [0u8; 16384];

@@ -58,6 +58,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
                 if let Err(e) = serve(args, ctx, &mut sock) {
                     eprintln!("tlswire s_server: connection failed: {e}");
                 }
+                net::linger_close(&mut sock);
             });
             served += 1;
             if args.naccept.is_some_and(|n| served >= n) {

@@ -175,10 +175,50 @@ pub const VARIANTS: usize = 6;
 
 pub fn contexts(variant: usize) -> &'static Contexts {
     static ALL: OnceLock<Vec<Contexts>> = OnceLock::new();
-    &ALL.get_or_init(|| (0..VARIANTS).map(build_contexts).collect())[variant % VARIANTS]
+    &ALL.get_or_init(|| (0..VARIANTS).map(|v| build_contexts(v, &[])).collect())[variant % VARIANTS]
 }
 
-fn build_contexts(variant: usize) -> Contexts {
+/// The cipher suites [`api_sequence`]'s clients offer, picked by `(variant / VARIANTS) %
+/// SUITE_SETS.len()`: every suite (AES-128-GCM is negotiated), AES-256-GCM (SHA-384: its key
+/// schedule, exporter and ticket sizes), ChaCha20-Poly1305; TLS 1.3 and TLS 1.2 (ECDSA and RSA).
+const SUITE_SETS: [&[&str]; 3] = [
+    &[],
+    &["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+    &[
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ],
+];
+
+/// [`contexts`] with the client offering one of [`SUITE_SETS`]: `variant % VARIANTS` as there,
+/// the suite set from the rest.
+pub fn suite_contexts(variant: usize) -> &'static Contexts {
+    static ALL: OnceLock<Vec<Contexts>> = OnceLock::new();
+    let n = API_VARIANTS;
+    &ALL.get_or_init(|| (0..n).map(|v| build_contexts(v % VARIANTS, SUITE_SETS[v / VARIANTS])).collect())[variant % n]
+}
+
+/// The variants of [`api_sequence`] ([`suite_contexts`]): the low 7 bits of its first byte,
+/// modulo this.
+pub const API_VARIANTS: usize = VARIANTS * SUITE_SETS.len();
+
+/// A session of [`suite_contexts`]`(variant)`, as [`session`].
+fn suite_session(variant: usize) -> Option<Vec<u8>> {
+    static ALL: OnceLock<Vec<Option<Vec<u8>>>> = OnceLock::new();
+    let n = API_VARIANTS;
+    ALL.get_or_init(|| {
+        (0..n)
+            .map(|v| {
+                let ctx = suite_contexts(v);
+                fresh_session(&ctx.client, &ctx.server)
+            })
+            .collect()
+    })[variant % n]
+        .clone()
+}
+
+fn build_contexts(variant: usize, suites: &[&str]) -> Contexts {
     // (client versions, RSA server, client authentication)
     let (versions, _, client_auth) = match variant {
         0 => ((Version::Tls12, Version::Tls13), false, false),
@@ -194,6 +234,9 @@ fn build_contexts(variant: usize) -> Contexts {
     c.early_data(true);
     if client_auth {
         c.client_auth(CLIENT_CERT, CLIENT_KEY).unwrap();
+    }
+    if !suites.is_empty() {
+        c.cipher_suites(suites).unwrap();
     }
     Contexts { client: c.build().unwrap(), server: server_config(variant, false).build().unwrap() }
 }
@@ -591,14 +634,14 @@ pub fn api_sequence(data: &[u8]) -> Reached {
     let mut input = Input(data);
     let head = input.byte();
     let variant = usize::from(head & 0x7f);
-    let ctx = contexts(variant);
+    let ctx = suite_contexts(variant);
     // A resumption: with early data where the client offers only TLS 1.3, from a server of its
     // own (its session cache starts empty every time).
     let early_server = (head & 0x80 != 0 && tls13_only(variant)).then(|| server_config(variant, true).build().unwrap());
     let server_ctx = early_server.as_ref().unwrap_or(&ctx.server);
     let session = match &early_server {
         Some(server) => fresh_session(&ctx.client, server),
-        None if head & 0x80 != 0 => session(variant),
+        None if head & 0x80 != 0 => suite_session(variant),
         None => None,
     };
     let client = match &session {
@@ -628,6 +671,7 @@ pub fn api_sequence(data: &[u8]) -> Reached {
         early_data: server.conn.info().map_or(0, |i| i.early_data),
         read: [client.read.len(), server.read.len()],
         resealed: seals.resealed.len(),
+        suite: client.conn.info().map(|i| i.cipher_suite),
     }
 }
 
@@ -643,6 +687,8 @@ pub struct Reached {
     pub read: [usize; 2],
     /// Seals of a sequence number again (after a record was withdrawn).
     pub resealed: usize,
+    /// The suite the client negotiated.
+    pub suite: Option<String>,
 }
 
 fn apply(op: Op, ctx: &Contexts, sides: &mut [Side; 2], counter: &mut [u8; 2], seals: &mut SealCheck) {

@@ -324,7 +324,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         seed.extend(sealed);
         out.push(("ech", seed));
     }
-    for variant in 0..VARIANTS as u8 {
+    for variant in 0..targets::API_VARIANTS as u8 {
         out.push(("api_sequence", api_sequence_seed(variant, 0, 0, false)));
         out.push(("api_sequence", api_sequence_seed(variant | 0x80, 0, 0, true)));
     }
@@ -390,14 +390,17 @@ fn recorded_handshakes_replay_into_the_protected_states() {
         let Ok(Status::Done(n)) = replayed.read(&mut buf) else { panic!("{versions:?}: no application data") };
         assert!(buf[..n].starts_with(b"HTTP/1.0 200 OK\r\n\r\nhello"), "{versions:?}: {:?}", &buf[..n]);
     }
-    for variant in 0..VARIANTS as u8 {
+    for variant in 0..targets::API_VARIANTS as u8 {
         let reached = targets::api_sequence(&api_sequence_seed(variant, 0, 0, false));
         assert!(reached.handshakes && reached.read == [300, 100], "variant {variant}: {reached:?}");
+        // Every suite set negotiates what it offers: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
+        let bulk = ["AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305"][usize::from(variant) / VARIANTS];
+        assert!(reached.suite.as_deref().is_some_and(|s| s.contains(bulk)), "variant {variant}: {reached:?}");
         let resumed = targets::api_sequence(&api_sequence_seed(variant | 0x80, 0, 0, true));
         assert!(resumed.handshakes && resumed.resumed, "variant {variant} resumed: {resumed:?}");
         // Early data (40 bytes) where the client offers only TLS 1.3 (variants 1 and 4: a
         // server that takes it); elsewhere the session allows none.
-        let early = if matches!(variant, 1 | 4) { 40 } else { 0 };
+        let early = if matches!(usize::from(variant) % VARIANTS, 1 | 4) { 40 } else { 0 };
         assert_eq!((resumed.read, resumed.early_data), ([300, 100 + early], early), "variant {variant}: {resumed:?}");
     }
     let recut = targets::api_sequence(&api_sequence_seed(2, 0, 5, false));

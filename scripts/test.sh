@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# vendor/rustls must be exactly rustls as published plus vendor/rustls.patch.
+# vendor/rustls must be exactly rustls as published plus the series in vendor/patches.
 scripts/vendor-rustls.sh
 cargo build --locked --workspace
 echo "== gates: rustfmt, clippy and rustdoc with warnings as errors, cargo-deny (licenses, bans, sources)"

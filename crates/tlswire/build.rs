@@ -1,5 +1,5 @@
 //! Sessions as bytes need a rustls whose client sessions encode, and a client's early data an
-//! unbuffered client that can send it: tlswire's vendored rustls (`vendor/rustls.patch`) says so
+//! unbuffered client that can send it: tlswire's vendored rustls (`vendor/patches`) says so
 //! through its `links` metadata. Built against a rustls without them (a crates.io build of this
 //! crate), `take_sessions` gives nothing, `client_resuming` is a configuration error and
 //! `write_early_data` sends nothing, and RFC 8449's record_size_limit is not negotiated.

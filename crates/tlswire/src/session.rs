@@ -4,7 +4,7 @@
 //! ([`crate::Connection::client_resuming`]).
 //!
 //! rustls keeps client sessions in a `ClientSessionStore` as opaque values; the vendored rustls
-//! (`vendor/rustls.patch`) adds their encoding. Every client configuration gets [`SessionStore`]:
+//! (`vendor/patches/02-client-session-codec.patch`) adds their encoding. Every client configuration gets [`SessionStore`]:
 //! rustls's in-memory cache (unless turned off), plus, while a connection has a capture open on
 //! this thread ([`open`]), the sessions rustls stores are recorded for that connection, and a
 //! session it offers is the only one rustls sees. rustls calls the store synchronously from
@@ -101,7 +101,7 @@ fn record(tls13: bool, encode: impl FnOnce(&mut Vec<u8>) -> bool) {
     });
 }
 
-/// rustls's encoding of client sessions: in tlswire's vendored rustls (`vendor/rustls.patch`),
+/// rustls's encoding of client sessions: in tlswire's vendored rustls (`vendor/patches`),
 /// not in a rustls 0.23 release. `build.rs` sets `client_session_codec` when rustls has it.
 #[cfg(client_session_codec)]
 mod codec {

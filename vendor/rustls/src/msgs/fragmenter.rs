@@ -52,6 +52,11 @@ impl MessageFragmenter {
         })
     }
 
+    /// Lowers the largest fragment to `len` bytes of plaintext, if it is larger (RFC 8449).
+    pub(crate) fn limit_max_fragment_len(&mut self, len: usize) {
+        self.max_frag = self.max_frag.min(len);
+    }
+
     /// Set the maximum fragment size that will be produced.
     ///
     /// This includes overhead. A `max_fragment_size` of 10 will produce TLS fragments
@@ -60,11 +65,6 @@ impl MessageFragmenter {
     /// A `max_fragment_size` of `None` sets the highest allowable fragment size.
     ///
     /// Returns BadMaxFragmentSize if the size is smaller than 32 or larger than 16389.
-    /// Lowers the largest fragment to `len` bytes of plaintext, if it is larger (RFC 8449).
-    pub(crate) fn limit_max_fragment_len(&mut self, len: usize) {
-        self.max_frag = self.max_frag.min(len);
-    }
-
     pub fn set_max_fragment_size(&mut self, max_fragment_size: Option<usize>) -> Result<(), Error> {
         self.max_frag = match max_fragment_size {
             Some(sz @ 32..=MAX_FRAGMENT_SIZE) => sz - PACKET_OVERHEAD,

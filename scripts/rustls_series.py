@@ -111,7 +111,7 @@ def unified(published_root, name, new_lines):
 
 def regenerate(published, edited, series_dir, into):
     with open(os.path.join(series_dir, "series"), encoding="utf-8") as f:
-        names = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        names = [l.strip() for l in f if l.strip().endswith(".patch")]
     patches = {n: parse_patch(os.path.join(series_dir, n)) for n in names}
     if into is not None and into not in patches:
         sys.exit(f"rustls_series.py: --into {into}: not in {series_dir}/series")

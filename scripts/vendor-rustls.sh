@@ -12,15 +12,22 @@
 #                                                (scripts/rustls_series.py); then checks
 # When rustls 0.24 (which has the API) is adopted, vendor/ and the [patch] sections go.
 set -euo pipefail
-version=0.23.46
-sha256=48e13bd8c0e9365c43cfa5c9e8f9ad49d3c8444926c9aac819e0e4dc503c8fdf # Cargo.lock's checksum for it
 root=$(cd "$(dirname "$0")/.." && pwd)
+series=$root/vendor/patches
+# The published crate: vendor/patches/series's `base` line, the one place its version is written.
+read -r _ _ version sha256 < <(grep '^base rustls ' "$series/series")
+for manifest in "$root/Cargo.toml" "$root/fuzz/Cargo.toml" "$root/fuzz/replay/Cargo.toml"; do
+  asked=$(sed -nE 's/^rustls = \{ version = "([^"]+)".*/\1/p' "$manifest")
+  if [[ "$asked" != "$version" ]]; then
+    echo "${manifest#$root/} asks for rustls ${asked:-?}; vendor/patches/series is based on $version" >&2
+    exit 1
+  fi
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$root/scripts/unpack-crate.sh" rustls "$version" "$sha256" "$work"
 tree=$work/rustls-$version
 rm -f "$tree/.cargo-ok" "$tree/Cargo.lock"
-series=$root/vendor/patches
 if [[ "${1:-}" == "--regenerate" ]]; then
   into=()
   [[ -n "${2:-}" ]] && into=(--into "${2%.patch}.patch")
@@ -28,7 +35,7 @@ if [[ "${1:-}" == "--regenerate" ]]; then
   echo "vendor/patches: regenerated from vendor/rustls against rustls $version"
 fi
 while read -r patch; do
-  [[ -z "$patch" || "$patch" == \#* ]] && continue
+  [[ -z "$patch" || "$patch" == \#* || "$patch" == base\ * ]] && continue
   (cd "$tree" && patch -s -p1 --no-backup-if-mismatch <"$series/$patch") || {
     echo "vendor/patches/$patch does not apply to rustls $version + the patches before it" >&2
     exit 1
@@ -39,7 +46,7 @@ if [[ "${1:-}" == "--update" ]]; then
   cp -r "$tree" "$root/vendor/rustls"
   echo "vendor/rustls: rustls $version + vendor/patches"
 elif diff -r "$tree" "$root/vendor/rustls" >"$work/diff"; then
-  echo "vendor/rustls: rustls $version (sha256 $sha256) + vendor/patches ($(grep -cv '^#' "$series/series") patches), exactly"
+  echo "vendor/rustls: rustls $version (sha256 $sha256) + vendor/patches ($(grep -c '\.patch$' "$series/series") patches), exactly"
 else
   cat "$work/diff" >&2
   echo "vendor/rustls differs from rustls $version + vendor/patches (scripts/vendor-rustls.sh --update or --regenerate?)" >&2

@@ -226,6 +226,15 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
         let wire_len = msg.payload.len();
         let body_len = wire_len.checked_sub(TAG_LEN).ok_or(rustls::Error::DecryptError)?;
         let tapped_tag = tap::tag_of(&msg.payload);
+        let offset = offload::stream_offset(&msg.payload);
+        // The additional data is the record's header as received (RFC 8446 section 5.2), and a
+        // TLS 1.3 sender writes 17 03 03: rustls's `make_tls13_aad` assumes that header, so a
+        // record whose outer type or version was changed on the way is refused here, before it
+        // could open under the assumed one (and before an offload job's answer is used).
+        if msg.typ != ContentType::ApplicationData || msg.version != ProtocolVersion::TLSv1_2 {
+            tap::rejected(tap::Rejected { wire_len, tag: tapped_tag, offset });
+            return Err(rustls::Error::DecryptError);
+        }
         let offloaded = opened_elsewhere(&self.rx, seq, &msg, body_len);
         let (body, tag) = msg.payload.split_at_mut_checked(body_len).ok_or(rustls::Error::DecryptError)?;
         if let Some(plain) = offloaded {
@@ -234,7 +243,7 @@ impl<A: AeadInOut + Send + Sync> MessageDecrypter for Tls13Cipher<A> {
             let aad = make_tls13_aad(wire_len);
             let opened = open(&self.cipher, &self.platform_key, &Nonce::new(&self.iv, seq), &aad, body, tag);
             if let Err(e) = opened {
-                tap::rejected(tap::Rejected { wire_len, tag: tapped_tag });
+                tap::rejected(tap::Rejected { wire_len, tag: tapped_tag, offset });
                 return Err(e);
             }
         }

@@ -174,6 +174,12 @@ impl Window {
     }
 }
 
+/// The stream offset of `bytes` (a record rustls hands over, in place), if the core set its input
+/// window around the call ([`Window::set`]).
+pub(crate) fn stream_offset(bytes: &[u8]) -> Option<u64> {
+    WINDOW.with(|w| w.get()?.offset_of(bytes))
+}
+
 /// Restores the previous window (usually none) when dropped.
 #[must_use = "the window is cleared when dropped"]
 pub struct WindowGuard {

@@ -62,6 +62,9 @@ pub struct Rejected {
     pub wire_len: usize,
     /// The record's last 16 bytes (its AEAD tag).
     pub tag: [u8; 16],
+    /// Where its payload starts in the received stream (the core's input window, see
+    /// [`crate::offload::Window`]), if the window was set.
+    pub offset: Option<u64>,
 }
 
 thread_local! {

@@ -200,6 +200,9 @@ pub struct Connection {
     session_groups: Option<(SessionGroups, String)>,
     /// Stream offset of the next record header whose length is not checked yet.
     header_check: u64,
+    /// [`Connection::check_record_lengths`] has passed a ChangeCipherSpec record of the peer's:
+    /// in TLS 1.2 the records after it are protected (longer limit), those before it plaintext.
+    peer_ccs_checked: bool,
     /// Stream offset of the first record longer than TLS allows: rustls gets the input before
     /// it, then the connection fails with record_overflow.
     overflow_at: Option<u64>,
@@ -305,6 +308,7 @@ impl Connection {
             offered_alpn: Vec::new(),
             session_groups: None,
             header_check: 0,
+            peer_ccs_checked: false,
             overflow_at: None,
             tls,
             incoming: Vec::new(),
@@ -1141,7 +1145,9 @@ impl Connection {
             }
             let window =
                 self.incoming.get_mut(self.incoming_start..self.incoming_start + window_len).unwrap_or_default();
-            let _located = self.offload.is_some().then(|| Window::set(window, self.incoming_offset));
+            // Where each record lies in the stream: for offload results, and to know which
+            // records rustls skipped as rejected early data.
+            let _located = Window::set(window, self.incoming_offset);
             let (discard, result) = match &mut self.tls {
                 Tls::Client(c) => step(c.process_tls_records(window), &mut io, want),
                 Tls::Server(s) => step(s.process_tls_records(window), &mut io, want),
@@ -1185,8 +1191,9 @@ impl Connection {
     /// the input it was given, rustls 0.23's unbuffered API does not count it as processed, and
     /// would take it again with the next input, charging it twice against that allowance: a
     /// client with a stale ticket and more than ~8 KiB of early data then failed with
-    /// bad_record_mac. Those records (matched by length and tag, at the front of the input) are
-    /// dropped here.
+    /// bad_record_mac. Those records are dropped here: only the very bytes rustls skipped (by
+    /// their place in the stream, then length and tag), at the front of the input. A copy of a
+    /// skipped record that rustls has not seen yet stays, and fails as any undecryptable record.
     fn discard_skipped_early_data(&mut self, rejected: &[tap::Rejected]) {
         let mut skip = 0;
         for r in rejected {
@@ -1194,7 +1201,13 @@ impl Connection {
             let Some(header) = record_header(&self.incoming, at) else { break };
             let len = u16::from_be_bytes([header[3], header[4]]) as usize;
             let Some(payload) = self.incoming.get(at + 5..at + 5 + len) else { break };
-            if header[0] != 23 || len != r.wire_len || tap::tag_of(payload) != r.tag || 5 + len + skip > self.released {
+            let payload_offset = self.incoming_offset + (skip + 5) as u64;
+            if r.offset != Some(payload_offset)
+                || header[0] != 23
+                || len != r.wire_len
+                || tap::tag_of(payload) != r.tag
+                || 5 + len + skip > self.released
+            {
                 break;
             }
             skip += 5 + len;
@@ -1363,15 +1376,19 @@ impl Connection {
                 return; // not a TLS record: rustls names that (an HTTP request, garbage)
             }
             let len = u16::from_be_bytes([header[3], header[4]]) as u64;
+            // TLS 1.2 protects records from the peer's ChangeCipherSpec on (application data is
+            // never sent before it); plaintext records carry 2^14 at most in every version.
             let limit = match (tls12, header[0]) {
-                (true, _) => MAX_RECORD_PLAINTEXT + 2048,
+                (true, 23) => MAX_RECORD_PLAINTEXT + 2048,
+                (true, _) if self.peer_ccs_checked => MAX_RECORD_PLAINTEXT + 2048,
                 (false, 23) => MAX_RECORD_PLAINTEXT + 256,
-                (false, _) => MAX_RECORD_PLAINTEXT,
+                _ => MAX_RECORD_PLAINTEXT,
             };
             if len > limit as u64 {
                 self.overflow_at = Some(self.header_check);
                 return;
             }
+            self.peer_ccs_checked |= header[0] == 20;
             self.header_check += 5 + len;
         }
     }

@@ -167,6 +167,9 @@ pub(crate) struct Observer {
     /// TLS 1.2: the peer's ChangeCipherSpec arrived, so every later record it sends is protected
     /// whatever its outer type (a record our AEADs did not open is not plaintext).
     peer_protects_tls12: bool,
+    /// The TLS 1.3 peer's records opened: from then on one that does not open is ciphertext,
+    /// whatever its outer type says.
+    peer_protects_tls13: bool,
 }
 
 impl Observer {
@@ -185,6 +188,7 @@ impl Observer {
             received_hs: Vec::new(),
             sent_hs: Vec::new(),
             peer_protects_tls12: false,
+            peer_protects_tls13: false,
         }
     }
 
@@ -247,13 +251,16 @@ impl Observer {
             Some(t) => {
                 if t.tls13 {
                     self.emit(Direction::Received, 0x0304, INNER_CONTENT_TYPE, &[t.inner_type]);
+                    self.peer_protects_tls13 = true;
                 }
                 (t.inner_type as u16, &t.plaintext[..])
             }
             // An unopened application_data record is one rustls could not decrypt (or skipped);
-            // so is any record a TLS 1.2 peer sent after its ChangeCipherSpec: its bytes are
+            // so is any record a TLS 1.2 peer sent after its ChangeCipherSpec, and any but a
+            // ChangeCipherSpec a TLS 1.3 peer sent once its records open: its bytes are
             // ciphertext, reported as its header alone (as `openssl s_client -msg` does).
             None if record.header[0] as u16 == APPLICATION_DATA || self.peer_protects_tls12 => return,
+            None if self.peer_protects_tls13 && record.header[0] as u16 != CHANGE_CIPHER_SPEC => return,
             None => (record.header[0] as u16, &record.body[..]),
         };
         if content_type == CHANGE_CIPHER_SPEC && opened.is_none() && self.negotiated == Some(0x0303) {

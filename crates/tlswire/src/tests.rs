@@ -882,6 +882,243 @@ fn alerts_after_held_back_or_sent_key_update_answers_reach_the_peer() {
     }
 }
 
+/// Splits a byte stream into (type, whole record bytes).
+fn split_records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 5 <= bytes.len() {
+        let len = u16::from_be_bytes([bytes[at + 3], bytes[at + 4]]) as usize;
+        out.push((bytes[at], bytes[at + 5..at + 5 + len].to_vec()));
+        at += 5 + len;
+    }
+    out
+}
+
+fn frame_record(typ: u8, payload: &[u8]) -> Vec<u8> {
+    let mut r = vec![typ, 3, 3];
+    r.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    r.extend_from_slice(payload);
+    r
+}
+
+/// A server that rejects a client's early data skips undecryptable records up to the client's
+/// Finished. A copy of a skipped record placed after the Finished is an undecryptable record
+/// after the handshake: bad_record_mac, as any other. Before, the core dropped it (it matched
+/// rejected records by length and tag, not by their place in the stream): a network attacker
+/// could have records dropped silently and double the 16 KiB allowance (found in review).
+#[test]
+fn a_copy_of_skipped_early_data_after_the_finished_is_not_skipped() {
+    let run = |copy_after: bool| -> Result<Vec<u8>, Error> {
+        let mut client = client_config();
+        client.early_data(true);
+        let client = client.build().unwrap();
+        let issuing = {
+            let mut s = server_config(ECDSA);
+            s.max_early_data(16384);
+            s.build().unwrap()
+        };
+        let mut pair = Pair {
+            client: Connection::client(&client, "localhost").unwrap(),
+            server: Connection::server(&issuing).unwrap(),
+            chunk: usize::MAX,
+        };
+        pair.client.record_sessions();
+        pair.handshake().unwrap();
+        pair.server.write(b"x").unwrap();
+        pair.transfer();
+        pair.read_all(false);
+        let session = pair.client.take_sessions().pop().unwrap();
+
+        // A server that cannot resume the session: early data requested but rejected.
+        let mut pair = Pair {
+            client: Connection::client_resuming(&client, "localhost", &session).unwrap(),
+            server: Connection::server(&server_config(ECDSA).build().unwrap()).unwrap(),
+            chunk: usize::MAX,
+        };
+        assert_eq!(pair.client.write_early_data(b"early").unwrap(), 5);
+        let _ = pair.client.do_handshake().unwrap();
+        pair.transfer(); // ClientHello + early data record
+        let _ = pair.server.do_handshake().unwrap();
+        pair.transfer(); // server flight
+        let _ = pair.client.do_handshake().unwrap();
+        assert!(pair.client.is_handshake_done());
+        let flight = pair.client.take_output(); // [CCS] Finished, then "early" sent again
+        let recs = split_records(&flight);
+        let fin = recs.iter().position(|(t, _)| *t == 23).unwrap();
+
+        let junk = |seed: u8| frame_record(23, &(0..8000u32).map(|i| (i as u8) ^ seed).collect::<Vec<_>>());
+        let (r1, r2) = (junk(0x11), junk(0x22));
+        let mut input = Vec::new();
+        for (i, (t, p)) in recs.iter().enumerate() {
+            if i == fin {
+                input.extend_from_slice(&r1);
+                input.extend_from_slice(&r2);
+            }
+            input.extend_from_slice(&frame_record(*t, p));
+            if i == fin {
+                if copy_after {
+                    input.extend_from_slice(&r1);
+                    input.extend_from_slice(&r2);
+                } else {
+                    input.extend_from_slice(&junk(0x33)); // same length, another tag
+                }
+            }
+        }
+        pair.server.feed(&input).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            match pair.server.read(&mut buf)? {
+                Status::Done(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        Ok(got)
+    };
+    assert_eq!(run(false).unwrap_err().code(), "BAD_RECORD_MAC");
+    assert_eq!(run(true).unwrap_err().code(), "BAD_RECORD_MAC", "copies of skipped records after the Finished");
+}
+
+/// Seals a TLS 1.3 AES-128-GCM record under an arbitrary header (AAD = that header).
+fn forge_tls13_under_header(
+    key: &[u8],
+    job_nonce: [u8; 12],
+    job_seq: u64,
+    seq: u64,
+    header3: [u8; 3],
+    inner: &[u8],
+) -> Vec<u8> {
+    use aead::{Aead, KeyInit, Payload};
+    let mut nonce = job_nonce;
+    for (n, d) in nonce[4..].iter_mut().zip((job_seq ^ seq).to_be_bytes()) {
+        *n ^= d;
+    }
+    let len = (inner.len() + 16) as u16;
+    let header = [header3[0], header3[1], header3[2], (len >> 8) as u8, len as u8];
+    let n = aes_gcm::Nonce::try_from(&nonce[..]).unwrap();
+    let sealed =
+        aes_gcm::Aes128Gcm::new_from_slice(key).unwrap().encrypt(&n, Payload { msg: inner, aad: &header }).unwrap();
+    [&header[..], &sealed].concat()
+}
+
+/// A TLS 1.3 record is authenticated with its header as received (RFC 8446 section 5.2), which a
+/// TLS 1.3 sender writes as 17 03 03: a record whose tag covers a legacy_record_version of
+/// 0x0301 (only the key's holder can make one) is refused with or without offload, as OpenSSL
+/// and BoringSSL refuse it. Before, the wasm path refused it and offload took it (found in
+/// review).
+#[test]
+fn a_tls13_record_under_another_header_is_refused_with_and_without_offload() {
+    let run = |answer: bool| -> (Result<Vec<u8>, Error>, (usize, usize)) {
+        let mut pair = offload_pair("TLS13_AES_128_GCM_SHA256", Version::Tls13);
+        pair.server.write(&[1u8; 4096]).unwrap();
+        pair.transfer();
+        let (generation, jobs) = decode_jobs(&pair.client.offload_jobs()).unwrap();
+        let key = pair.client.offload_key(generation).unwrap().to_vec();
+        let (nonce, seq) = (jobs[0].nonce, jobs[0].seq);
+        assert_eq!(pair.read_all(false).len(), 4096);
+        let mut inner = vec![b'X'; 3000];
+        inner.push(23);
+        let forged = forge_tls13_under_header(&key, nonce, seq, seq + 1, [23, 3, 1], &inner);
+        pair.client.feed(&forged).unwrap();
+        let counts = if answer { open_elsewhere(&mut pair.client) } else { (0, 0) };
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let r = loop {
+            match pair.client.read(&mut buf) {
+                Ok(Status::Done(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+                Ok(_) => break Ok(got),
+                Err(e) => break Err(e),
+            }
+        };
+        (r, counts)
+    };
+    let (plain, _) = run(false);
+    let (offloaded, counts) = run(true);
+    assert!(counts.0 > 0, "offloaded: {counts:?}");
+    assert_eq!(plain.unwrap_err().code(), "BAD_RECORD_MAC");
+    assert_eq!(offloaded.unwrap_err().code(), "BAD_RECORD_MAC");
+}
+
+/// A TLS 1.2 plaintext record carries 2^14 bytes at most (RFC 5246 section 6.2.1): a server
+/// flight framed as one plaintext record over that gets record_overflow whether or not it comes
+/// in the same input as the ServerHello. Before, it was taken once the ServerHello had been
+/// processed (the TLS 1.2 limit for protected records applied to it; found in review).
+#[test]
+fn an_oversized_tls12_plaintext_record_is_refused_however_the_input_is_cut() {
+    let ca_pem = CA;
+    let run = |split: bool| -> Result<(), Error> {
+        let mut chain = ECDSA.0.to_vec();
+        for _ in 0..40 {
+            chain.extend_from_slice(ca_pem);
+        }
+        let mut server = ServerConfig::new(&chain, ECDSA.1).unwrap();
+        server.clock(test_clock());
+        let mut client = client_config();
+        client.versions(Version::Tls12, Version::Tls12);
+        let mut pair = Pair::new(&client, &server);
+        let _ = pair.client.do_handshake()?;
+        pair.transfer();
+        let _ = pair.server.do_handshake()?;
+        let flight = pair.server.take_output();
+        let hs: Vec<u8> = split_records(&flight).into_iter().flat_map(|(_, p)| p).collect();
+        let sh_len = 4 + u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
+        let (sh, rest) = hs.split_at(sh_len);
+        assert!(rest.len() > 16384 && rest.len() < 18432);
+        pair.client.feed(&frame_record(22, sh))?;
+        if split {
+            assert_eq!(pair.client.do_handshake()?, Status::WantRead);
+        }
+        pair.client.feed(&frame_record(22, rest))?;
+        pair.handshake()
+    };
+    for split in [false, true] {
+        assert_eq!(run(split).unwrap_err().alert_sent(), Some(AlertDescription::RecordOverflow), "split {split}");
+    }
+}
+
+/// A network attacker who changes a protected TLS 1.3 record's outer type (to alert or
+/// handshake) gets bad_record_mac: the type is authenticated (RFC 8446 section 5.2). Before,
+/// the record opened anyway (rustls's fixed additional data), and the observer reported its
+/// ciphertext as a received alert or swallowed the handshake messages after it (found in
+/// review).
+#[test]
+fn a_protected_record_with_another_outer_type_does_not_open() {
+    for new_type in [20u8, 21, 22] {
+        let mut pair = Pair::new(&client_config(), &server_config(ECDSA));
+        let (trace, cb) = recorder();
+        pair.client.set_msg_callback(cb).unwrap();
+        pair.handshake().unwrap();
+        pair.server.write(b"hello").unwrap();
+        let mut wire = pair.server.take_output();
+        assert_eq!(wire[0], 23);
+        wire[0] = new_type;
+        let before = trace.lock().unwrap().len();
+        pair.client.feed(&wire).unwrap();
+        let err = pair.client.read(&mut [0u8; 64]).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Protocol {
+                    alert_sent: Some(
+                        AlertDescription::BadRecordMac
+                            | AlertDescription::UnexpectedMessage
+                            | AlertDescription::DecodeError
+                    ),
+                    ..
+                }
+            ),
+            "type {new_type}: {err:?}"
+        );
+        let t = trace.lock().unwrap();
+        let reported: Vec<String> = t[before..]
+            .iter()
+            .filter(|m| m.direction == Direction::Received && m.content_type != RECORD_HEADER)
+            .map(|m| format_message(&m.as_message()).lines().next().unwrap().to_string())
+            .collect();
+        assert!(reported.is_empty(), "type {new_type}: the observer reported {reported:#?}");
+    }
+}
+
 #[test]
 fn the_clock_is_injectable() {
     // 2001-06-01: inside the "expired" certificate's validity (2001-01-01 .. 2002-01-01).

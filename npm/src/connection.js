@@ -70,6 +70,9 @@ export async function openConnection(options, role, settings) {
     wake();
   };
   const until = async (promise) => {
+    // What `promise` does after the race is lost is reported elsewhere (the connection's error),
+    // never as an unhandled rejection.
+    Promise.resolve(promise).catch(() => {});
     const result = await Promise.race([promise, stopping]);
     if (stopped) throw stopped;
     return result;
@@ -77,25 +80,25 @@ export async function openConnection(options, role, settings) {
   const onAbort = () => stop(aborted(signal));
   let timer;
   let transport;
+  // The channel may still be on its way when the connection stops: it is released when it comes,
+  // and a channel that fails to come is no unhandled rejection.
+  const arriving = Promise.resolve(options.transport);
+  arriving.catch(() => {});
   try {
     if (signal?.aborted) throw aborted(signal);
     signal?.addEventListener("abort", onAbort);
     if (timeout) timer = setTimeout(() => stop(new TlsError("CHANNEL_ERROR", `the handshake did not complete within ${timeout} ms (handshakeTimeout): the connection is closed`)), timeout);
     await until(initWasm());
     usePlatform();
-    const arriving = Promise.resolve(options.transport);
-    transport = await until(arriving).catch((e) => {
-      // Stopped first: the channel, when it comes, is released at once.
-      if (e === stopped) arriving.then(release, () => {});
-      throw e;
-    });
+    transport = await until(arriving);
     if (!transport?.readable || !transport?.writable) {
       throw new TlsError("MISUSE", "options.transport must be a {readable, writable} pair");
     }
   } catch (e) {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
-    release(transport);
+    if (transport) release(transport);
+    else arriving.then(release, () => {}); // stopped first: released when it comes
     throw TlsError.from(e);
   }
   // A Cloudflare Socket's `opened` rejects when the connection fails; the streams report that too.
@@ -139,8 +142,10 @@ export async function openConnection(options, role, settings) {
     // handshake (and what the server refuses the engine sends again itself).
     const early = role === "client" && options.earlyData !== undefined ? asBytes(options.earlyData) : null;
     const sentEarly = early ? conn._writeEarly(early) : 0;
-    await conn._handshake();
-    if (early && sentEarly < early.length) await conn.write(early.subarray(sentEarly));
+    // (Raced with the abort and the deadline: a channel whose writes never settle cannot hold
+    // connect() past them.)
+    await until(conn._handshake());
+    if (early && sentEarly < early.length) await until(conn.write(early.subarray(sentEarly)));
     return conn;
   } catch (e) {
     // A connection that failed its handshake has released the channel; a bad configuration

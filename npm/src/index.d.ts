@@ -446,7 +446,9 @@ export interface ReceiveOptions {
    * has no backpressure of its own: where it can pause (Node's `ws` package) `webSocket()` stops
    * reading while 64 KiB wait unread, and the cap is not reached; the platform's WebSocket
    * (browsers, Deno, Bun, Workers) cannot. Wisp v1 streams share one WebSocket and have no flow
-   * control toward the client: each stream has this cap.
+   * control toward the client: each stream has this cap. Each message counts as its bytes plus
+   * 256 (what holding it costs), so a flood of tiny messages meets the cap too; empty ones are
+   * dropped.
    */
   maxQueuedBytes?: number;
 }

@@ -4,6 +4,12 @@ import { TlsError } from "../errors.js";
 
 // Bytes a WebSocket may hold unsent before a write waits (see `write` below).
 const BUFFERED_MAX = 256 * 1024;
+/**
+ * What a received message costs beyond its bytes (the array, its buffer, a queue slot), counted
+ * against the caps: empty or one-byte messages cannot hold far more memory than the cap says.
+ * @internal
+ */
+export const MESSAGE_COST = 256;
 // Bytes received and not read yet at which a WebSocket that can pause (the `ws` package's) stops
 // reading its TCP socket; it reads again once the application has read them.
 const RECEIVE_HIGH_WATER = 64 * 1024;
@@ -65,13 +71,14 @@ export function webSocket(target, protocols, options = {}) {
       ws.close();
       return notify();
     }
-    if (queued + bytes.byteLength > maxQueued) {
+    if (bytes.byteLength === 0) return; // carries nothing: not kept
+    if (queued + bytes.byteLength + MESSAGE_COST > maxQueued) {
       failure = new TlsError("CHANNEL_ERROR", `WebSocket: the peer sent more than ${maxQueued} bytes that were not read (maxQueuedBytes; this WebSocket cannot pause): closed`);
       ws.close();
       return notify();
     }
     queue.push(bytes);
-    queued += bytes.byteLength;
+    queued += bytes.byteLength + MESSAGE_COST;
     if (canPause && !paused && queued >= RECEIVE_HIGH_WATER && ws.readyState === 1) {
       paused = true;
       ws.pause();
@@ -86,7 +93,7 @@ export function webSocket(target, protocols, options = {}) {
         while (!queue.length && !ended && !failure) await new Promise((resolve) => (wake = resolve));
         if (queue.length) {
           const bytes = queue.shift();
-          queued -= bytes.byteLength;
+          queued -= bytes.byteLength + MESSAGE_COST;
           if (paused && queued < RECEIVE_HIGH_WATER) {
             paused = false;
             ws.resume();
@@ -111,9 +118,7 @@ export function webSocket(target, protocols, options = {}) {
       // A closed WebSocket drops what it is given (and a browser logs it): say so instead.
       if (ws.readyState !== 1) throw new TlsError("CHANNEL_ERROR", "WebSocket is closed");
       ws.send(chunk);
-      // A WebSocket takes any amount and buffers it (bufferedAmount) with no backpressure of its
-      // own: a write resolves once the socket holds at most BUFFERED_MAX unsent.
-      while (ws.bufferedAmount > BUFFERED_MAX && ws.readyState === 1) await new Promise((resolve) => setTimeout(resolve, 2));
+      await sent(ws);
     },
     close() {
       // A WebSocket cannot half-close: closing it would end the reading side too, before the
@@ -126,6 +131,14 @@ export function webSocket(target, protocols, options = {}) {
     },
   });
   return { readable, writable, opened };
+}
+
+/**
+ * A WebSocket takes any amount and buffers it (`bufferedAmount`) with no backpressure of its
+ * own: resolves once `ws` holds at most BUFFERED_MAX unsent (or is no longer open). @internal
+ */
+export async function sent(ws) {
+  while (ws.bufferedAmount > BUFFERED_MAX && ws.readyState === 1) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 /**

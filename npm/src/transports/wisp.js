@@ -1,5 +1,5 @@
 import { TlsError } from "../errors.js";
-import { binary, maxQueuedBytes } from "./websocket.js";
+import { binary, maxQueuedBytes, MESSAGE_COST, sent } from "./websocket.js";
 
 // Wisp (https://github.com/MercuryWorkshop/wisp-protocol): many TCP streams over one WebSocket.
 // Packets are [type u8][stream id u32 LE][payload]. This is a small v1 client with the protocol's
@@ -19,6 +19,9 @@ const WISP_REASONS = {
   0x81: "client error",
 };
 const WISP_MAX_DATA = 65536;
+// How long a Wisp server may take to grant the first budget (stream 0's CONTINUE, its first
+// message) before the session is given up.
+const WISP_HELLO_TIMEOUT = 30_000;
 const wispSessions = new Map();
 
 function wispPacket(type, id, payload) {
@@ -42,9 +45,12 @@ class WispSession {
     this.#ws = new WebSocketImpl(url);
     this.#ws.binaryType = "arraybuffer";
     this.#budget = new Promise((resolve, reject) => {
-      this.resolveBudget = resolve;
-      this.#ws.addEventListener("error", () => reject(new TlsError("CHANNEL_ERROR", `Wisp server ${url} failed`)), { once: true });
-      this.#ws.addEventListener("close", () => reject(new TlsError("CHANNEL_ERROR", `Wisp server ${url} closed`)), { once: true });
+      const timer = setTimeout(() => this.#fail(new TlsError("CHANNEL_ERROR", `Wisp server ${url} granted no budget (stream 0's CONTINUE) within ${WISP_HELLO_TIMEOUT / 1000} s`)), WISP_HELLO_TIMEOUT);
+      timer.unref?.(); // (Node: a session waiting for its server keeps no process alive)
+      this.resolveBudget = (n) => (clearTimeout(timer), resolve(n));
+      this.rejectBudget = (e) => (clearTimeout(timer), reject(e));
+      this.#ws.addEventListener("error", () => this.rejectBudget(new TlsError("CHANNEL_ERROR", `Wisp server ${url} failed`)), { once: true });
+      this.#ws.addEventListener("close", () => this.rejectBudget(new TlsError("CHANNEL_ERROR", `Wisp server ${url} closed`)), { once: true });
     });
     this.#budget.catch(() => {});
     this.#ws.addEventListener("message", (e) => {
@@ -52,15 +58,23 @@ class WispSession {
       if (packet) return this.#receive(packet);
       // Wisp is binary: a text frame is the server's (or the network's) fault, and turning it
       // into bytes could allocate without bound. Every stream of the session fails.
-      for (const stream of this.#streams.values()) stream.ended(new TlsError("CHANNEL_ERROR", "Wisp: the server sent a frame that is not binary"));
-      this.#streams.clear();
-      this.#ws.close();
+      this.#fail(new TlsError("CHANNEL_ERROR", "Wisp: the server sent a frame that is not binary"));
     });
-    this.#ws.addEventListener("close", () => {
-      wispSessions.delete(url);
-      for (const stream of this.#streams.values()) stream.ended(new TlsError("CHANNEL_ERROR", "Wisp WebSocket closed"));
-      this.#streams.clear();
-    });
+    this.#ws.addEventListener("close", () => this.#fail(new TlsError("CHANNEL_ERROR", "Wisp WebSocket closed")));
+  }
+
+  /** Ends the session: every stream fails with `error`; later wisp() calls open a new one. */
+  #fail(error) {
+    this.#leave();
+    this.rejectBudget?.(error);
+    for (const stream of this.#streams.values()) stream.ended(error);
+    this.#streams.clear();
+    if (this.#ws.readyState <= 1) this.#ws.close();
+  }
+
+  /** No later stream joins this session (only this one: a newer session to the URL stays). */
+  #leave() {
+    if (wispSessions.get(this.url) === this) wispSessions.delete(this.url);
   }
 
   #receive(packet) {
@@ -71,7 +85,8 @@ class WispSession {
     if (id === 0 && type === WISP_CONTINUE && packet.length >= 9) return this.resolveBudget(view.getUint32(5, true));
     const stream = this.#streams.get(id);
     if (!stream) return;
-    if (type === WISP_DATA) stream.data(packet.slice(5));
+    // A view of the message's own buffer: nothing is copied before the stream's cap is checked.
+    if (type === WISP_DATA) stream.data(packet.subarray(5));
     else if (type === WISP_CONTINUE && packet.length >= 9) stream.refill(view.getUint32(5, true));
     else if (type === WISP_CLOSE) {
       this.#forget(id);
@@ -84,13 +99,14 @@ class WispSession {
   #forget(id) {
     this.#streams.delete(id);
     if (this.#streams.size === 0) {
-      wispSessions.delete(this.url);
+      this.#leave();
       this.#ws.close();
     }
   }
 
   async open(host, port, maxQueued) {
     const budget = await this.#budget;
+    if (this.#ws.readyState !== 1) throw new TlsError("CHANNEL_ERROR", `Wisp server ${this.url} closed`);
     const id = this.#nextId++;
     const name = new TextEncoder().encode(host);
     const connect = new Uint8Array(3 + name.length);
@@ -107,9 +123,11 @@ class WispSession {
     let wake = null;
     const notify = () => (wake?.(), (wake = null));
     // Wisp has no half-close: CLOSE ends both directions, so reading ends here too.
+    const wakeWriter = () => (refilled?.(), (refilled = null));
     const close = (reason = WISP_CLOSE_VOLUNTARY) => {
       ended = true;
       notify();
+      wakeWriter(); // a write waiting for credit fails now
       if (finished) return;
       finished = true;
       if (this.#ws.readyState === 1) this.#ws.send(wispPacket(WISP_CLOSE, id, [reason]));
@@ -117,24 +135,23 @@ class WispSession {
     };
     const stream = {
       data: (bytes) => {
-        if (finished) return;
-        if (queued + bytes.byteLength > maxQueued) {
+        if (finished || bytes.byteLength === 0) return;
+        if (queued + bytes.byteLength + MESSAGE_COST > maxQueued) {
           failure = new TlsError("CHANNEL_ERROR", `Wisp stream: the server sent more than ${maxQueued} bytes that were not read (maxQueuedBytes): closed`);
           ended = true;
           close(WISP_CLOSE_CLIENT_ERROR);
-          refilled?.();
           return notify();
         }
         queue.push(bytes);
-        queued += bytes.byteLength;
+        queued += bytes.byteLength + MESSAGE_COST;
         notify();
       },
-      refill: (n) => ((credit = n), refilled?.(), (refilled = null)),
+      refill: (n) => ((credit = n), wakeWriter()),
       ended: (error) => {
         finished = true;
         ended = true;
         failure ??= error;
-        refilled?.();
+        wakeWriter();
         notify();
       },
     };
@@ -146,7 +163,7 @@ class WispSession {
           while (!queue.length && !ended) await new Promise((resolve) => (wake = resolve));
           if (queue.length) {
             const bytes = queue.shift();
-            queued -= bytes.byteLength;
+            queued -= bytes.byteLength + MESSAGE_COST;
             return controller.enqueue(bytes);
           }
           if (failure) controller.error(failure);
@@ -165,8 +182,11 @@ class WispSession {
         for (let at = 0; at < chunk.length; at += WISP_MAX_DATA) {
           while (credit === 0 && !finished) await new Promise((r) => (refilled = r));
           if (finished) throw new TlsError("CHANNEL_ERROR", "Wisp stream is closed");
+          // A WebSocket that is closing drops what it is given: say so instead.
+          if (this.#ws.readyState !== 1) throw new TlsError("CHANNEL_ERROR", "Wisp WebSocket is closed");
           this.#ws.send(wispPacket(WISP_DATA, id, chunk.subarray(at, at + WISP_MAX_DATA)));
           credit--;
+          await sent(this.#ws); // however many credits the server grants, the socket's buffer is bounded
         }
       },
       close: () => close(),

@@ -1179,7 +1179,7 @@ impl Connection {
                 }
                 Ok(Step::Idle) => match self.observer.as_mut().filter(|_| stepping).and_then(Observer::release_next) {
                     Some(n) => self.released += n,
-                    None if alerts.iter().any(is_no_renegotiation) => return Err(self.refuse_renegotiation()),
+                    None if alerts.iter().any(is_no_renegotiation) => return Err(self.refuse_renegotiation(&alerts)),
                     None => return Ok(()),
                 },
             }
@@ -1429,14 +1429,39 @@ impl Connection {
     /// server) and rustls answered with a warning no_renegotiation, which RFC 5246 allows, then
     /// went on waiting for data. A peer that asked usually waits for the new handshake instead:
     /// both would wait forever. tlswire does not renegotiate, so the refusal ends the connection,
-    /// as in BoringSSL: the alert is already queued; the error is sticky.
-    fn refuse_renegotiation(&mut self) -> Error {
+    /// as in BoringSSL: the alert is already queued; the error is sticky. After our close_notify
+    /// (which closed the write side, RFC 8446 section 6.1) the alert is taken back out of the
+    /// output before it reaches the wire (`alerts`: the ones sealed in this call), and the
+    /// refusal is the error alone.
+    fn refuse_renegotiation(&mut self, alerts: &[tap::TappedRecord]) -> Error {
+        let mut alert_sent = Some(AlertDescription::NoRenegotiation);
+        if self.close_sent {
+            for refusal in alerts.iter().filter(|t| is_no_renegotiation(t)) {
+                self.withdraw_sealed(refusal);
+            }
+            alert_sent = None;
+        }
         let error = Error::Protocol {
             error: ProtocolError::Incompatible("the peer asked to renegotiate; tlswire does not renegotiate".into()),
-            alert_sent: Some(AlertDescription::NoRenegotiation),
+            alert_sent,
         };
         self.failed = Some(error.clone());
         error
+    }
+
+    /// Takes the protected record `sealed` (found by its tag and length) out of the output, before
+    /// it reached the wire. Nothing is sealed after it: its sequence number stays used.
+    fn withdraw_sealed(&mut self, sealed: &tap::TappedRecord) {
+        let mut at = 0;
+        while let Some(header) = record_header(&self.outgoing, at) {
+            let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+            let Some(payload) = self.outgoing.get(at + 5..at + 5 + len) else { return };
+            if len == sealed.wire_len && tap::tag_of(payload) == sealed.tag {
+                self.outgoing.drain(at..at + 5 + len);
+                return;
+            }
+            at += 5 + len;
+        }
     }
 
     /// Records a rustls failure: sends the alert rustls queued for it, and makes the error sticky.

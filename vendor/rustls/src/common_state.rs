@@ -579,11 +579,6 @@ impl CommonState {
     }
 
     fn send_warning_alert(&mut self, desc: AlertDescription) {
-        // close_notify closed the write side (RFC 8446 section 6.1): a TLS 1.2 renegotiation
-        // request that comes after it is not answered with no_renegotiation.
-        if self.has_sent_close_notify {
-            return;
-        }
         warn!("Sending warning alert {desc:?}");
         self.send_warning_alert_no_log(desc);
     }

@@ -507,7 +507,7 @@ export interface ServerContextOptions {
    * **Dangerous**: with `requestCert`, accept client certificates from any issuer, valid or not
    * (only the client's handshake signature with the certificate's key is checked), for
    * self-signed device certificates that `checkClientCertificate` judges. Without that hook every
-   * client with a certificate is let in.
+   * client with a certificate is let in. Needs `requestCert` (else `CONFIG`).
    */
   dangerouslyAcceptAnyClientCertificate?: boolean;
   /** The CAs client certificates must chain to (PEM). */
@@ -548,7 +548,9 @@ export interface AcceptOptions extends Partial<ServerContextOptions> {
    * accept, an `Error` (or throw) to refuse with `CERT_REJECTED` and certificate_unknown. A client
    * that resumes with a ticket is judged by the chain stored with the ticket, before any of its
    * data (early data included) is read: a device refused today cannot come back with yesterday's
-   * ticket.
+   * ticket. Needs `requestCert` (else `MISUSE`: no certificate would be asked for and every
+   * client let in); with `requestCert: "optional"` a client that sends no certificate is let in
+   * without calling the hook (check `info.peerCertificates` if that matters).
    */
   checkClientCertificate?: (certificates: Uint8Array[]) => Error | undefined | void;
   onMessage?: (event: TlsMessageEvent) => void;

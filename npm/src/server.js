@@ -56,6 +56,11 @@ function buildServer(options) {
     for (const more of options.moreCertificates ?? []) {
       config.addCertificate(asBytes(more.certificate), asBytes(more.privateKey), more.ocspResponse && asBytes(more.ocspResponse));
     }
+    if (options.dangerouslyAcceptAnyClientCertificate && !options.requestCert) {
+      // Without requestCert no certificate is asked for: every client is let in, which is
+      // certainly not what an app that set this meant.
+      throw new TlsError("CONFIG", "options.dangerouslyAcceptAnyClientCertificate needs options.requestCert (\"optional\" or \"required\")");
+    }
     if (options.requestCert) {
       if (options.requestCert !== "optional" && options.requestCert !== "required") throw new TlsError("CONFIG", 'options.requestCert is "optional" or "required"');
       if (options.dangerouslyAcceptAnyClientCertificate) {
@@ -110,7 +115,7 @@ export async function createServerContext(options = {}) {
   await initServerWasm();
   usePlatform();
   const context = new TlsServerContext();
-  serverContexts.set(context, { built: buildServerContext(options), generation: serverEngine.generation });
+  serverContexts.set(context, { built: buildServerContext(options), generation: serverEngine.generation, requestCert: Boolean(options.requestCert) });
   return context;
 }
 
@@ -125,6 +130,12 @@ export async function accept(options) {
     await initServerWasm();
     usePlatform();
     const shared = await options.context;
+    // A hook on client certificates with none asked for would never run: every client would be
+    // let in, the opposite of what the app meant.
+    const asksForCertificates = shared ? serverContexts.get(shared)?.requestCert : Boolean(options.requestCert);
+    if (options.checkClientCertificate !== undefined && !asksForCertificates) {
+      throw new TlsError("MISUSE", "options.checkClientCertificate needs requestCert (\"optional\" or \"required\"): without it no client certificate is asked for and every client is let in");
+    }
     if (!shared) return { context: buildServerContext(options), owned: true, open, engine: serverEngine };
     const misplaced = SERVER_CONTEXT_OPTIONS.find((name) => options[name] !== undefined);
     if (misplaced) throw new TlsError("MISUSE", `options.${misplaced} belongs in createServerContext() when options.context is given`);

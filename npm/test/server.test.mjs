@@ -162,3 +162,18 @@ test("checkClientCertificate with dangerouslyAcceptAnyClientCertificate: the JS 
   assert.doesNotMatch(refused.out, /intruder\n.*intruder/s);
   assert.deepEqual(results, [["accepted", true], ["CERT_REJECTED", "certificate_unknown"]]);
 });
+
+test("a hook on client certificates, or dangerouslyAcceptAnyClientCertificate, without requestCert is refused: no certificate would be asked for and every client let in", async () => {
+  const channel = () => {
+    const pipe = new TransformStream();
+    return { readable: pipe.readable, writable: pipe.writable };
+  };
+  const identity = { certificate: pem("server-ecdsa.pem"), privateKey: pem("server-ecdsa.key") };
+  const refuse = () => new Error("no device is registered");
+  await assert.rejects(accept({ transport: channel(), ...identity, checkClientCertificate: refuse }), { code: "MISUSE", message: /requestCert/ });
+  const context = await createServerContext(identity);
+  await assert.rejects(accept({ transport: channel(), context, checkClientCertificate: refuse }), { code: "MISUSE", message: /requestCert/ });
+  context.free();
+  await assert.rejects(createServerContext({ ...identity, dangerouslyAcceptAnyClientCertificate: true }), { code: "CONFIG", message: /requestCert/ });
+  await assert.rejects(accept({ transport: channel(), ...identity, dangerouslyAcceptAnyClientCertificate: true, checkClientCertificate: refuse }), { message: /requestCert/ });
+});

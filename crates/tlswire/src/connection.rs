@@ -861,6 +861,9 @@ impl Connection {
             _ => Version::Tls12,
         };
         let suite = common.negotiated_cipher_suite()?;
+        // rustls asks the certificate resolver (and so a key to choose its scheme) for every
+        // ClientHello, a resumption's too, though nothing is sent or signed then.
+        let resumed = common.handshake_kind() == Some(HandshakeKind::Resumed);
         Some(Info {
             version,
             cipher_suite: crate::config::suite_name(suite.suite()),
@@ -874,11 +877,11 @@ impl Connection {
                 .map(|c| c.iter().map(|d| d.as_ref().to_vec()).collect())
                 .unwrap_or_default(),
             hello_retry_request: self.hello_retry_request,
-            resumed: common.handshake_kind() == Some(HandshakeKind::Resumed),
+            resumed,
             ocsp_response: self.ocsp.clone(),
-            signature_scheme: self.own_scheme.map(crate::config::scheme_name),
-            peer_signature_scheme: self.peer_scheme.map(crate::config::scheme_name),
-            certificate: self.certificate,
+            signature_scheme: self.own_scheme.filter(|_| !resumed).map(crate::config::scheme_name),
+            peer_signature_scheme: self.peer_scheme.filter(|_| !resumed).map(crate::config::scheme_name),
+            certificate: self.certificate.filter(|_| !resumed),
             early_data: self.early_data,
             early_data_rejected: self.early_rejected,
             ech: self.ech,

@@ -2290,6 +2290,39 @@ fn server_tickets_and_cache_each_resume_and_both_off_resume_nothing() {
     }
 }
 
+/// A resumption signs nothing and sends no certificate: `Info` says so on both sides, in TLS 1.3
+/// and 1.2. Before, a resumed server reported the certificate and scheme its resolver picked
+/// for the ClientHello (rustls asks it every time; found in review).
+#[test]
+fn a_resumed_connection_reports_no_certificate_and_no_signature() {
+    for version in [Version::Tls13, Version::Tls12] {
+        let mut client = client_config();
+        client.versions(version, version);
+        let client = client.build().unwrap();
+        let server = server_config(ECDSA).build().unwrap();
+        let mut infos = Vec::new();
+        for _ in 0..2 {
+            let mut pair = Pair {
+                client: Connection::client(&client, "localhost").unwrap(),
+                server: Connection::server(&server).unwrap(),
+                chunk: usize::MAX,
+            };
+            pair.handshake().unwrap();
+            pair.server.write(b"x").unwrap();
+            pair.transfer();
+            assert_eq!(pair.read_all(false), b"x");
+            infos.push((pair.client.info().unwrap(), pair.server.info().unwrap()));
+        }
+        let (full_client, full_server) = &infos[0];
+        assert!(full_server.certificate.is_some() && full_server.signature_scheme.is_some(), "{version:?}");
+        assert!(full_client.peer_signature_scheme.is_some(), "{version:?}");
+        let (client, server) = &infos[1];
+        assert!(client.resumed && server.resumed, "{version:?}");
+        assert_eq!((server.certificate, &server.signature_scheme), (None, &None), "{version:?}");
+        assert_eq!(client.peer_signature_scheme, None, "{version:?}");
+    }
+}
+
 #[test]
 fn a_stapled_ocsp_response_reaches_the_client_as_sent() {
     // The bytes are passed through, not parsed: any DER will do here (openssl's real ones in

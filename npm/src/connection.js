@@ -10,6 +10,8 @@ import { TlsKeylogEvent, TlsMessageEvent, TlsSessionEvent } from "./events.js";
 const WANT_READ = 1;
 // Plaintext handed to the engine per call by write(): four full records.
 const WRITE_SLICE = 4 * 16384;
+// The most handed to the engine in one feed (a larger channel chunk is fed in parts).
+const FEED_MAX = 4 * 16384;
 // Received records out for decryption by the platform's AES-GCM at once, at most: the channel is
 // read ahead while they decrypt, up to this many (16 KiB each).
 const OPENING_MAX = 64;
@@ -230,6 +232,7 @@ export class TlsConnection extends EventTarget {
   #openingRecords = 0;
   #filling = null; // the channel read in progress
   #channelDone = false; // the channel has ended (its end was fed to the engine)
+  #unfed = null; // the rest of a channel chunk larger than FEED_MAX, fed by the next fills
   #allowHalfOpen; // keep writing after the peer's close_notify (else answer it and close)
   #peerClosed = false; // the peer's close_notify has been read
   #early = []; // plaintext read by #peerReason, for #pull to hand out first
@@ -612,22 +615,31 @@ export class TlsConnection extends EventTarget {
   }
 
   async #fillOnce() {
-    let chunk;
-    try {
-      chunk = await this.#reader.read();
-    } catch (e) {
-      this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel read failed: ${e?.message ?? e}`, { cause: e }));
-      throw this.#failure;
+    let bytes = this.#unfed;
+    this.#unfed = null;
+    if (!bytes) {
+      let chunk;
+      try {
+        chunk = await this.#reader.read();
+      } catch (e) {
+        this.#fail(e instanceof TlsError ? e : new TlsError("CHANNEL_ERROR", `channel read failed: ${e?.message ?? e}`, { cause: e }));
+        throw this.#failure;
+      }
+      if (!this.#engine) return; // closed meanwhile
+      if (chunk.done) {
+        this.#channelDone = true;
+        return this.#call(() => this.#engine.feedEof());
+      }
+      bytes = chunk.value;
     }
-    if (!this.#engine) return; // closed meanwhile
-    if (chunk.done) {
-      this.#channelDone = true;
-      this.#call(() => this.#engine.feedEof());
+    // The engine's memory grows to what it is handed at once and never shrinks: a WebSocket
+    // message can be as large as the bridge allows (the `ws` package: 100 MiB).
+    if (bytes.byteLength > FEED_MAX && typeof bytes.subarray === "function") {
+      this.#unfed = bytes.subarray(FEED_MAX);
+      bytes = bytes.subarray(0, FEED_MAX);
     }
-    else {
-      this.#call(() => this.#engine.feed(chunk.value));
-      this.#openElsewhere();
-    }
+    this.#call(() => this.#engine.feed(bytes));
+    this.#openElsewhere();
   }
 
   /**

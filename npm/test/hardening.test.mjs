@@ -427,3 +427,20 @@ test("finding 5: exportKeyingMaterial is bounded (16 KiB) in connect()'s connect
     socket.destroy();
   }
 });
+
+test("finding 6: one huge chunk from the channel (a WebSocket message can be 100 MiB) is fed to the engine in parts: its memory does not grow by the chunk's size", async () => {
+  // Warm the engine first, so that what it grows by is the chunk's doing.
+  const server = track(await opensslServer([]));
+  const warm = await connect({ transport: await tcp(server.port), serverName: "localhost", ca: pem("ca.pem") });
+  await warm.close();
+  const before = memoryUsage().wasmBytes;
+  const huge = new Uint8Array(64 << 20);
+  huge.set([22, 3, 3, 0x40, 0x00]); // a handshake record header, then zeros: malformed
+  const transport = {
+    readable: new ReadableStream({ pull: (controller) => controller.enqueue(huge) }, { highWaterMark: 0 }),
+    writable: new WritableStream(),
+  };
+  await assert.rejects(connect({ transport, serverName: "localhost", ca: pem("ca.pem") }), (e) => e instanceof TlsError && e.code !== "CHANNEL_ERROR");
+  const grown = memoryUsage().wasmBytes - before;
+  assert.ok(grown < 8 << 20, `the engine's memory grew by ${grown} bytes for a ${huge.byteLength}-byte chunk`);
+});

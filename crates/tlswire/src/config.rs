@@ -938,7 +938,7 @@ impl ServerConfig {
             let preferences = self.common.signing_schemes.clone();
             certificates.push(crate::credential::certified_key(chain, key.clone_key(), &provider, preferences, ocsp)?);
         }
-        let resolver = crate::credential::ServerCertificates { certificates, suites: provider.cipher_suites.clone() };
+        let resolver = crate::credential::ServerCertificates::new(certificates, provider.cipher_suites.clone());
         let mut config = builder.with_cert_resolver(Arc::new(resolver));
         config.alpn_protocols = self.common.alpn.clone();
         config.key_log = Arc::new(crate::keylog::ThreadKeyLog);

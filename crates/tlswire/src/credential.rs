@@ -62,16 +62,33 @@ pub(crate) const NONE_FITS: &str = "no server certificate chain resolved";
 /// per ClientHello.
 #[derive(Debug)]
 pub(crate) struct ServerCertificates {
-    pub certificates: Vec<Arc<CertifiedKey>>,
+    certificates: Vec<Arc<CertifiedKey>>,
     /// The suites the server allows (TLS 1.2 suites tie a certificate's key type to the suite).
-    pub suites: Vec<rustls::SupportedCipherSuite>,
+    suites: Vec<rustls::SupportedCipherSuite>,
+    /// The default certificate and those valid for one of its names (an RSA certificate beside
+    /// an ECDSA default, say): what a client that names none of the server's names may get.
+    defaults: Vec<usize>,
 }
 
 impl ServerCertificates {
+    pub(crate) fn new(certificates: Vec<Arc<CertifiedKey>>, suites: Vec<rustls::SupportedCipherSuite>) -> Self {
+        let names = certificates
+            .first()
+            .and_then(|key| key.end_entity_cert().ok())
+            .map(|der| crate::verify::subject_alt_names(der.as_ref()))
+            .unwrap_or_default();
+        let defaults = (0..certificates.len())
+            .filter(|&i| i == 0 || certificates.get(i).is_some_and(|key| names.iter().any(|n| valid_for(key, n))))
+            .collect();
+        Self { certificates, suites, defaults }
+    }
+
     /// The certificate for a ClientHello: among those valid for the name the client asked for
-    /// (all of them if none is, or it named none), the first whose key can make a signature the
-    /// client accepts, under a cipher suite both allow, with (TLS 1.2) a curve the client
-    /// offered; `None` if none can (the handshake fails with handshake_failure).
+    /// (if it named none of the server's names, or none: the default and those valid for one of
+    /// the default's names, as a virtual-hosting server sends its default), the first whose key
+    /// can make a signature the client accepts, under a cipher suite both allow, with (TLS 1.2) a
+    /// curve the client offered; `None` if none can (the handshake fails with handshake_failure).
+    /// A client cannot obtain the certificate of a name it does not know.
     fn choose(&self, hello: &rustls::server::ClientHello<'_>) -> Option<usize> {
         let named: Vec<usize> = match hello.server_name().and_then(|n| pki_types::ServerName::try_from(n).ok()) {
             Some(name) => {
@@ -79,7 +96,7 @@ impl ServerCertificates {
             }
             None => Vec::new(),
         };
-        let candidates = if named.is_empty() { (0..self.certificates.len()).collect() } else { named };
+        let candidates = if named.is_empty() { self.defaults.clone() } else { named };
         let offered_suites: Vec<&rustls::SupportedCipherSuite> =
             self.suites.iter().filter(|s| hello.cipher_suites().contains(&s.suite())).collect();
         // The version is chosen before the certificate; rustls does not say which, the core's

@@ -2290,6 +2290,40 @@ fn server_tickets_and_cache_each_resume_and_both_off_resume_nothing() {
     }
 }
 
+/// A client that names none of the server's names (or none at all) is served the default
+/// certificate or one valid for the default's names, never the certificate of a name it did not
+/// ask for: by offering only what that certificate's key can sign, it could obtain it before (a
+/// virtual-hosting server's hidden name; found in review). Asked for by name, it is served.
+#[test]
+fn a_client_cannot_obtain_the_certificate_of_a_name_it_does_not_name() {
+    const HIDDEN: (&[u8], &[u8]) = (include_bytes!("../testdata/hidden.pem"), include_bytes!("../testdata/hidden.key"));
+    for version in [Version::Tls13, Version::Tls12] {
+        let present = |server: &ServerConfig, name: &str| {
+            let mut client = ClientConfig::new();
+            client.clock(test_clock()).dangerously_disable_verification().versions(version, version);
+            client.verify_schemes(&["rsa_pss_rsae_sha256"]).unwrap(); // only what the RSA keys sign
+            let mut pair = Pair {
+                client: Connection::client(&client.build().unwrap(), name).unwrap(),
+                server: Connection::server(&server.build().unwrap()).unwrap(),
+                chunk: usize::MAX,
+            };
+            pair.handshake().map(|()| pair.server.info().unwrap().certificate)
+        };
+        let mut server = server_config(ECDSA); // localhost, ECDSA
+        server.add_certificate(HIDDEN.0, HIDDEN.1, None).unwrap(); // hidden.internal, RSA
+        for name in ["nothing.example", "127.0.0.1"] {
+            let refused = present(&server, name);
+            assert!(refused.is_err(), "{version:?}, {name}: served {refused:?}");
+        }
+        assert_eq!(present(&server, "hidden.internal").unwrap(), Some(1), "{version:?}");
+        // A second certificate for the default's own names stays a choice for them.
+        let mut server = server_config(ECDSA);
+        server.add_certificate(RSA.0, RSA.1, None).unwrap(); // localhost, RSA
+        assert_eq!(present(&server, "nothing.example").unwrap(), Some(1), "{version:?}");
+        assert_eq!(present(&server, "127.0.0.1").unwrap(), Some(1), "{version:?}");
+    }
+}
+
 /// A resumption signs nothing and sends no certificate: `Info` says so on both sides, in TLS 1.3
 /// and 1.2. Before, a resumed server reported the certificate and scheme its resolver picked
 /// for the ClientHello (rustls asks it every time; found in review).

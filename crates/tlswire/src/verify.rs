@@ -111,6 +111,7 @@ fn tbs_fields(cert: &[u8]) -> Option<(Vec<AnyRef<'_>>, usize)> {
 }
 
 const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const OID_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -136,6 +137,41 @@ fn key_usage_allows_signing(cert: &[u8]) -> bool {
         return bits.tag() == Tag::BitString && bits.value().get(1).is_some_and(|b| b & 0x80 != 0);
     }
     true
+}
+
+/// The names a certificate's subjectAltName gives (dNSName and iPAddress entries) as server
+/// names; wildcards and malformed entries are left out. Empty if it has none or does not parse.
+pub(crate) fn subject_alt_names(cert: &[u8]) -> Vec<pki_types::ServerName<'static>> {
+    let mut names = Vec::new();
+    let Some((fields, _)) = tbs_fields(cert) else { return names };
+    let extensions_tag = Tag::ContextSpecific { constructed: true, number: TagNumber(3) };
+    let Some(extensions) = fields.iter().find(|f| f.tag() == extensions_tag) else { return names };
+    let Some(list) = AnyRef::from_der(extensions.value()).ok().and_then(|l| sequence(&l)) else { return names };
+    for extension in list {
+        let Some(parts) = sequence(&extension) else { continue };
+        let (Some(oid), Some(value)) = (parts.first(), parts.last()) else { continue };
+        if ObjectIdentifier::from_bytes(oid.value()).ok() != Some(OID_SUBJECT_ALT_NAME) {
+            continue;
+        }
+        // extnValue is an OCTET STRING holding GeneralNames ::= SEQUENCE OF GeneralName:
+        // dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16 bytes).
+        let Some(general) = AnyRef::from_der(value.value()).ok().and_then(|g| sequence(&g)) else { continue };
+        for name in general {
+            let parsed = match name.tag() {
+                Tag::ContextSpecific { constructed: false, number: TagNumber(2) } => std::str::from_utf8(name.value())
+                    .ok()
+                    .and_then(|dns| pki_types::ServerName::try_from(dns.to_string()).ok()),
+                Tag::ContextSpecific { constructed: false, number: TagNumber(7) } => match name.value() {
+                    v if v.len() == 4 => <[u8; 4]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
+                    v if v.len() == 16 => <[u8; 16]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            names.extend(parsed);
+        }
+    }
+    names
 }
 
 /// The subject public key of a certificate: its algorithm OID, parameters and key bytes.

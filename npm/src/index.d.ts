@@ -499,6 +499,7 @@ export interface ServerContextOptions {
   /**
    * More certificates (an RSA one beside an ECDSA one, one per host name): per client, the one
    * valid for the name it asked for whose key makes a signature it accepts, `certificate` first.
+   * A client that names none of them gets `certificate` or one valid for its names.
    */
   moreCertificates?: { certificate: string | Uint8Array; privateKey: string | Uint8Array; ocspResponse?: Uint8Array }[];
   /** Ask clients for a certificate: `"required"` refuses those without one (`CERT_MISSING`). Needs {@link ca}. */

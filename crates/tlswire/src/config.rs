@@ -835,8 +835,8 @@ impl ServerConfig {
 
     /// Adds another certificate chain (leaf first) and its key, PEM or DER: an RSA certificate
     /// beside an ECDSA one, or one per host name. Per ClientHello the server presents, among its
-    /// certificates valid for the name the client asked for (all of them if none is, or it
-    /// named none), the first whose key can make a signature the client accepts under a cipher
+    /// certificates valid for the name the client asked for (if none is, or it named none: the
+    /// default and those valid for the default's names, never another name's), the first whose key can make a signature the client accepts under a cipher
     /// suite both allow (in TLS 1.2 also on a curve the client offered); the one given to
     /// [`ServerConfig::new`] comes first. [`crate::Info::certificate`] says which was used.
     /// `ocsp` is its stapled OCSP response, if any.

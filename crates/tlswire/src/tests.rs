@@ -767,17 +767,7 @@ fn a_renegotiation_request_after_close_notify_is_not_answered() {
 
 /// Seals a TLS 1.3 AES-128-GCM record from an offload job's key and nonce (at `job_seq`).
 fn forge_tls13(key: &[u8], job_nonce: [u8; 12], job_seq: u64, seq: u64, inner: &[u8]) -> Vec<u8> {
-    use aead::{Aead, KeyInit, Payload};
-    let mut nonce = job_nonce;
-    for (n, d) in nonce[4..].iter_mut().zip((job_seq ^ seq).to_be_bytes()) {
-        *n ^= d;
-    }
-    let len = (inner.len() + 16) as u16;
-    let header = [23, 3, 3, (len >> 8) as u8, len as u8];
-    let n = aes_gcm::Nonce::try_from(&nonce[..]).unwrap();
-    let sealed =
-        aes_gcm::Aes128Gcm::new_from_slice(key).unwrap().encrypt(&n, Payload { msg: inner, aad: &header }).unwrap();
-    [&header[..], &sealed].concat()
+    forge_tls13_under_header(key, job_nonce, job_seq, seq, [23, 3, 3], inner)
 }
 
 /// The client answered the server's KeyUpdate request (the answer held back); the server's next

@@ -121,57 +121,48 @@ const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 /// Whether a certificate's key may sign: `false` only when a keyUsage extension is present and
 /// lacks digitalSignature (RFC 5280 section 4.2.1.3; an absent extension allows every use).
 fn key_usage_allows_signing(cert: &[u8]) -> bool {
-    let Some((fields, _)) = tbs_fields(cert) else { return true };
+    let Some(value) = extension(cert, OID_KEY_USAGE) else { return true };
+    // extnValue is an OCTET STRING holding KeyUsage ::= BIT STRING; digitalSignature is bit 0,
+    // the most significant bit of the first byte after the unused-bits count.
+    let Ok(bits) = AnyRef::from_der(value) else { return false };
+    bits.tag() == Tag::BitString && bits.value().get(1).is_some_and(|b| b & 0x80 != 0)
+}
+
+/// The contents of a certificate's extension `wanted` (its extnValue OCTET STRING's bytes), if
+/// it has one and parses that far.
+fn extension(cert: &[u8], wanted: ObjectIdentifier) -> Option<&[u8]> {
+    let (fields, _) = tbs_fields(cert)?;
     let extensions_tag = Tag::ContextSpecific { constructed: true, number: TagNumber(3) };
-    let Some(extensions) = fields.iter().find(|f| f.tag() == extensions_tag) else { return true };
-    let Some(list) = AnyRef::from_der(extensions.value()).ok().and_then(|l| sequence(&l)) else { return true };
-    for extension in list {
-        let Some(parts) = sequence(&extension) else { continue };
-        let (Some(oid), Some(value)) = (parts.first(), parts.last()) else { continue };
-        if ObjectIdentifier::from_bytes(oid.value()).ok() != Some(OID_KEY_USAGE) {
-            continue;
-        }
-        // extnValue is an OCTET STRING holding KeyUsage ::= BIT STRING; digitalSignature is bit 0,
-        // the most significant bit of the first byte after the unused-bits count.
-        let Ok(bits) = AnyRef::from_der(value.value()) else { return false };
-        return bits.tag() == Tag::BitString && bits.value().get(1).is_some_and(|b| b & 0x80 != 0);
-    }
-    true
+    let extensions = fields.iter().find(|f| f.tag() == extensions_tag)?;
+    let list = sequence(&AnyRef::from_der(extensions.value()).ok()?)?;
+    list.iter().find_map(|extension| {
+        let parts = sequence(extension)?;
+        let (oid, value) = (parts.first()?, parts.last()?);
+        (ObjectIdentifier::from_bytes(oid.value()).ok()? == wanted).then_some(value.value())
+    })
 }
 
 /// The names a certificate's subjectAltName gives (dNSName and iPAddress entries) as server
 /// names; wildcards and malformed entries are left out. Empty if it has none or does not parse.
 pub(crate) fn subject_alt_names(cert: &[u8]) -> Vec<pki_types::ServerName<'static>> {
-    let mut names = Vec::new();
-    let Some((fields, _)) = tbs_fields(cert) else { return names };
-    let extensions_tag = Tag::ContextSpecific { constructed: true, number: TagNumber(3) };
-    let Some(extensions) = fields.iter().find(|f| f.tag() == extensions_tag) else { return names };
-    let Some(list) = AnyRef::from_der(extensions.value()).ok().and_then(|l| sequence(&l)) else { return names };
-    for extension in list {
-        let Some(parts) = sequence(&extension) else { continue };
-        let (Some(oid), Some(value)) = (parts.first(), parts.last()) else { continue };
-        if ObjectIdentifier::from_bytes(oid.value()).ok() != Some(OID_SUBJECT_ALT_NAME) {
-            continue;
-        }
-        // extnValue is an OCTET STRING holding GeneralNames ::= SEQUENCE OF GeneralName:
-        // dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16 bytes).
-        let Some(general) = AnyRef::from_der(value.value()).ok().and_then(|g| sequence(&g)) else { continue };
-        for name in general {
-            let parsed = match name.tag() {
-                Tag::ContextSpecific { constructed: false, number: TagNumber(2) } => std::str::from_utf8(name.value())
-                    .ok()
-                    .and_then(|dns| pki_types::ServerName::try_from(dns.to_string()).ok()),
-                Tag::ContextSpecific { constructed: false, number: TagNumber(7) } => match name.value() {
-                    v if v.len() == 4 => <[u8; 4]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
-                    v if v.len() == 16 => <[u8; 16]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
-                    _ => None,
-                },
+    // extnValue is an OCTET STRING holding GeneralNames ::= SEQUENCE OF GeneralName:
+    // dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16 bytes).
+    let Some(value) = extension(cert, OID_SUBJECT_ALT_NAME) else { return Vec::new() };
+    let Some(general) = AnyRef::from_der(value).ok().and_then(|g| sequence(&g)) else { return Vec::new() };
+    general
+        .iter()
+        .filter_map(|name| match name.tag() {
+            Tag::ContextSpecific { constructed: false, number: TagNumber(2) } => std::str::from_utf8(name.value())
+                .ok()
+                .and_then(|dns| pki_types::ServerName::try_from(dns.to_string()).ok()),
+            Tag::ContextSpecific { constructed: false, number: TagNumber(7) } => match name.value() {
+                v if v.len() == 4 => <[u8; 4]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
+                v if v.len() == 16 => <[u8; 16]>::try_from(v).ok().map(|a| std::net::IpAddr::from(a).into()),
                 _ => None,
-            };
-            names.extend(parsed);
-        }
-    }
-    names
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The subject public key of a certificate: its algorithm OID, parameters and key bytes.
